@@ -1,0 +1,41 @@
+"""The ASGI application: HTTP and WebSockets in one router, served by daphne."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from django.core.asgi import get_asgi_application
+
+from config.env import EnvError
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Django must be set up before anything imports models (the consumers do).
+try:
+    django_asgi_app = get_asgi_application()
+except EnvError as exc:
+    sys.exit(f"Configuration error: {exc}")
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from dispatch.consumers import CrewConsumer, DispatcherConsumer  # noqa: E402
+from handoff.consumers import EDBoardConsumer  # noqa: E402
+
+websocket_urlpatterns = [
+    path("ws/dispatch/", DispatcherConsumer.as_asgi()),
+    path("ws/crew/", CrewConsumer.as_asgi()),
+    path("ws/ed/", EDBoardConsumer.as_asgi()),
+]
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        # Origin check first: a page on a foreign site must not ride a logged-in user's cookie.
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

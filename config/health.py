@@ -1,0 +1,104 @@
+"""GET /healthz: is every part the screens depend on usable right now?"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from config.models import Heartbeat
+
+CHANNEL_TIMEOUT_S = 2.0
+CELERY_TIMEOUT_S = 2.0
+
+
+def check_database() -> dict[str, Any]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"vendor": connection.vendor}
+
+
+async def _channel_round_trip() -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer is configured")
+    channel = await layer.new_channel("healthz.")
+    nonce = secrets.token_hex(8)
+    await layer.send(channel, {"type": "healthz.ping", "nonce": nonce})
+    message = await asyncio.wait_for(layer.receive(channel), CHANNEL_TIMEOUT_S)
+    if message.get("nonce") != nonce:
+        raise RuntimeError("the channel layer returned a different message")
+
+
+def check_channel_layer() -> dict[str, Any]:
+    async_to_sync(_channel_round_trip)()
+    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
+    return {"backend": backend}
+
+
+def check_celery() -> dict[str, Any]:
+    from config.celery import app
+    from config.tasks import ping
+
+    beat = Heartbeat.objects.filter(name="scheduler").first()
+    scheduler = {
+        "last_run_at": beat.last_run_at.isoformat() if beat else None,
+        "age_s": round((timezone.now() - beat.last_run_at).total_seconds(), 1) if beat else None,
+    }
+    if settings.CELERY_EMBEDDED:
+        if ping.apply().get() != "pong":
+            raise RuntimeError("the in-process ping task did not answer")
+        return {"mode": "embedded", "scheduler": scheduler}
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=CELERY_TIMEOUT_S)
+    replies = app.control.ping(timeout=CELERY_TIMEOUT_S)
+    if not replies:
+        raise RuntimeError("the broker answers but no worker replied to a ping")
+    return {"mode": "broker", "workers": sorted(name for reply in replies for name in reply), "scheduler": scheduler}
+
+
+def check_road_graph() -> dict[str, Any]:
+    from routing.services import network_status
+
+    return network_status()
+
+
+CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
+    "database": check_database,
+    "channel_layer": check_channel_layer,
+    "celery": check_celery,
+    "road_graph": check_road_graph,
+}
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when every part is usable; 503 naming the parts that are not."""
+    parts: dict[str, Any] = {}
+    failing: list[str] = []
+    for name, check in CHECKS.items():
+        started = time.perf_counter()
+        try:
+            detail = check()
+            parts[name] = {"ok": True, **detail}
+        except Exception as exc:  # a health check reports every failure, whatever its kind
+            parts[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            failing.append(name)
+        parts[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    body = {"status": "ok" if not failing else "failing", "failing": failing, "parts": parts}
+    return JsonResponse(body, status=200 if not failing else 503)

@@ -1,0 +1,74 @@
+"""Load the Helsinki demo region. Idempotent: a second run creates and changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.models import Role, User
+from config import demo
+from dispatch.models import DispatchCentre, Station, Unit
+from handoff.models import Hospital
+
+
+class Command(BaseCommand):
+    help = "Create the Helsinki demo centre, stations, units, hospitals and one user per role."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("seed_demo creates accounts with a published password; "
+                               "it refuses to run with GOLDEN_HOUR_ENV=production.")
+        created: list[str] = []
+        with transaction.atomic():
+            centre, new = DispatchCentre.objects.get_or_create(
+                code=demo.CENTRE["code"], defaults={"name": demo.CENTRE["name"]}
+            )
+            created += ["centre"] if new else []
+            stations = {}
+            for spec in demo.STATIONS:
+                station, new = Station.objects.get_or_create(
+                    code=spec["code"], defaults={**spec, "centre": centre}
+                )
+                stations[spec["code"]] = station
+                created += [f"station {station.code}"] if new else []
+            for call_sign, unit_type, capabilities, station_code in demo.UNITS:
+                station = stations[station_code]
+                _, new = Unit.objects.get_or_create(
+                    call_sign=call_sign,
+                    defaults={"centre": centre, "unit_type": unit_type,
+                              "capabilities": capabilities, "home_station": station},
+                )
+                created += [f"unit {call_sign}"] if new else []
+            for spec in demo.HOSPITALS:
+                _, new = Hospital.objects.get_or_create(code=spec["code"], defaults=spec)
+                created += [f"hospital {spec['code']}"] if new else []
+            for username, first, last, role, org, is_charge in demo.USERS:
+                if User.objects.filter(username=username).exists():
+                    continue
+                user = User(username=username, first_name=first, last_name=last, role=role,
+                            is_charge=is_charge, is_staff=role == Role.ADMIN,
+                            is_superuser=role == Role.ADMIN)
+                if role == Role.DISPATCHER:
+                    user.dispatch_centre = DispatchCentre.objects.get(code=org)
+                elif role == Role.CREW:
+                    user.unit = Unit.objects.get(call_sign=org)
+                elif role == Role.ED_STAFF:
+                    user.hospital = Hospital.objects.get(code=org)
+                user.set_password(demo.DEMO_PASSWORD)
+                user.full_clean()
+                user.save()
+                created.append(f"user {username}")
+        self.stdout.write(
+            f"Demo region: {len(created)} object(s) created" + (": " + ", ".join(created) if created else " (already loaded)")
+        )
+        base = options["base_url"].rstrip("/")
+        self.stdout.write(f"Log in at {base}/login/ with password '{demo.DEMO_PASSWORD}' as:")
+        for username, _first, _last, role, org, is_charge in demo.USERS:
+            label = dict(Role.choices)[role] + (" (charge)" if is_charge else "")
+            self.stdout.write(f"  {username:<11} {label}{' of ' + org if org else ''}")

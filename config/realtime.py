@@ -1,0 +1,116 @@
+"""The shared shape of every screen's WebSocket: authenticate, check access, join, snapshot.
+
+Close codes (docs/protocol.md): 4401 not logged in, 4403 logged in but not allowed here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+EVENT_VERSION = 1
+
+
+def envelope(
+    event_type: str, *, stream: str, data: dict[str, Any], seq: int | None = None
+) -> dict[str, Any]:
+    """Wrap a payload in the `{type, v, stream, seq, ts, data}` envelope (docs/protocol.md).
+
+    Presence events are not logged and carry `seq: null`; logged events carry their stream
+    sequence so a screen can detect a gap.
+    """
+    return {
+        "type": event_type,
+        "v": EVENT_VERSION,
+        "stream": stream,
+        "seq": seq,
+        "ts": timezone.now().isoformat(),
+        "data": data,
+    }
+
+
+def rejection(code: str, message: str, *, field: str | None = None, ref: Any = None) -> dict[str, Any]:
+    """A typed rejection of one client message; it names the field and the reason."""
+    return {"type": "error", "code": code, "field": field, "message": message, "ref": ref}
+
+
+class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    """A screen's socket. Subclasses say how to resolve the scope and what to snapshot."""
+
+    groups_joined: list[str]
+
+    def resolve(self, user: Any) -> Any:
+        """Return the object this user's screen follows, or raise PermissionDenied (sync)."""
+        raise PermissionDenied
+
+    def group_names_for(self, target: Any) -> list[str]:
+        raise PermissionDenied
+
+    def snapshot(self, target: Any) -> dict[str, Any]:
+        return {}
+
+    async def connect(self) -> None:
+        self.groups_joined = []
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        try:
+            self.target = await database_sync_to_async(self.resolve)(user)
+        except PermissionDenied:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        for group in self.group_names_for(self.target):
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+        await self.accept()
+        await self.send_json(await database_sync_to_async(self.snapshot)(self.target))
+        await self.connected()
+
+    async def connected(self) -> None:
+        """Hook run after the snapshot was sent."""
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.send_json(
+                rejection("invalid", "Each message must be a JSON object with a string 'type'.", field="type")
+            )
+            return
+        handler = getattr(self, "on_" + content["type"].replace(".", "_"), None)
+        if handler is None:
+            await self.send_json(
+                rejection(
+                    "unknown_type",
+                    f"Unknown message type {content['type']!r}.",
+                    field="type",
+                    ref=content.get("id"),
+                )
+            )
+            return
+        await handler(content)
+
+    async def decode_json(self, text_data: str) -> Any:
+        import json
+
+        try:
+            return json.loads(text_data)
+        except ValueError:
+            # Returned as a marker that receive_json turns into a typed rejection.
+            return None
+
+    async def event_forward(self, message: dict[str, Any]) -> None:
+        """Group messages carry a ready event envelope under 'event'."""
+        await self.send_json(message["event"])

