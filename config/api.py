@@ -1,18 +1,36 @@
-"""DRF glue shared by every API view."""
+"""DRF glue shared by every API view: domain errors become clear HTTP answers."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from routing.engine import RoutingError, UnreachableError
+from routing.engine.coords import GeocodeError
+from routing.services import MapNotBuiltError
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus Django's ValidationError as a 400 that names the fields."""
+    """DRF's handler, plus domain errors as 4xx/503 answers that name the field."""
+    if isinstance(exc, MapNotBuiltError):
+        return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    if isinstance(exc, RoutingError | GeocodeError):
+        field = getattr(exc, "field", None) or "non_field_errors"
+        code = (
+            status.HTTP_422_UNPROCESSABLE_ENTITY
+            if isinstance(exc, UnreachableError)
+            else status.HTTP_400_BAD_REQUEST
+        )
+        return Response({field: [getattr(exc, "message", str(exc))]}, status=code)
     if isinstance(exc, DjangoValidationError):
-        detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        detail: Any = (
+            exc.message_dict
+            if hasattr(exc, "error_dict")
+            else {"non_field_errors": exc.messages}
+        )
         exc = exceptions.ValidationError(detail)
     return drf_exception_handler(exc, context)

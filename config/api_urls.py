@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import include, path
 
 from accounts.api import MeView
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
+    path("", include("routing.api.urls")),
 ]

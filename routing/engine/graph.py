@@ -1,0 +1,409 @@
+"""The compiled road graph: numpy arrays only, so it saves to one .npz and is read-only."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.spatial import cKDTree
+
+from .errors import MapSourceError
+from .profile import MODES, Mode, SpeedProfile
+
+FORMAT_VERSION = 3
+EARTH_RADIUS_M = 6_371_008.8
+# Spacing of the spatial-index sample points along every road segment; the snap search
+# radius is widened by half of it so the nearest segment can never be missed.
+SAMPLE_SPACING_M = 30.0
+# scipy's csgraph drops explicit zeros from sparse input, which would delete zero-length
+# OSM edges (duplicated nodes) from the graph.
+MIN_WEIGHT_S = 1e-6
+CCH_SCALE = 1000.0  # routingkit weights are uint32; milliseconds keep rounding < 0.1 %
+
+F64 = npt.NDArray[np.float64]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Collapsed:
+    """Parallel edges folded to the fastest one per node pair, as CSR for scipy."""
+
+    indptr: I32
+    indices: I32
+    data: F64
+    best_edge: I32  # edge id behind each CSR entry
+    key: I64  # row * n + col, sorted, to find the CSR entry of a node pair
+
+
+@dataclass
+class CompiledGraph:
+    """Read-only arrays describing a drivable road network and its spatial index."""
+
+    node_lat: F64
+    node_lon: F64
+    node_osmid: I64
+    edge_u: I32
+    edge_v: I32
+    fwd_indptr: I32  # edges are sorted by tail, so edge id == forward CSR position
+    rev_indptr: I32
+    rev_edge: I32  # edge ids sorted by head
+    tt_urgent: F64
+    tt_non_urgent: F64
+    length_m: F64
+    edge_twin: I32  # reverse edge with the same geometry reversed, or -1
+    geom_offsets: I64
+    geom_lon: F64
+    geom_lat: F64
+    street_names: npt.NDArray[np.str_]
+    edge_name: I32
+    highway_names: npt.NDArray[np.str_]
+    edge_highway: I32
+    seg_edge: I32  # spatial index: one row per indexed geometry segment
+    seg_x0: F64
+    seg_y0: F64
+    seg_x1: F64
+    seg_y1: F64
+    seg_cum0: F64  # projected length along the edge before this segment
+    edge_proj_len: F64
+    sample_xy: F64  # (k, 2) sample points along segments, in local metres
+    sample_seg: I32
+    cch_order: I32
+    origin: F64  # lat0, lon0 of the local projection
+    meta_json: str = "{}"
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.node_lat.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges."""
+        return int(self.edge_u.shape[0])
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Build metadata (source hash, profile, counts)."""
+        return dict(json.loads(self.meta_json))
+
+    def travel_time(self, mode: Mode) -> F64:
+        """Per-edge travel time in seconds for a mode."""
+        if mode == "urgent":
+            return self.tt_urgent
+        if mode == "non_urgent":
+            return self.tt_non_urgent
+        raise ValueError(f"mode must be 'urgent' or 'non_urgent', not {mode!r}")
+
+    def bbox(self) -> tuple[float, float, float, float]:
+        """Return (min_lon, min_lat, max_lon, max_lat) of the road geometry."""
+        return self._cached(  # type: ignore[no-any-return]
+            "bbox",
+            lambda: (
+                float(self.geom_lon.min()),
+                float(self.geom_lat.min()),
+                float(self.geom_lon.max()),
+                float(self.geom_lat.max()),
+            ),
+        )
+
+    def project(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> tuple[F64, F64]:
+        """Project lat/lon to local metres (equirectangular about the map centre)."""
+        lat0, lon0 = float(self.origin[0]), float(self.origin[1])
+        k = math.pi / 180.0 * EARTH_RADIUS_M
+        x = (np.asarray(lon, dtype=np.float64) - lon0) * k * math.cos(math.radians(lat0))
+        y = (np.asarray(lat, dtype=np.float64) - lat0) * k
+        return x, y
+
+    def unproject(self, x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[F64, F64]:
+        """Inverse of `project`: local metres to (lat, lon)."""
+        lat0, lon0 = float(self.origin[0]), float(self.origin[1])
+        k = math.pi / 180.0 * EARTH_RADIUS_M
+        lat = np.asarray(y, dtype=np.float64) / k + lat0
+        lon = np.asarray(x, dtype=np.float64) / (k * math.cos(math.radians(lat0))) + lon0
+        return lat, lon
+
+    def _cached(self, key: str, make: Any) -> Any:
+        # Double-checked so concurrent Django threads build each derived index once.
+        value = self._cache.get(key)
+        if value is None:
+            with self._lock:
+                value = self._cache.get(key)
+                if value is None:
+                    value = make()
+                    self._cache[key] = value
+        return value
+
+    def kdtree(self) -> cKDTree:
+        """The cKDTree over segment sample points (built on first use, not stored)."""
+        tree: cKDTree = self._cached("kdtree", lambda: cKDTree(self.sample_xy))
+        return tree
+
+    def collapsed(self, mode: Mode, reverse: bool) -> Collapsed:
+        """CSR with parallel edges folded to the fastest, forward or reversed."""
+        return self._cached(  # type: ignore[no-any-return]
+            f"csr:{mode}:{reverse}", lambda: _collapse(self, mode, reverse)
+        )
+
+    def save(self, path: Path) -> None:
+        """Write every array to one .npz (no pickle)."""
+        arrays: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name.startswith("_"):
+                continue
+            arrays[f.name] = np.asarray(getattr(self, f.name))
+        arrays["format_version"] = np.asarray(FORMAT_VERSION)
+        tmp = path.with_suffix(".tmp.npz")
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> CompiledGraph:
+        """Read a graph written by `save`; raises ValueError/OSError/KeyError if damaged."""
+        with np.load(path, allow_pickle=False) as data:
+            if int(data["format_version"]) != FORMAT_VERSION:
+                raise ValueError("engine format version mismatch")
+            kwargs: dict[str, Any] = {}
+            for f in fields(cls):
+                if f.name.startswith("_"):
+                    continue
+                value = data[f.name]
+                kwargs[f.name] = str(value) if f.name == "meta_json" else value
+        g = cls(**kwargs)
+        g._validate()
+        return g
+
+    def _validate(self) -> None:
+        n, m = self.n_nodes, self.n_edges
+        if self.fwd_indptr.shape[0] != n + 1 or int(self.fwd_indptr[-1]) != m:
+            raise ValueError("corrupt forward CSR")
+        if self.rev_indptr.shape[0] != n + 1 or self.rev_edge.shape[0] != m:
+            raise ValueError("corrupt reverse CSR")
+        if self.geom_offsets.shape[0] != m + 1 or int(self.geom_offsets[-1]) != len(self.geom_lon):
+            raise ValueError("corrupt geometry")
+
+
+def _collapse(g: CompiledGraph, mode: Mode, reverse: bool) -> Collapsed:
+    tt = np.maximum(g.travel_time(mode), MIN_WEIGHT_S)
+    rows, cols = (g.edge_v, g.edge_u) if reverse else (g.edge_u, g.edge_v)
+    n = g.n_nodes
+    order = np.lexsort((tt, cols, rows))
+    r, c = rows[order].astype(np.int64), cols[order].astype(np.int64)
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+    keep = order[first]
+    r, c = r[first], c[first]
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
+    return Collapsed(
+        indptr=indptr,
+        indices=c.astype(np.int32),
+        data=tt[keep].astype(np.float64),
+        best_edge=keep.astype(np.int32),
+        key=r * n + c,
+    )
+
+
+def _intern(values: list[str]) -> tuple[npt.NDArray[np.str_], I32]:
+    table: dict[str, int] = {"": 0}
+    idx = np.fromiter(
+        (table.setdefault(v, len(table)) for v in values), dtype=np.int32, count=len(values)
+    )
+    return np.array(list(table), dtype=str), idx
+
+
+def _find_twins(u: I32, v: I32, length: F64, offsets: I64, glon: F64, glat: F64) -> I32:
+    """Pair each edge with a reverse edge whose geometry is the same line reversed."""
+    twin = np.full(len(u), -1, dtype=np.int32)
+    by_pair: dict[tuple[int, int], list[int]] = {}
+    for e in range(len(u)):
+        by_pair.setdefault((int(u[e]), int(v[e])), []).append(e)
+    for (a, b), edges in by_pair.items():
+        if a >= b:
+            continue
+        back = by_pair.get((b, a))
+        if not back:
+            continue
+        free = list(back)
+        for e in edges:
+            s0, s1 = offsets[e], offsets[e + 1]
+            for t in free:
+                t0, t1 = offsets[t], offsets[t + 1]
+                if (
+                    t1 - t0 == s1 - s0
+                    and abs(length[e] - length[t]) <= 0.01 * max(1.0, length[e])
+                    and np.allclose(glon[s0:s1], glon[t0:t1][::-1], atol=1e-7, rtol=0)
+                    and np.allclose(glat[s0:s1], glat[t0:t1][::-1], atol=1e-7, rtol=0)
+                ):
+                    twin[e], twin[t] = t, e
+                    free.remove(t)
+                    break
+    return twin
+
+
+def largest_scc(n: int, u: I32, v: I32) -> npt.NDArray[np.bool_]:
+    """Mask of nodes in the largest strongly connected component."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    mat = sp.csr_matrix((np.ones(len(u), dtype=np.int8), (u, v)), shape=(n, n))
+    _, labels = connected_components(mat, directed=True, connection="strong")
+    biggest = int(np.bincount(labels).argmax())
+    return np.asarray(labels == biggest)
+
+
+def compile_arrays(
+    *,
+    node_lat: F64,
+    node_lon: F64,
+    node_osmid: I64,
+    edge_u: I32,
+    edge_v: I32,
+    length_m: F64,
+    base_tt: F64,
+    highway: list[str],
+    names: list[str],
+    geom_offsets: I64 | None = None,
+    geom_lon: F64 | None = None,
+    geom_lat: F64 | None = None,
+    profile: SpeedProfile,
+    meta: dict[str, Any] | None = None,
+    compute_order: bool = True,
+) -> CompiledGraph:
+    """Compile edge arrays (already restricted to one strongly connected component)."""
+    n, m = len(node_lat), len(edge_u)
+    if n == 0 or m == 0:
+        raise MapSourceError("The map holds no drivable roads.")
+    order = np.argsort(edge_u, kind="stable")
+    eu, ev = edge_u[order].astype(np.int32), edge_v[order].astype(np.int32)
+    length = length_m[order].astype(np.float64)
+    hw = [highway[i] for i in order]
+    nm = [names[i] for i in order]
+    if geom_offsets is None or geom_lon is None or geom_lat is None:
+        offs = np.arange(0, 2 * m + 1, 2, dtype=np.int64)
+        glon = np.empty(2 * m)
+        glat = np.empty(2 * m)
+        glon[0::2], glon[1::2] = node_lon[eu], node_lon[ev]
+        glat[0::2], glat[1::2] = node_lat[eu], node_lat[ev]
+    else:
+        counts = np.diff(geom_offsets)[order]
+        offs = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(counts, out=offs[1:])
+        take = np.repeat(geom_offsets[:-1][order], counts) + (
+            np.arange(offs[-1]) - np.repeat(offs[:-1], counts)
+        )
+        glon, glat = geom_lon[take], geom_lat[take]
+    fwd_indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(eu, minlength=n), out=fwd_indptr[1:])
+    rev_edge = np.argsort(ev, kind="stable").astype(np.int32)
+    rev_indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(ev, minlength=n), out=rev_indptr[1:])
+
+    hw_table, hw_idx = _intern(hw)
+    base = base_tt[order].astype(np.float64)
+    tts: dict[Mode, F64] = {}
+    for mode in MODES:
+        factors = np.array([profile.factor(mode, h) for h in hw_table], dtype=np.float64)
+        tts[mode] = base / factors[hw_idx]
+    name_table, name_idx = _intern(nm)
+    twin = _find_twins(eu, ev, length, offs, glon, glat)
+
+    g = CompiledGraph(
+        node_lat=node_lat.astype(np.float64),
+        node_lon=node_lon.astype(np.float64),
+        node_osmid=node_osmid.astype(np.int64),
+        edge_u=eu,
+        edge_v=ev,
+        fwd_indptr=fwd_indptr,
+        rev_indptr=rev_indptr,
+        rev_edge=rev_edge,
+        tt_urgent=tts["urgent"],
+        tt_non_urgent=tts["non_urgent"],
+        length_m=length,
+        edge_twin=twin,
+        geom_offsets=offs,
+        geom_lon=glon.astype(np.float64),
+        geom_lat=glat.astype(np.float64),
+        street_names=name_table,
+        edge_name=name_idx,
+        highway_names=hw_table,
+        edge_highway=hw_idx,
+        seg_edge=np.empty(0, np.int32),
+        seg_x0=np.empty(0),
+        seg_y0=np.empty(0),
+        seg_x1=np.empty(0),
+        seg_y1=np.empty(0),
+        seg_cum0=np.empty(0),
+        edge_proj_len=np.empty(0),
+        sample_xy=np.empty((0, 2)),
+        sample_seg=np.empty(0, np.int32),
+        cch_order=np.empty(0, np.int32),
+        origin=np.array(
+            [
+                (float(glat.min()) + float(glat.max())) / 2,
+                (float(glon.min()) + float(glon.max())) / 2,
+            ]
+        ),
+        meta_json=json.dumps(meta or {}),
+    )
+    _build_spatial_index(g)
+    if compute_order:
+        g.cch_order = _cch_order(g)
+    return g
+
+
+def _build_spatial_index(g: CompiledGraph) -> None:
+    x, y = g.project(g.geom_lat, g.geom_lon)
+    offs = g.geom_offsets
+    m = g.n_edges
+    counts = np.diff(offs)
+    seg_counts = counts - 1
+    # Segment i of edge e joins geometry points offs[e]+i and offs[e]+i+1.
+    seg_edge_all = np.repeat(np.arange(m, dtype=np.int32), seg_counts)
+    start = np.repeat(offs[:-1], seg_counts) + (
+        np.arange(int(seg_counts.sum())) - np.repeat(np.cumsum(seg_counts) - seg_counts, seg_counts)
+    )
+    x0, y0, x1, y1 = x[start], y[start], x[start + 1], y[start + 1]
+    seg_len = np.hypot(x1 - x0, y1 - y0)
+    cum = np.cumsum(seg_len)
+    edge_first = np.cumsum(seg_counts) - seg_counts
+    edge_total = np.add.reduceat(seg_len, edge_first) if len(seg_len) else np.zeros(0)
+    edge_total = np.where(seg_counts > 0, edge_total, 0.0)
+    cum0 = cum - seg_len - np.repeat(cum[edge_first] - seg_len[edge_first], seg_counts)
+    g.edge_proj_len = edge_total.astype(np.float64)
+    # Two-way roads are stored twice; index only one direction and map snaps to the twin.
+    keep = (g.edge_twin[seg_edge_all] < 0) | (g.edge_twin[seg_edge_all] > seg_edge_all)
+    g.seg_edge = seg_edge_all[keep]
+    g.seg_x0, g.seg_y0, g.seg_x1, g.seg_y1 = x0[keep], y0[keep], x1[keep], y1[keep]
+    g.seg_cum0 = cum0[keep]
+    slen = seg_len[keep]
+    pieces = np.maximum(1, np.ceil(slen / SAMPLE_SPACING_M)).astype(np.int64)
+    sample_seg = np.repeat(np.arange(len(slen), dtype=np.int32), pieces)
+    first = np.cumsum(pieces) - pieces
+    t = (np.arange(int(pieces.sum())) - np.repeat(first, pieces) + 0.5) / np.repeat(pieces, pieces)
+    sx = g.seg_x0[sample_seg] + t * (g.seg_x1 - g.seg_x0)[sample_seg]
+    sy = g.seg_y0[sample_seg] + t * (g.seg_y1 - g.seg_y0)[sample_seg]
+    g.sample_xy = np.column_stack([sx, sy])
+    g.sample_seg = sample_seg
+
+
+def _cch_order(g: CompiledGraph) -> I32:
+    import routingkit_cch as rk
+
+    order = rk.compute_order_inertial(
+        g.n_nodes,
+        g.edge_u.tolist(),
+        g.edge_v.tolist(),
+        g.node_lat.tolist(),
+        g.node_lon.tolist(),
+    )
+    return np.asarray(order, dtype=np.int32)

@@ -1,0 +1,157 @@
+"""Place a coordinate on the nearest point of the nearest road edge."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import SnapError
+from .graph import SAMPLE_SPACING_M, CompiledGraph
+
+DEFAULT_MAX_SNAP_M = 500.0
+_K = 8
+
+
+@dataclass(frozen=True)
+class Snap:
+    """A point on a directed edge: `fraction` of the way from its tail to its head."""
+
+    edge: int
+    fraction: float
+    offset_m: float
+    lat: float
+    lon: float
+    distance_m: float
+    street: str
+
+    def positions(self, g: CompiledGraph) -> list[tuple[int, float]]:
+        """Directed (edge, fraction) positions: the edge and its reverse twin, if any."""
+        twin = int(g.edge_twin[self.edge])
+        out = [(self.edge, self.fraction)]
+        if twin >= 0:
+            out.append((twin, 1.0 - self.fraction))
+        return out
+
+
+def _check_range(lat: float, lon: float, field: str) -> None:
+    if not (isinstance(lat, (int, float)) and isinstance(lon, (int, float))) or not (
+        math.isfinite(lat) and math.isfinite(lon)
+    ):
+        raise SnapError("Latitude and longitude must be finite numbers.", field=field)
+    if not -90.0 <= lat <= 90.0:
+        raise SnapError(f"Latitude {lat} is outside -90..90.", field=field)
+    if not -180.0 <= lon <= 180.0:
+        raise SnapError(f"Longitude {lon} is outside -180..180.", field=field)
+
+
+def _project_on_segments(
+    g: CompiledGraph, segs: npt.NDArray[np.int64], px: Any, py: Any
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    x0, y0 = g.seg_x0[segs], g.seg_y0[segs]
+    dx, dy = g.seg_x1[segs] - x0, g.seg_y1[segs] - y0
+    len2 = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(len2 > 0, ((px - x0) * dx + (py - y0) * dy) / len2, 0.0)
+    t = np.clip(t, 0.0, 1.0)
+    dist = np.hypot(x0 + t * dx - px, y0 + t * dy - py)
+    return dist, t
+
+
+def snap(
+    g: CompiledGraph,
+    lat: float,
+    lon: float,
+    max_distance_m: float = DEFAULT_MAX_SNAP_M,
+    field: str = "location",
+) -> Snap:
+    """Snap one coordinate to the nearest edge; SnapError if too far or off the map."""
+    return snap_many(g, [(lat, lon)], max_distance_m, field=field)[0]
+
+
+def snap_many(
+    g: CompiledGraph,
+    points: list[tuple[float, float]],
+    max_distance_m: float = DEFAULT_MAX_SNAP_M,
+    field: str = "location",
+) -> list[Snap]:
+    """Snap many coordinates with one batched tree query; the first bad one raises."""
+    if not points:
+        return []
+    for i, (lat, lon) in enumerate(points):
+        _check_range(lat, lon, field if len(points) == 1 else f"{field}[{i}]")
+    arr = np.asarray(points, dtype=np.float64)
+    min_lon, min_lat, max_lon, max_lat = g.bbox()
+    # Widen the box by the snap limit so a point just outside the last road still snaps.
+    dlat = max_distance_m / 111_000.0
+    dlon = dlat / max(0.01, math.cos(math.radians(float(g.origin[0]))))
+    outside = (
+        (arr[:, 0] < min_lat - dlat)
+        | (arr[:, 0] > max_lat + dlat)
+        | (arr[:, 1] < min_lon - dlon)
+        | (arr[:, 1] > max_lon + dlon)
+    )
+    if outside.any():
+        i = int(np.argmax(outside))
+        raise SnapError(
+            f"Point ({arr[i, 0]:.6f}, {arr[i, 1]:.6f}) is outside the map "
+            f"({min_lat:.4f}..{max_lat:.4f} N, {min_lon:.4f}..{max_lon:.4f} E).",
+            field=field if len(points) == 1 else f"{field}[{i}]",
+        )
+    px, py = g.project(arr[:, 0], arr[:, 1])
+    tree = g.kdtree()
+    k = min(_K, len(g.sample_seg))
+    dk, ik = tree.query(np.column_stack([px, py]), k=k)
+    dk = np.asarray(dk, dtype=np.float64).reshape(len(points), k)
+    segs = g.sample_seg[np.asarray(ik).reshape(len(points), k)].astype(np.int64)
+    dist, t = _project_on_segments(g, segs, px[:, None], py[:, None])
+    col = np.argmin(dist, axis=1)
+    rows = np.arange(len(points))
+    best_seg, best_t, best_d = segs[rows, col], t[rows, col], dist[rows, col]
+    # Every point of a segment lies within half a spacing of one of its samples, so a
+    # nearer segment than the best candidate must have a sample inside this radius; only
+    # when that radius reaches past the k-th sample can a nearer one have been missed.
+    radius = best_d + SAMPLE_SPACING_M / 2
+    for j in (int(x) for x in np.flatnonzero((radius > dk[:, -1]) & (k == _K))):
+        near = np.asarray(tree.query_ball_point([px[j], py[j]], radius[j]), dtype=np.int64)
+        cand = np.unique(g.sample_seg[near]).astype(np.int64)
+        d2, t2 = _project_on_segments(g, cand, px[j], py[j])
+        b = int(np.argmin(d2))
+        best_seg[j], best_t[j], best_d[j] = cand[b], t2[b], d2[b]
+    far = best_d > max_distance_m
+    if far.any():
+        bad = int(np.argmax(far))
+        gap = float(best_d[bad])
+        raise SnapError(
+            f"Point ({arr[bad, 0]:.6f}, {arr[bad, 1]:.6f}) is {gap:.0f} m from the nearest "
+            f"road; the limit is {max_distance_m:.0f} m.",
+            field=field if len(points) == 1 else f"{field}[{bad}]",
+            distance_m=gap,
+            limit_m=max_distance_m,
+        )
+    edge = g.seg_edge[best_seg]
+    x0, y0 = g.seg_x0[best_seg], g.seg_y0[best_seg]
+    dx, dy = g.seg_x1[best_seg] - x0, g.seg_y1[best_seg] - y0
+    along = g.seg_cum0[best_seg] + best_t * np.hypot(dx, dy)
+    total = g.edge_proj_len[edge]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(total > 0, np.clip(along / total, 0.0, 1.0), 0.0)
+    snap_lat, snap_lon = g.unproject(x0 + best_t * dx, y0 + best_t * dy)
+    offset = frac * g.length_m[edge]
+    names = g.street_names[g.edge_name[edge]]
+    return [
+        Snap(int(e), float(f), float(o), float(la), float(lo), float(d), str(nm))
+        for e, f, o, la, lo, d, nm in zip(
+            edge.tolist(),
+            frac.tolist(),
+            offset.tolist(),
+            snap_lat.tolist(),
+            snap_lon.tolist(),
+            best_d.tolist(),
+            names.tolist(),
+            strict=True,
+        )
+    ]

@@ -1,0 +1,109 @@
+"""ETAs on real OSM extracts equal the networkx reference on the same compiled graph."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import networkx as nx
+import pytest
+
+from routing.engine import CompiledGraph, Snap, coverage, isochrone, rank, route, snap_many
+from routing.engine.reference import to_networkx, with_snaps
+
+TARGETS, SOURCES = 25, 20  # 500 pairs per graph
+
+
+def _random_snaps(g: CompiledGraph, count: int, seed: int) -> list[Snap]:
+    rnd = random.Random(seed)
+    picks = [rnd.randrange(g.n_edges) for _ in range(count)]
+    # Points a little off real roads so snapping, not node lookup, places them.
+    pts = [
+        (
+            float(g.node_lat[g.edge_u[e]]) + rnd.uniform(-2e-4, 2e-4),
+            float(g.node_lon[g.edge_u[e]]) + rnd.uniform(-2e-4, 2e-4),
+        )
+        for e in picks
+    ]
+    return snap_many(g, pts, max_distance_m=5_000.0)
+
+
+def _reference_etas(
+    g: CompiledGraph, dg: nx.DiGraph, target: Snap, sources: list[Snap]
+) -> list[float]:
+    snaps = {("s", i): s for i, s in enumerate(sources)} | {"t": target}
+    h = with_snaps(g, dg, snaps, "urgent")  # type: ignore[arg-type]
+    dist = nx.single_source_dijkstra_path_length(h.reverse(copy=False), "t", weight="weight")
+    out = []
+    for i, s in enumerate(sources):
+        direct = [
+            (tf - f) * float(g.tt_urgent[e])
+            for e, f in s.positions(g)
+            for te, tf in target.positions(g)
+            if te == e and f <= tf
+        ]
+        out.append(min([dist.get(("s", i), math.inf), *direct]))
+    return out
+
+
+def _check_against_networkx(g: CompiledGraph, seed: int) -> None:
+    dg = to_networkx(g, "urgent")
+    snaps = _random_snaps(g, TARGETS * (SOURCES + 1), seed)
+    compared = 0
+    for t in range(TARGETS):
+        group = snaps[t * (SOURCES + 1) : (t + 1) * (SOURCES + 1)]
+        target, sources = group[0], group[1:]
+        ours = rank(g, target, sources, "urgent")
+        ref = _reference_etas(g, dg, target, sources)
+        for r, expected in zip(ours, ref, strict=True):
+            assert r.reachable == math.isfinite(expected)
+            if r.reachable:
+                assert r.eta_s == pytest.approx(expected, rel=1e-3, abs=1e-6)
+            compared += 1
+        # The routed path must be the same optimum, and its length the rank's distance.
+        for r in ours[:4]:
+            if r.reachable:
+                rt = route(g, sources[r.index], target, "urgent")
+                assert rt.duration_s == pytest.approx(r.eta_s, rel=1e-3, abs=1e-3)
+                assert rt.geometry
+                assert rt.steps[-1].maneuver == "arrive"
+    assert compared == TARGETS * SOURCES
+
+
+def _check_coverage_and_isochrone(g: CompiledGraph, seed: int) -> None:
+    snaps = _random_snaps(g, 60, seed)
+    units, demand = snaps[:5], snaps[5:]
+    cov = coverage(g, units, demand, 240.0)
+    for i, d in enumerate(demand):
+        best = min(r.eta_s for r in rank(g, d, units))
+        if best <= 240.0:
+            assert cov.covered[i]
+            assert cov.eta_s[i] == pytest.approx(best, rel=1e-6, abs=1e-6)
+        else:
+            assert not cov.covered[i]
+    area = isochrone(g, units[0], 240.0)
+    assert area.is_valid
+    assert not area.is_empty
+
+
+def test_helsinki_rank_matches_networkx(helsinki: CompiledGraph) -> None:
+    _check_against_networkx(helsinki, seed=1)
+
+
+def test_helsinki_coverage_matches_rank(helsinki: CompiledGraph) -> None:
+    _check_coverage_and_isochrone(helsinki, seed=2)
+
+
+@pytest.mark.maps
+def test_andorra_rank_matches_networkx(andorra: CompiledGraph) -> None:
+    _check_against_networkx(andorra, seed=3)
+
+
+@pytest.mark.maps
+def test_liechtenstein_rank_matches_networkx(liechtenstein: CompiledGraph) -> None:
+    _check_against_networkx(liechtenstein, seed=4)
+
+
+@pytest.mark.maps
+def test_liechtenstein_coverage_matches_rank(liechtenstein: CompiledGraph) -> None:
+    _check_coverage_and_isochrone(liechtenstein, seed=5)
