@@ -6,7 +6,15 @@ from accounts.models import User
 
 @admin.register(User)
 class GoldenHourUserAdmin(UserAdmin):
-    list_display = ("username", "get_full_name", "role", "dispatch_centre", "unit", "hospital", "is_active")
+    list_display = (
+        "username",
+        "get_full_name",
+        "role",
+        "dispatch_centre",
+        "unit",
+        "hospital",
+        "is_active",
+    )
     list_filter = ("role", "is_active", "dispatch_centre", "hospital")
     fieldsets = (
         *UserAdmin.fieldsets,  # type: ignore[misc]

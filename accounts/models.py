@@ -47,7 +47,9 @@ class User(AbstractUser):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="user_role_valid"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="user_role_valid"
+            ),
             # Least privilege: each role is scoped to exactly one organisation of its own kind,
             # and never carries a link that would widen what it can see.
             models.CheckConstraint(

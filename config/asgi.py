@@ -16,13 +16,13 @@ try:
 except EnvError as exc:
     sys.exit(f"Configuration error: {exc}")
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import path  # noqa: E402
+from channels.auth import AuthMiddlewareStack
+from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.urls import path
 
-from dispatch.consumers import CrewConsumer, DispatcherConsumer  # noqa: E402
-from handoff.consumers import EDBoardConsumer  # noqa: E402
+from dispatch.consumers import CrewConsumer, DispatcherConsumer
+from handoff.consumers import EDBoardConsumer
 
 websocket_urlpatterns = [
     path("ws/dispatch/", DispatcherConsumer.as_asgi()),

@@ -14,16 +14,41 @@ DEMO_PASSWORD = "goldenhour-demo"  # noqa: S105 - printed on purpose; seed_demo 
 CENTRE: dict[str, Any] = {"code": "hki-emd", "name": "Helsinki Emergency Medical Dispatch"}
 
 STATIONS: list[dict[str, Any]] = [
-    {"code": "erottaja", "name": "Erottaja fire station", "address": "Korkeavuorenkatu 26",
-     "lat": 60.16515, "lon": 24.94516},
-    {"code": "kaisaniemi", "name": "Kaisaniemi standby point", "address": "Kaisaniemenkatu",
-     "lat": 60.17235, "lon": 24.94660},
-    {"code": "kruununhaka", "name": "Kruununhaka standby point", "address": "Liisankatu",
-     "lat": 60.17380, "lon": 24.95200},
-    {"code": "kamppi", "name": "Kamppi standby point", "address": "Simonkatu",
-     "lat": 60.16930, "lon": 24.93860},
-    {"code": "hakaniemi", "name": "Hakaniemi standby point", "address": "Hakaniemen tori",
-     "lat": 60.17830, "lon": 24.95050},
+    {
+        "code": "erottaja",
+        "name": "Erottaja fire station",
+        "address": "Korkeavuorenkatu 26",
+        "lat": 60.16515,
+        "lon": 24.94516,
+    },
+    {
+        "code": "kaisaniemi",
+        "name": "Kaisaniemi standby point",
+        "address": "Kaisaniemenkatu",
+        "lat": 60.17235,
+        "lon": 24.94660,
+    },
+    {
+        "code": "kruununhaka",
+        "name": "Kruununhaka standby point",
+        "address": "Liisankatu",
+        "lat": 60.17380,
+        "lon": 24.95200,
+    },
+    {
+        "code": "kamppi",
+        "name": "Kamppi standby point",
+        "address": "Simonkatu",
+        "lat": 60.16930,
+        "lon": 24.93860,
+    },
+    {
+        "code": "hakaniemi",
+        "name": "Hakaniemi standby point",
+        "address": "Hakaniemen tori",
+        "lat": 60.17830,
+        "lon": 24.95050,
+    },
 ]
 
 # (call sign, type, capabilities, station code)
@@ -45,18 +70,51 @@ UNITS: list[tuple[str, str, list[str], str]] = [
 ]
 
 HOSPITALS: list[dict[str, Any]] = [
-    {"code": "toolo", "name": "HUS Töölö Hospital", "address": "Topeliuksenkatu 5",
-     "lat": 60.18150, "lon": 24.92340, "capabilities": ["general", "trauma_1", "burn"]},
-    {"code": "meilahti", "name": "HUS Meilahti Tower Hospital", "address": "Haartmaninkatu 4",
-     "lat": 60.19000, "lon": 24.90550,
-     "capabilities": ["general", "stroke_comprehensive", "stroke_thrombectomy", "stemi_pci_24_7"]},
-    {"code": "lastensairaala", "name": "HUS New Children's Hospital",
-     "address": "Stenbäckinkatu 9", "lat": 60.18880, "lon": 24.90670,
-     "capabilities": ["pediatric", "neonatal", "trauma_2"]},
-    {"code": "naistensairaala", "name": "HUS Women's Hospital", "address": "Haartmaninkatu 2",
-     "lat": 60.18890, "lon": 24.90240, "capabilities": ["obstetrics", "neonatal"]},
-    {"code": "eira", "name": "Eira Hospital", "address": "Laivurinkatu 29",
-     "lat": 60.15720, "lon": 24.93730, "capabilities": ["general", "stemi_non_pci"]},
+    {
+        "code": "toolo",
+        "name": "HUS Töölö Hospital",
+        "address": "Topeliuksenkatu 5",
+        "lat": 60.18150,
+        "lon": 24.92340,
+        "capabilities": ["general", "trauma_1", "burn"],
+    },
+    {
+        "code": "meilahti",
+        "name": "HUS Meilahti Tower Hospital",
+        "address": "Haartmaninkatu 4",
+        "lat": 60.19000,
+        "lon": 24.90550,
+        "capabilities": [
+            "general",
+            "stroke_comprehensive",
+            "stroke_thrombectomy",
+            "stemi_pci_24_7",
+        ],
+    },
+    {
+        "code": "lastensairaala",
+        "name": "HUS New Children's Hospital",
+        "address": "Stenbäckinkatu 9",
+        "lat": 60.18880,
+        "lon": 24.90670,
+        "capabilities": ["pediatric", "neonatal", "trauma_2"],
+    },
+    {
+        "code": "naistensairaala",
+        "name": "HUS Women's Hospital",
+        "address": "Haartmaninkatu 2",
+        "lat": 60.18890,
+        "lon": 24.90240,
+        "capabilities": ["obstetrics", "neonatal"],
+    },
+    {
+        "code": "eira",
+        "name": "Eira Hospital",
+        "address": "Laivurinkatu 29",
+        "lat": 60.15720,
+        "lon": 24.93730,
+        "capabilities": ["general", "stemi_non_pci"],
+    },
 ]
 
 # (username, first name, last name, role, organisation code, is_charge)

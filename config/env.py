@@ -37,7 +37,7 @@ class Env:
             return None
         return value.strip()
 
-    def str(self, name: str, default: str | None = None, *, required: bool = False) -> str:
+    def string(self, name: str, default: str | None = None, *, required: bool = False) -> str:
         value = self.raw(name)
         if value is None or value == "":
             if required or default is None:
@@ -49,7 +49,7 @@ class Env:
         value = self.raw(name)
         return value or None
 
-    def bool(self, name: str, default: bool) -> bool:
+    def boolean(self, name: str, default: bool) -> bool:
         value = self.raw(name)
         if value is None:
             return default
@@ -60,7 +60,7 @@ class Env:
             return False
         raise EnvError(name, f"expected one of 1/0, true/false, yes/no, on/off, got {value!r}")
 
-    def int(
+    def integer(
         self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
     ) -> int:
         value = self.raw(name)
@@ -76,7 +76,7 @@ class Env:
             raise EnvError(name, f"must be at most {maximum}, got {number}")
         return number
 
-    def float(self, name: str, default: float, *, minimum: float | None = None) -> float:
+    def number(self, name: str, default: float, *, minimum: float | None = None) -> float:
         value = self.raw(name)
         if value is None or value == "":
             return default
@@ -88,13 +88,15 @@ class Env:
             raise EnvError(name, f"must be at least {minimum}, got {number}")
         return number
 
-    def list(self, name: str, default: list[str]) -> list[str]:
+    def items(self, name: str, default: list[str]) -> list[str]:
         value = self.raw(name)
         if value is None:
             return list(default)
         items = [item.strip() for item in value.split(",")]
         if any(not item for item in items):
-            raise EnvError(name, f"expected a comma-separated list without empty items, got {value!r}")
+            raise EnvError(
+                name, f"expected a comma-separated list without empty items, got {value!r}"
+            )
         return items
 
     def url(self, name: str, *, schemes: tuple[str, ...]) -> str | None:

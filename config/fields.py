@@ -17,9 +17,7 @@ class ChoiceListField(models.JSONField):  # type: ignore[type-arg]
     vocabulary read with the row on every recommendation, on SQLite and PostgreSQL alike.
     """
 
-    def __init__(
-        self, *args: Any, item_choices: type[models.TextChoices], **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, item_choices: type[models.TextChoices], **kwargs: Any) -> None:
         self.item_choices = item_choices
         kwargs.setdefault("default", list)
         kwargs.setdefault("blank", True)

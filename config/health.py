@@ -67,7 +67,11 @@ def check_celery() -> dict[str, Any]:
     replies = app.control.ping(timeout=CELERY_TIMEOUT_S)
     if not replies:
         raise RuntimeError("the broker answers but no worker replied to a ping")
-    return {"mode": "broker", "workers": sorted(name for reply in replies for name in reply), "scheduler": scheduler}
+    return {
+        "mode": "broker",
+        "workers": sorted(name for reply in replies for name in reply),
+        "scheduler": scheduler,
+    }
 
 
 def check_road_graph() -> dict[str, Any]:

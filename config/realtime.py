@@ -38,7 +38,9 @@ def envelope(
     }
 
 
-def rejection(code: str, message: str, *, field: str | None = None, ref: Any = None) -> dict[str, Any]:
+def rejection(
+    code: str, message: str, *, field: str | None = None, ref: Any = None
+) -> dict[str, Any]:
     """A typed rejection of one client message; it names the field and the reason."""
     return {"type": "error", "code": code, "field": field, "message": message, "ref": ref}
 
@@ -86,7 +88,11 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self.send_json(
-                rejection("invalid", "Each message must be a JSON object with a string 'type'.", field="type")
+                rejection(
+                    "invalid",
+                    "Each message must be a JSON object with a string 'type'.",
+                    field="type",
+                )
             )
             return
         handler = getattr(self, "on_" + content["type"].replace(".", "_"), None)

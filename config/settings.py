@@ -22,13 +22,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env.path("GOLDEN_HOUR_VAR_DIR", BASE_DIR / "var")
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-GOLDEN_HOUR_ENV = env.str("GOLDEN_HOUR_ENV", "development")
+GOLDEN_HOUR_ENV = env.string("GOLDEN_HOUR_ENV", "development")
 if GOLDEN_HOUR_ENV not in {"development", "production"}:
-    raise EnvError("GOLDEN_HOUR_ENV", f"expected development or production, got {GOLDEN_HOUR_ENV!r}")
+    raise EnvError(
+        "GOLDEN_HOUR_ENV", f"expected development or production, got {GOLDEN_HOUR_ENV!r}"
+    )
 PRODUCTION = GOLDEN_HOUR_ENV == "production"
 
 # DEBUG is off by default: unknown URLs must get the normal 404 page, never a technical one.
-DEBUG = env.bool("DEBUG", default=False)
+DEBUG = env.boolean("DEBUG", default=False)
 
 
 def _secret_key() -> str:
@@ -49,8 +51,8 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
+ALLOWED_HOSTS = env.items("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.items("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",
@@ -152,7 +154,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = env.str("TIME_ZONE", "Europe/Helsinki")
+TIME_ZONE = env.string("TIME_ZONE", "Europe/Helsinki")
 USE_I18N = True
 USE_TZ = True
 
@@ -171,8 +173,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Real time ----------------------------------------------------------------------------
 
 REDIS_URL = env.url("REDIS_URL", schemes=("redis", "rediss", "unix"))
-CHANNEL_CAPACITY = env.int("CHANNEL_CAPACITY", 1000, minimum=10)
-CHANNEL_EXPIRY_SECONDS = env.int("CHANNEL_EXPIRY_SECONDS", 30, minimum=1)
+CHANNEL_CAPACITY = env.integer("CHANNEL_CAPACITY", 1000, minimum=10)
+CHANNEL_EXPIRY_SECONDS = env.integer("CHANNEL_EXPIRY_SECONDS", 30, minimum=1)
 
 if REDIS_URL:
     CHANNEL_LAYERS: dict[str, Any] = {
@@ -180,7 +182,7 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
-                "prefix": env.str("CHANNEL_PREFIX", "goldenhour"),
+                "prefix": env.string("CHANNEL_PREFIX", "goldenhour"),
                 "capacity": CHANNEL_CAPACITY,
                 "expiry": CHANNEL_EXPIRY_SECONDS,
             },
@@ -216,7 +218,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "heartbeat": {"task": "config.tasks.heartbeat", "schedule": 15.0},
 }
 # The embedded scheduler starts with the ASGI server; tests and management commands leave it off.
-EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=CELERY_EMBEDDED)
+EMBEDDED_SCHEDULER = env.boolean("EMBEDDED_SCHEDULER", default=CELERY_EMBEDDED)
 
 # --- Routing ------------------------------------------------------------------------------
 
@@ -241,22 +243,24 @@ def _factors(name: str, default: dict[str, float]) -> dict[str, float]:
         except ValueError:
             factor = -1.0
         if not sep or not road_class.strip() or not 0.1 <= factor <= 3.0:
-            raise EnvError(name, f"expected road_class=factor pairs with 0.1 <= factor <= 3, got {item!r}")
+            raise EnvError(
+                name, f"expected road_class=factor pairs with 0.1 <= factor <= 3, got {item!r}"
+            )
         factors[road_class.strip()] = factor
     return factors
 
 
-MAP_SOURCE = env.str("MAP_SOURCE", _default_map_source())
+MAP_SOURCE = env.string("MAP_SOURCE", _default_map_source())
 MAP_CACHE_DIR = env.path("MAP_CACHE_DIR", VAR_DIR / "maps")
-ROUTING_SNAP_MAX_DISTANCE_M = env.float("ROUTING_SNAP_MAX_DISTANCE_M", 250.0, minimum=1.0)
+ROUTING_SNAP_MAX_DISTANCE_M = env.number("ROUTING_SNAP_MAX_DISTANCE_M", 250.0, minimum=1.0)
 # Per-road-class multipliers on the osmnx free-flow speed, merged over the engine's defaults
 # (routing/engine/profile.py); the key "default" sets the factor for unlisted classes.
 ROUTING_URGENT_FACTORS = _factors("ROUTING_URGENT_FACTORS", {})
 ROUTING_NON_URGENT_FACTORS = _factors("ROUTING_NON_URGENT_FACTORS", {})
 
-GEOCODER = env.str("GEOCODER", "offline")
-GEOCODER_USER_AGENT = env.str("GEOCODER_USER_AGENT", "golden-hour-dispatch")
-GEOCODER_TIMEOUT_SECONDS = env.float("GEOCODER_TIMEOUT_SECONDS", 3.0, minimum=0.1)
+GEOCODER = env.string("GEOCODER", "offline")
+GEOCODER_USER_AGENT = env.string("GEOCODER_USER_AGENT", "golden-hour-dispatch")
+GEOCODER_TIMEOUT_SECONDS = env.number("GEOCODER_TIMEOUT_SECONDS", 3.0, minimum=0.1)
 
 # --- API ----------------------------------------------------------------------------------
 
@@ -282,9 +286,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging ------------------------------------------------------------------------------
 
-LOG_LEVEL = env.str("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = env.string("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-    raise EnvError("LOG_LEVEL", f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {LOG_LEVEL!r}")
+    raise EnvError(
+        "LOG_LEVEL", f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {LOG_LEVEL!r}"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

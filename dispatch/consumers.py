@@ -55,7 +55,11 @@ class CrewConsumer(ScreenConsumer):
                 "event": envelope(
                     f"dispatch.unit.{verb}",
                     stream=events.centre_group(unit.centre_id),
-                    data={"unit_id": unit.pk, "call_sign": unit.call_sign, "device_id": self.device_id},
+                    data={
+                        "unit_id": unit.pk,
+                        "call_sign": unit.call_sign,
+                        "device_id": self.device_id,
+                    },
                 ),
             },
         )
@@ -73,7 +77,9 @@ class CrewConsumer(ScreenConsumer):
             )
             return
         self.device_id = device_id
-        await self.send_json({"type": "hello.ack", "device_id": device_id, "unit_id": self.target.pk})
+        await self.send_json(
+            {"type": "hello.ack", "device_id": device_id, "unit_id": self.target.pk}
+        )
         await self._presence("online")
 
     async def disconnect(self, code: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 def centre_group(centre_id: int) -> str:
     """The group every dispatcher screen of one centre follows."""
     return f"dispatch.center.{centre_id}"

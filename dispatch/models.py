@@ -33,7 +33,9 @@ class Station(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["centre", "name"], name="station_name_unique_in_centre"),
+            models.UniqueConstraint(
+                fields=["centre", "name"], name="station_name_unique_in_centre"
+            ),
             coordinate_constraint("station"),
         ]
 

@@ -15,7 +15,9 @@ from tests.factories import TEST_PASSWORD
 )
 def test_each_role_lands_on_its_own_screen(client, request, role_fixture, landing):
     user = request.getfixturevalue(role_fixture)
-    response = client.post(reverse("login"), {"username": user.username, "password": TEST_PASSWORD}, follow=True)
+    response = client.post(
+        reverse("login"), {"username": user.username, "password": TEST_PASSWORD}, follow=True
+    )
     assert response.redirect_chain[-1][0] == landing
     assert response.status_code == 200
 
@@ -48,12 +50,18 @@ def test_api_needs_login(client, db, path):
 
 
 def test_login_failures_do_not_say_which_part_was_wrong(client, dispatcher):
-    wrong_password = client.post(reverse("login"), {"username": dispatcher.username, "password": "nope"})
+    wrong_password = client.post(
+        reverse("login"), {"username": dispatcher.username, "password": "nope"}
+    )
     unknown_user = client.post(reverse("login"), {"username": "nobody", "password": TEST_PASSWORD})
     dispatcher.is_active = False
     dispatcher.save()
-    inactive = client.post(reverse("login"), {"username": dispatcher.username, "password": TEST_PASSWORD})
-    messages = {r.context["form"].non_field_errors()[0] for r in (wrong_password, unknown_user, inactive)}
+    inactive = client.post(
+        reverse("login"), {"username": dispatcher.username, "password": TEST_PASSWORD}
+    )
+    messages = {
+        r.context["form"].non_field_errors()[0] for r in (wrong_password, unknown_user, inactive)
+    }
     assert messages == {"Those credentials were not accepted."}
     for response in (wrong_password, unknown_user, inactive):
         assert response.status_code == 200
@@ -84,7 +92,9 @@ def test_api_me_describes_the_caller_by_session_and_by_token(client, paramedic):
     }
     client.logout()
     token = Token.objects.create(user=paramedic)
-    assert client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token.key}").json()["role"] == "crew"
+    assert (
+        client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token.key}").json()["role"] == "crew"
+    )
 
 
 def test_logged_in_user_can_read_the_api_schema_and_docs(client, dispatcher):

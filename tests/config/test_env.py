@@ -13,13 +13,28 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize(
     ("name", "value", "reader", "fragment"),
     [
-        ("DEBUG", "maybe", lambda e: e.bool("DEBUG", False), "DEBUG"),
-        ("CHANNEL_CAPACITY", "lots", lambda e: e.int("CHANNEL_CAPACITY", 100), "integer"),
-        ("CHANNEL_CAPACITY", "3", lambda e: e.int("CHANNEL_CAPACITY", 100, minimum=10), "at least 10"),
-        ("REDIS_URL", "localhost:6379", lambda e: e.url("REDIS_URL", schemes=("redis",)), "redis://"),
-        ("REDIS_URL", "redis://:99999999", lambda e: e.url("REDIS_URL", schemes=("redis",)), "host"),
+        ("DEBUG", "maybe", lambda e: e.boolean("DEBUG", False), "DEBUG"),
+        ("CHANNEL_CAPACITY", "lots", lambda e: e.integer("CHANNEL_CAPACITY", 100), "integer"),
+        (
+            "CHANNEL_CAPACITY",
+            "3",
+            lambda e: e.integer("CHANNEL_CAPACITY", 100, minimum=10),
+            "at least 10",
+        ),
+        (
+            "REDIS_URL",
+            "localhost:6379",
+            lambda e: e.url("REDIS_URL", schemes=("redis",)),
+            "redis://",
+        ),
+        (
+            "REDIS_URL",
+            "redis://:99999999",
+            lambda e: e.url("REDIS_URL", schemes=("redis",)),
+            "host",
+        ),
         ("REDIS_URL", "redis://h:port", lambda e: e.url("REDIS_URL", schemes=("redis",)), "port"),
-        ("ALLOWED_HOSTS", "a,,b", lambda e: e.list("ALLOWED_HOSTS", []), "empty"),
+        ("ALLOWED_HOSTS", "a,,b", lambda e: e.items("ALLOWED_HOSTS", []), "empty"),
     ],
 )
 def test_malformed_variable_is_named_in_the_error(name, value, reader, fragment):
@@ -31,10 +46,10 @@ def test_malformed_variable_is_named_in_the_error(name, value, reader, fragment)
 
 def test_readers_return_defaults_and_parse_values():
     env = Env({"A": "yes", "B": "42", "C": "x, y"})
-    assert env.bool("A", False) is True
-    assert env.bool("MISSING", True) is True
-    assert env.int("B", 0) == 42
-    assert env.list("C", []) == ["x", "y"]
+    assert env.boolean("A", False) is True
+    assert env.boolean("MISSING", True) is True
+    assert env.integer("B", 0) == 42
+    assert env.items("C", []) == ["x", "y"]
     assert env.url("MISSING", schemes=("redis",)) is None
 
 

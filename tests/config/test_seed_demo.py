@@ -28,7 +28,8 @@ def test_seed_demo_creates_the_region_and_a_second_run_changes_nothing(db):
     assert len({tuple(sorted(h.capabilities)) for h in Hospital.objects.all()}) == first["Hospital"]
     assert {u.role for u in User.objects.all()} == set(Role.values)
     text = out.getvalue()
-    assert "http://127.0.0.1:8000/login/" in text and demo.DEMO_PASSWORD in text
+    assert "http://127.0.0.1:8000/login/" in text
+    assert demo.DEMO_PASSWORD in text
     snapshot = list(Unit.objects.values().order_by("pk"))
     passwords = list(User.objects.values_list("password", flat=True).order_by("pk"))
 

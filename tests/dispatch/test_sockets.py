@@ -46,7 +46,9 @@ async def test_anonymous_socket_is_closed_as_unauthenticated(async_client, path)
         ("paramedic", "/ws/ed/"),
     ],
 )
-async def test_socket_of_another_role_is_closed_as_forbidden(async_client, everyone, role_fixture, path):
+async def test_socket_of_another_role_is_closed_as_forbidden(
+    async_client, everyone, role_fixture, path
+):
     user = everyone[role_fixture]
     communicator, connected, code = await _connect(async_client, user, path)
     assert not connected
@@ -69,7 +71,9 @@ def other_centre_unit(db):
     return UnitFactory()
 
 
-async def test_dispatcher_gets_a_snapshot_of_only_their_centre(async_client, dispatcher, unit, other_centre_unit):
+async def test_dispatcher_gets_a_snapshot_of_only_their_centre(
+    async_client, dispatcher, unit, other_centre_unit
+):
     communicator, connected, _ = await _connect(async_client, dispatcher, "/ws/dispatch/")
     assert connected
     snapshot = await communicator.receive_json_from()
@@ -79,7 +83,9 @@ async def test_dispatcher_gets_a_snapshot_of_only_their_centre(async_client, dis
     await communicator.disconnect()
 
 
-async def test_tablet_hello_reaches_the_centre_and_goodbye_follows(async_client, dispatcher, paramedic, unit):
+async def test_tablet_hello_reaches_the_centre_and_goodbye_follows(
+    async_client, dispatcher, paramedic, unit
+):
     from django.test import AsyncClient
 
     console, _, _ = await _connect(async_client, dispatcher, "/ws/dispatch/")
@@ -88,10 +94,18 @@ async def test_tablet_hello_reaches_the_centre_and_goodbye_follows(async_client,
     assert connected
     assert (await tablet.receive_json_from())["type"] == "dispatch.unit.snapshot"
     await tablet.send_json_to({"type": "hello", "device_id": "tablet-7"})
-    assert await tablet.receive_json_from() == {"type": "hello.ack", "device_id": "tablet-7", "unit_id": paramedic.unit_id}
+    assert await tablet.receive_json_from() == {
+        "type": "hello.ack",
+        "device_id": "tablet-7",
+        "unit_id": paramedic.unit_id,
+    }
     online = await console.receive_json_from()
     assert online["type"] == "dispatch.unit.online"
-    assert online["data"] == {"unit_id": paramedic.unit_id, "call_sign": unit.call_sign, "device_id": "tablet-7"}
+    assert online["data"] == {
+        "unit_id": paramedic.unit_id,
+        "call_sign": unit.call_sign,
+        "device_id": "tablet-7",
+    }
     assert set(online) == {"type", "v", "stream", "seq", "ts", "data"}
     await tablet.disconnect()
     offline = await console.receive_json_from()
@@ -109,7 +123,9 @@ async def test_tablet_hello_reaches_the_centre_and_goodbye_follows(async_client,
         ([1, 2, 3], "type", "invalid"),
     ],
 )
-async def test_bad_tablet_messages_get_a_typed_rejection(async_client, paramedic, message, field, code):
+async def test_bad_tablet_messages_get_a_typed_rejection(
+    async_client, paramedic, message, field, code
+):
     tablet, _, _ = await _connect(async_client, paramedic, "/ws/crew/")
     await tablet.receive_json_from()
     await tablet.send_json_to(message)

@@ -69,7 +69,16 @@ def daphne(env: dict[str, str]) -> Iterator[int]:
     """A daphne process serving the project on a free port; yields the port."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "config.asgi:application",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -87,9 +96,19 @@ def celery_worker(env: dict[str, str], hostname: str) -> Iterator[subprocess.Pop
     """A Celery worker process (one child) consuming from the broker in `env`."""
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING",
-            "--pool=prefork", "--concurrency=1", "--without-mingle", "--without-gossip",
-            "-n", hostname,
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel=WARNING",
+            "--pool=prefork",
+            "--concurrency=1",
+            "--without-mingle",
+            "--without-gossip",
+            "-n",
+            hostname,
         ],
         cwd=ROOT,
         env=env,

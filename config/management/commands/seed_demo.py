@@ -22,8 +22,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.PRODUCTION:
-            raise CommandError("seed_demo creates accounts with a published password; "
-                               "it refuses to run with GOLDEN_HOUR_ENV=production.")
+            raise CommandError(
+                "seed_demo creates accounts with a published password; "
+                "it refuses to run with GOLDEN_HOUR_ENV=production."
+            )
         created: list[str] = []
         with transaction.atomic():
             centre, new = DispatchCentre.objects.get_or_create(
@@ -41,8 +43,12 @@ class Command(BaseCommand):
                 station = stations[station_code]
                 _, new = Unit.objects.get_or_create(
                     call_sign=call_sign,
-                    defaults={"centre": centre, "unit_type": unit_type,
-                              "capabilities": capabilities, "home_station": station},
+                    defaults={
+                        "centre": centre,
+                        "unit_type": unit_type,
+                        "capabilities": capabilities,
+                        "home_station": station,
+                    },
                 )
                 created += [f"unit {call_sign}"] if new else []
             for spec in demo.HOSPITALS:
@@ -51,9 +57,15 @@ class Command(BaseCommand):
             for username, first, last, role, org, is_charge in demo.USERS:
                 if User.objects.filter(username=username).exists():
                     continue
-                user = User(username=username, first_name=first, last_name=last, role=role,
-                            is_charge=is_charge, is_staff=role == Role.ADMIN,
-                            is_superuser=role == Role.ADMIN)
+                user = User(
+                    username=username,
+                    first_name=first,
+                    last_name=last,
+                    role=role,
+                    is_charge=is_charge,
+                    is_staff=role == Role.ADMIN,
+                    is_superuser=role == Role.ADMIN,
+                )
                 if role == Role.DISPATCHER:
                     user.dispatch_centre = DispatchCentre.objects.get(code=org)
                 elif role == Role.CREW:
@@ -65,7 +77,8 @@ class Command(BaseCommand):
                 user.save()
                 created.append(f"user {username}")
         self.stdout.write(
-            f"Demo region: {len(created)} object(s) created" + (": " + ", ".join(created) if created else " (already loaded)")
+            f"Demo region: {len(created)} object(s) created"
+            + (": " + ", ".join(created) if created else " (already loaded)")
         )
         base = options["base_url"].rstrip("/")
         self.stdout.write(f"Log in at {base}/login/ with password '{demo.DEMO_PASSWORD}' as:")
