@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from dispatch.services import DispatchError
 from routing.engine import RoutingError, UnreachableError
 from routing.engine.coords import GeocodeError
 from routing.services import MapNotBuiltError
@@ -16,6 +18,15 @@ from routing.services import MapNotBuiltError
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus domain errors as 4xx/503 answers that name the field."""
+    if isinstance(exc, DispatchError):
+        # A state conflict (unit taken, transition not allowed) is 409; bad input is 400.
+        conflict = exc.code in {"invalid_transition", "unit_unavailable", "duplicate"}
+        return Response(
+            {exc.field or "non_field_errors": [exc.message], "code": exc.code},
+            status=status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, ObjectDoesNotExist):
+        return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, MapNotBuiltError):
         return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, RoutingError | GeocodeError):

@@ -5,4 +5,5 @@ from accounts.api import MeView
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("", include("routing.api.urls")),
+    path("", include("dispatch.api.urls")),
 ]

@@ -75,8 +75,51 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
         await self.accept()
-        await self.send_json(await database_sync_to_async(self.snapshot)(self.target))
+        # Joined before reading, so an event committed meanwhile arrives live as well; the
+        # client drops anything at or below the sequence it already holds.
+        await self.send_catch_up(self._since_from_query())
         await self.connected()
+
+    @property
+    def stream(self) -> str:
+        """The logged stream this screen follows (its first group)."""
+        return self.groups_joined[0]
+
+    def _since_from_query(self) -> int | None:
+        from urllib.parse import parse_qs
+
+        raw = parse_qs(self.scope.get("query_string", b"").decode()).get("since", [""])[0]
+        return int(raw) if raw.isdigit() else None
+
+    async def send_catch_up(self, since: int | None) -> None:
+        """The missed events after `since`, or a snapshot when there is no usable `since`."""
+        from config.events import events_since
+
+        if since is not None:
+            replay = await database_sync_to_async(events_since)(stream=self.stream, since=since)
+            if replay.events is not None:
+                await self.send_json(
+                    {"type": "replay", "stream": self.stream, "since": since, "head": replay.head}
+                )
+                for event in replay.events:
+                    await self.send_json(event)
+                return
+        await self.send_json(await database_sync_to_async(self._snapshot_with_head)())
+
+    def _snapshot_with_head(self) -> dict[str, Any]:
+        from config.events import stream_head
+
+        # The head is read first: an event committed after it is at most sent twice (once in
+        # the snapshot, once live), never lost; the client's sequence check drops the repeat.
+        head = stream_head(self.stream)
+        snapshot = self.snapshot(self.target)
+        snapshot["seq"] = head
+        return snapshot
+
+    async def on_resync(self, content: dict[str, Any]) -> None:
+        """A client saw a gap in sequence: send what it missed (or a snapshot)."""
+        since = content.get("since")
+        await self.send_catch_up(since if isinstance(since, int) and since >= 0 else None)
 
     async def connected(self) -> None:
         """Hook run after the snapshot was sent."""

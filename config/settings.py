@@ -214,8 +214,14 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = REDIS_URL if REDIS_URL and not CELERY_EMBEDDED else None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+UNIT_STALE_AFTER_SECONDS = env.integer("UNIT_STALE_AFTER_SECONDS", 60, minimum=5)
+STALE_CHECK_INTERVAL_SECONDS = env.integer("STALE_CHECK_INTERVAL_SECONDS", 5, minimum=1)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "heartbeat": {"task": "config.tasks.heartbeat", "schedule": 15.0},
+    "units-flag-stale": {
+        "task": "dispatch.tasks.units_flag_stale",
+        "schedule": float(STALE_CHECK_INTERVAL_SECONDS),
+    },
 }
 # The embedded scheduler starts with the ASGI server; tests and management commands leave it off.
 EMBEDDED_SCHEDULER = env.boolean("EMBEDDED_SCHEDULER", default=CELERY_EMBEDDED)
@@ -259,6 +265,9 @@ ROUTING_URGENT_FACTORS = _factors("ROUTING_URGENT_FACTORS", {})
 ROUTING_NON_URGENT_FACTORS = _factors("ROUTING_NON_URGENT_FACTORS", {})
 
 GEOCODER = env.string("GEOCODER", "offline")
+DUPLICATE_RADIUS_M = env.number("DUPLICATE_RADIUS_M", 200.0, minimum=1.0)
+DUPLICATE_WINDOW_MINUTES = env.integer("DUPLICATE_WINDOW_MINUTES", 30, minimum=1)
+MAP_TILE_URL = env.string("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 GEOCODER_USER_AGENT = env.string("GEOCODER_USER_AGENT", "golden-hour-dispatch")
 GEOCODER_TIMEOUT_SECONDS = env.number("GEOCODER_TIMEOUT_SECONDS", 3.0, minimum=0.1)
 

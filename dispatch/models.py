@@ -81,6 +81,10 @@ class Unit(models.Model):
     last_lat = latitude_field(null=True, blank=True)
     last_lon = longitude_field(null=True, blank=True)
     last_fix_at = models.DateTimeField(null=True, blank=True)
+    last_heading = models.FloatField(null=True, blank=True)
+    last_speed_mps = models.FloatField(null=True, blank=True)
+    # Set by the periodic stale-fix check; cleared by the next fresh position.
+    position_stale = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["call_sign"]
@@ -96,3 +100,238 @@ class Unit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call_sign} ({self.unit_type})"
+
+
+class Determinant(models.TextChoices):
+    """Dispatch determinant levels (MPDS), most to least urgent."""
+
+    ECHO = "ECHO", "Echo"
+    DELTA = "DELTA", "Delta"
+    CHARLIE = "CHARLIE", "Charlie"
+    BRAVO = "BRAVO", "Bravo"
+    ALPHA = "ALPHA", "Alpha"
+    OMEGA = "OMEGA", "Omega"
+
+
+class ResponseMode(models.TextChoices):
+    LIGHTS_AND_SIRENS = "lights_sirens", "Lights and sirens"
+    NON_URGENT = "non_urgent", "No lights or sirens"
+
+
+# Echo and Delta are life-threatening: lights and sirens. Charlie is driven urgently in most
+# protocols too; Bravo, Alpha and Omega are not.
+DETERMINANT_RESPONSE: dict[str, str] = {
+    Determinant.ECHO: ResponseMode.LIGHTS_AND_SIRENS,
+    Determinant.DELTA: ResponseMode.LIGHTS_AND_SIRENS,
+    Determinant.CHARLIE: ResponseMode.LIGHTS_AND_SIRENS,
+    Determinant.BRAVO: ResponseMode.NON_URGENT,
+    Determinant.ALPHA: ResponseMode.NON_URGENT,
+    Determinant.OMEGA: ResponseMode.NON_URGENT,
+}
+
+# The unit type a determinant needs; any other level takes ALS or BLS.
+DETERMINANT_NEEDS_ALS = {Determinant.ECHO, Determinant.DELTA}
+
+
+class LocationSource(models.TextChoices):
+    CALLER_GPS = "caller_gps", "Caller's phone position"
+    ADDRESS = "address", "Address"
+    MAP = "map", "Point on the map"
+    LATLON = "latlon", "Coordinates"
+    PLUS_CODE = "pluscode", "Plus code"
+
+
+class IncidentStatus(models.TextChoices):
+    OPEN = "open", "Open, no unit yet"
+    DISPATCHED = "dispatched", "Unit dispatched"
+    ON_SCENE = "on_scene", "Unit on scene"
+    TRANSPORTING = "transporting", "Transporting"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_INCIDENT_STATUSES = [
+    IncidentStatus.OPEN,
+    IncidentStatus.DISPATCHED,
+    IncidentStatus.ON_SCENE,
+    IncidentStatus.TRANSPORTING,
+]
+
+
+class Incident(models.Model):
+    """One emergency: where, how urgent, what the crew must know to get in."""
+
+    centre = models.ForeignKey(DispatchCentre, on_delete=models.PROTECT, related_name="incidents")
+    chief_complaint = models.CharField(max_length=200)
+    determinant = models.CharField(max_length=8, choices=Determinant.choices)
+    response_mode = models.CharField(max_length=16, choices=ResponseMode.choices)
+    notes = models.TextField(blank=True)
+    access_notes = models.TextField(blank=True, help_text="Gate code, entrance, floor: sent to the crew")
+    status = models.CharField(
+        max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.OPEN
+    )
+    # Where the caller is, as given, and how sure we are.
+    location_source = models.CharField(max_length=16, choices=LocationSource.choices)
+    location_text = models.CharField(max_length=300, blank=True)
+    lat = latitude_field()
+    lon = longitude_field()
+    accuracy_m = models.FloatField(null=True, blank=True)
+    confidence = models.FloatField()
+    # Where a crew can stop: the point on the nearest road, and what is written there.
+    road_lat = latitude_field()
+    road_lon = longitude_field()
+    road_street = models.CharField(max_length=200, blank=True)
+    road_distance_m = models.FloatField()
+    address = models.CharField(max_length=300, blank=True)
+    call_received_at = models.DateTimeField(help_text="eTimes.01 PSAP call")
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="incidents_created"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            coordinate_constraint("incident"),
+            coordinate_constraint("incident", "road_lat", "road_lon"),
+            models.CheckConstraint(
+                condition=models.Q(confidence__gte=0.0, confidence__lte=1.0),
+                name="incident_confidence_0_1",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(determinant__in=Determinant.values),
+                name="incident_determinant_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=IncidentStatus.values), name="incident_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["centre", "status"], name="incident_centre_status_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.determinant} {self.chief_complaint}"
+
+
+class Call(models.Model):
+    """A phone call about an incident; a duplicate call is attached to the existing incident."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="calls")
+    caller_name = models.CharField(max_length=120, blank=True)
+    caller_phone = models.CharField(max_length=32, blank=True)
+    received_at = models.DateTimeField()
+    notes = models.TextField(blank=True)
+    taken_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["received_at"]
+
+    def __str__(self) -> str:
+        return f"call on incident #{self.incident_id}"
+
+
+class AssignmentStatus(models.TextChoices):
+    DISPATCHED = "dispatched", "Dispatched"
+    EN_ROUTE = "en_route", "En route"
+    ON_SCENE = "on_scene", "On scene"
+    TRANSPORTING = "transporting", "Transporting"
+    AT_DESTINATION = "at_destination", "At destination"
+    CLEARED = "cleared", "Cleared, unit available"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_ASSIGNMENT_STATUSES = [
+    AssignmentStatus.DISPATCHED,
+    AssignmentStatus.EN_ROUTE,
+    AssignmentStatus.ON_SCENE,
+    AssignmentStatus.TRANSPORTING,
+    AssignmentStatus.AT_DESTINATION,
+]
+
+
+class Assignment(models.Model):
+    """One unit sent to one incident, through its lifecycle, with the NEMSIS eTimes."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="assignments")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="assignments")
+    status = models.CharField(
+        max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.DISPATCHED
+    )
+    destination = models.ForeignKey(
+        "handoff.Hospital", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    eta_s = models.FloatField(null=True, blank=True, help_text="Drive time when dispatched")
+    distance_m = models.FloatField(null=True, blank=True)
+    notified_at = models.DateTimeField(help_text="eTimes.03 unit notified by dispatch")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    en_route_at = models.DateTimeField(null=True, blank=True, help_text="eTimes.05")
+    on_scene_at = models.DateTimeField(null=True, blank=True, help_text="eTimes.06")
+    left_scene_at = models.DateTimeField(null=True, blank=True, help_text="eTimes.09")
+    at_destination_at = models.DateTimeField(null=True, blank=True, help_text="eTimes.11")
+    cleared_at = models.DateTimeField(null=True, blank=True, help_text="eTimes.13")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-notified_at"]
+        constraints = [
+            # A unit does one job at a time; the database enforces it against racing dispatchers.
+            models.UniqueConstraint(
+                fields=["unit"],
+                condition=models.Q(status__in=ACTIVE_ASSIGNMENT_STATUSES),
+                name="assignment_one_active_per_unit",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=AssignmentStatus.values),
+                name="assignment_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} -> incident #{self.incident_id} ({self.status})"
+
+
+class AssignmentTransition(models.Model):
+    """Who moved an assignment from one state to another, when, and from which device."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    at = models.DateTimeField()
+    by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    device_id = models.CharField(max_length=64, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status}"
+
+
+class UnitPosition(models.Model):
+    """One GPS fix of a unit, kept as its track; idempotent by the device's id for it."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="positions")
+    client_id = models.CharField(max_length=64, help_text="The device's id for this fix")
+    device_id = models.CharField(max_length=64)
+    lat = latitude_field()
+    lon = longitude_field()
+    heading = models.FloatField(null=True, blank=True)
+    speed_mps = models.FloatField(null=True, blank=True)
+    accuracy_m = models.FloatField(null=True, blank=True)
+    recorded_at = models.DateTimeField(help_text="Device time of the fix")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["recorded_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "client_id"], name="unitposition_unit_client_id_unique"
+            ),
+            coordinate_constraint("unitposition"),
+        ]
+        indexes = [models.Index(fields=["unit", "recorded_at"], name="unitposition_track_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} @ {self.recorded_at:%H:%M:%S}"

@@ -1,14 +1,40 @@
-"""Reads for the dispatch screens."""
+"""Reads for the dispatch screens and the recommendation."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from dispatch.models import Unit
+from django.conf import settings
+from django.utils import timezone
+
+from dispatch.models import (
+    ACTIVE_ASSIGNMENT_STATUSES,
+    DETERMINANT_NEEDS_ALS,
+    OPEN_INCIDENT_STATUSES,
+    Assignment,
+    Incident,
+    ResponseMode,
+    Unit,
+    UnitStatus,
+    UnitType,
+)
 from handoff.models import Hospital
+from routing.engine import RoutingError, rank, snap
+from routing.services import get_network
+
+
+def unit_position(unit: Unit) -> tuple[float, float, str]:
+    """Where a unit is: its last fix, else its home station."""
+    if unit.last_lat is not None and unit.last_lon is not None:
+        return unit.last_lat, unit.last_lon, "fix"
+    return unit.home_station.lat, unit.home_station.lon, "station"
 
 
 def unit_summary(unit: Unit) -> dict[str, Any]:
+    lat, lon, source = unit_position(unit)
     return {
         "id": unit.pk,
         "call_sign": unit.call_sign,
@@ -16,9 +42,13 @@ def unit_summary(unit: Unit) -> dict[str, Any]:
         "capabilities": unit.capabilities,
         "status": unit.status,
         "station": unit.home_station.name,
-        "lat": unit.last_lat if unit.last_lat is not None else unit.home_station.lat,
-        "lon": unit.last_lon if unit.last_lon is not None else unit.home_station.lon,
+        "lat": lat,
+        "lon": lon,
+        "position_source": source,
+        "heading": unit.last_heading,
+        "speed_mps": unit.last_speed_mps,
         "last_fix_at": unit.last_fix_at.isoformat() if unit.last_fix_at else None,
+        "position_stale": unit.position_stale,
     }
 
 
@@ -34,10 +64,197 @@ def hospital_summary(hospital: Hospital) -> dict[str, Any]:
     }
 
 
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def assignment_summary(assignment: Assignment) -> dict[str, Any]:
+    return {
+        "id": assignment.pk,
+        "incident_id": assignment.incident_id,
+        "unit_id": assignment.unit_id,
+        "call_sign": assignment.unit.call_sign,
+        "status": assignment.status,
+        "destination_id": assignment.destination_id,
+        "eta_s": assignment.eta_s,
+        "distance_m": assignment.distance_m,
+        "notified_at": _iso(assignment.notified_at),
+        "acknowledged_at": _iso(assignment.acknowledged_at),
+        "en_route_at": _iso(assignment.en_route_at),
+        "on_scene_at": _iso(assignment.on_scene_at),
+        "left_scene_at": _iso(assignment.left_scene_at),
+        "at_destination_at": _iso(assignment.at_destination_at),
+        "cleared_at": _iso(assignment.cleared_at),
+        "cancelled_at": _iso(assignment.cancelled_at),
+    }
+
+
+def incident_summary(incident: Incident) -> dict[str, Any]:
+    """What every dispatcher screen of the centre shows of an incident (no caller identity)."""
+    assignments = incident.assignments.select_related("unit").order_by("pk")
+    return {
+        "id": incident.pk,
+        "chief_complaint": incident.chief_complaint,
+        "determinant": incident.determinant,
+        "response_mode": incident.response_mode,
+        "status": incident.status,
+        "lat": incident.lat,
+        "lon": incident.lon,
+        "accuracy_m": incident.accuracy_m,
+        "confidence": incident.confidence,
+        "location_source": incident.location_source,
+        "road_lat": incident.road_lat,
+        "road_lon": incident.road_lon,
+        "road_street": incident.road_street,
+        "road_distance_m": incident.road_distance_m,
+        "address": incident.address,
+        "access_notes": incident.access_notes,
+        "call_received_at": _iso(incident.call_received_at),
+        "calls": incident.calls.count(),
+        "assignments": [assignment_summary(a) for a in assignments],
+    }
+
+
+def assignment_for_crew(assignment: Assignment) -> dict[str, Any]:
+    """What the crew's tablet needs: where, what, how to get in, and the route there."""
+    incident = assignment.incident
+    data = assignment_summary(assignment)
+    data["incident"] = {
+        "id": incident.pk,
+        "chief_complaint": incident.chief_complaint,
+        "determinant": incident.determinant,
+        "response_mode": incident.response_mode,
+        "address": incident.address,
+        "lat": incident.road_lat,
+        "lon": incident.road_lon,
+        "access_notes": incident.access_notes,
+        "notes": incident.notes,
+    }
+    data["route"] = None
+    if assignment.status in {"dispatched", "en_route"}:
+        lat, lon, _ = unit_position(assignment.unit)
+        mode = "urgent" if incident.response_mode == ResponseMode.LIGHTS_AND_SIRENS else "non_urgent"
+        try:
+            route = get_network().route((lat, lon), (incident.road_lat, incident.road_lon), mode)
+        except (RoutingError, RuntimeError):
+            route = None
+        if route is not None:
+            data["route"] = {
+                "duration_s": round(route.duration_s, 1),
+                "distance_m": round(route.distance_m, 1),
+                "geometry": route.geojson()["geometry"],
+                "steps": [
+                    {"street": s.street, "maneuver": s.maneuver, "distance_m": round(s.distance_m)}
+                    for s in route.steps
+                ],
+            }
+    return data
+
+
 def dispatch_board_snapshot(*, centre_id: int) -> dict[str, Any]:
-    """Everything a dispatcher screen of one centre shows: its units and every hospital."""
+    """Everything a dispatcher screen of one centre shows: units, open incidents, hospitals."""
     units = Unit.objects.filter(centre_id=centre_id).select_related("home_station")
+    incidents = Incident.objects.filter(centre_id=centre_id, status__in=OPEN_INCIDENT_STATUSES)
     return {
         "units": [unit_summary(unit) for unit in units],
+        "incidents": [incident_summary(i) for i in incidents.order_by("pk")],
         "hospitals": [hospital_summary(h) for h in Hospital.objects.all()],
     }
+
+
+def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    # Equirectangular distance: exact enough within a duplicate radius of a few hundred metres.
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    y = math.radians(lat2 - lat1)
+    return 6371000.0 * math.hypot(x, y)
+
+
+def incident_duplicates(*, centre_id: int, lat: float, lon: float) -> list[Incident]:
+    """Open incidents of the centre within DUPLICATE_RADIUS_M created in the recent window."""
+    since = timezone.now() - timedelta(minutes=settings.DUPLICATE_WINDOW_MINUTES)
+    radius = settings.DUPLICATE_RADIUS_M
+    # A bounding box in the query, the exact distance in Python.
+    dlat = radius / 111_320.0
+    dlon = radius / (111_320.0 * max(0.01, math.cos(math.radians(lat))))
+    nearby = Incident.objects.filter(
+        centre_id=centre_id,
+        status__in=OPEN_INCIDENT_STATUSES,
+        created_at__gte=since,
+        lat__range=(lat - dlat, lat + dlat),
+        lon__range=(lon - dlon, lon + dlon),
+    ).order_by("-created_at")
+    return [i for i in nearby if _metres(lat, lon, i.lat, i.lon) <= radius]
+
+
+def unit_eta(unit: Unit, incident: Incident, mode: str) -> tuple[float, float] | None:
+    """Drive time (s) and distance (m) from a unit's position to the incident, if reachable."""
+    lat, lon, _ = unit_position(unit)
+    try:
+        network = get_network()
+        result = network.rank((incident.road_lat, incident.road_lon), [(lat, lon)], mode)[0]  # type: ignore[arg-type]
+    except (RoutingError, RuntimeError):
+        return None
+    if not result.reachable:
+        return None
+    return round(result.eta_s, 1), round(result.distance_m, 1)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    unit: Unit
+    position_source: str
+    eta_s: float | None
+    distance_m: float | None
+    excluded: str | None
+
+
+def incident_recommendations(incident: Incident) -> list[Recommendation]:
+    """Every unit of the centre: eligible ones ranked by drive time, then the excluded ones
+    with the reason (busy, out of service, wrong capability, stale position, off the map)."""
+    network = get_network()
+    graph = network.graph
+    mode = "urgent" if incident.response_mode == ResponseMode.LIGHTS_AND_SIRENS else "non_urgent"
+    stale_before = timezone.now() - timedelta(seconds=settings.UNIT_STALE_AFTER_SECONDS)
+    units = list(
+        Unit.objects.filter(centre_id=incident.centre_id).select_related("home_station")
+    )
+    busy = set(
+        Assignment.objects.filter(
+            unit__in=units, status__in=ACTIVE_ASSIGNMENT_STATUSES
+        ).values_list("unit_id", flat=True)
+    )
+    excluded: list[Recommendation] = []
+    candidates: list[tuple[Unit, str, Any]] = []
+    for unit in units:
+        lat, lon, source = unit_position(unit)
+        reason = None
+        if unit.status == UnitStatus.OUT_OF_SERVICE:
+            reason = "out of service"
+        elif unit.pk in busy or unit.status != UnitStatus.AVAILABLE:
+            reason = f"busy ({unit.get_status_display().lower()})"
+        elif incident.determinant in DETERMINANT_NEEDS_ALS and unit.unit_type != UnitType.ALS:
+            reason = f"{incident.determinant.title()} needs an ALS unit"
+        elif source == "fix" and (unit.position_stale or (unit.last_fix_at and unit.last_fix_at < stale_before)):
+            reason = "position stale (no fix for over "
+            reason += f"{settings.UNIT_STALE_AFTER_SECONDS} s)"
+        if reason is None:
+            try:
+                candidates.append((unit, source, snap(graph, lat, lon, network.max_snap_m)))
+            except RoutingError as exc:
+                reason = f"position off the road network ({exc.message})"
+        if reason is not None:
+            excluded.append(Recommendation(unit, source, None, None, reason))
+    ranked: list[Recommendation] = []
+    if candidates:
+        target = snap(graph, incident.road_lat, incident.road_lon, network.max_snap_m)
+        results = rank(graph, target, [c[2] for c in candidates], mode)  # type: ignore[arg-type]
+        for result in results:
+            unit, source, _ = candidates[result.index]
+            if result.reachable:
+                ranked.append(
+                    Recommendation(unit, source, round(result.eta_s, 1), round(result.distance_m, 1), None)
+                )
+            else:
+                excluded.append(Recommendation(unit, source, None, None, "no road route to the incident"))
+    ranked.sort(key=lambda r: (r.eta_s, r.unit.call_sign))
+    return ranked + sorted(excluded, key=lambda r: r.unit.call_sign)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -14,7 +15,8 @@ from dispatch import access, selectors
 def console(request: HttpRequest) -> HttpResponse:
     centre = access.access_dispatcher_centre(request.user)
     board = selectors.dispatch_board_snapshot(centre_id=centre.pk)
-    return render(request, "dispatch/console.html", {"centre": centre, **board})
+    context = {"centre": centre, "tile_url": settings.MAP_TILE_URL, **board}
+    return render(request, "dispatch/console.html", context)
 
 
 @role_required(Role.CREW)

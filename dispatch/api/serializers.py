@@ -1,0 +1,175 @@
+"""Shapes of the dispatch API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from dispatch.models import AssignmentStatus, Determinant, LocationSource
+
+
+class LocationSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    source = serializers.ChoiceField(choices=LocationSource.choices)
+    text = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
+    accuracy_m = serializers.FloatField(min_value=0, max_value=100000, required=False, allow_null=True)
+    confidence = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
+
+
+class IncidentCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    caller_name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    caller_phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    chief_complaint = serializers.CharField(max_length=200)
+    determinant = serializers.ChoiceField(choices=Determinant.choices)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    access_notes = serializers.CharField(required=False, allow_blank=True, default="")
+    location = LocationSerializer(required=False)
+    call_received_at = serializers.DateTimeField(required=False)
+    allow_duplicate = serializers.BooleanField(default=False)
+    attach_to = serializers.IntegerField(required=False, help_text="Attach this call to an open incident")
+
+    def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
+        if "attach_to" not in attrs and "location" not in attrs:
+            raise serializers.ValidationError({"location": ["A new incident needs a location."]})
+        return attrs
+
+
+class AssignmentSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    incident_id = serializers.IntegerField()
+    unit_id = serializers.IntegerField()
+    call_sign = serializers.CharField()
+    status = serializers.CharField()
+    destination_id = serializers.IntegerField(allow_null=True)
+    eta_s = serializers.FloatField(allow_null=True)
+    distance_m = serializers.FloatField(allow_null=True)
+    notified_at = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    en_route_at = serializers.DateTimeField(allow_null=True, help_text="eTimes.05")
+    on_scene_at = serializers.DateTimeField(allow_null=True, help_text="eTimes.06")
+    left_scene_at = serializers.DateTimeField(allow_null=True, help_text="eTimes.09")
+    at_destination_at = serializers.DateTimeField(allow_null=True, help_text="eTimes.11")
+    cleared_at = serializers.DateTimeField(allow_null=True, help_text="eTimes.13")
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+
+
+class CallSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    caller_name = serializers.CharField()
+    caller_phone = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    notes = serializers.CharField()
+
+
+class IncidentSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    chief_complaint = serializers.CharField()
+    determinant = serializers.CharField()
+    response_mode = serializers.CharField()
+    status = serializers.CharField()
+    lat = serializers.FloatField()
+    lon = serializers.FloatField()
+    accuracy_m = serializers.FloatField(allow_null=True)
+    confidence = serializers.FloatField()
+    location_source = serializers.CharField()
+    road_lat = serializers.FloatField()
+    road_lon = serializers.FloatField()
+    road_street = serializers.CharField(allow_blank=True)
+    road_distance_m = serializers.FloatField()
+    address = serializers.CharField(allow_blank=True)
+    access_notes = serializers.CharField(allow_blank=True)
+    call_received_at = serializers.DateTimeField()
+    calls = serializers.IntegerField()
+    assignments = AssignmentSerializer(many=True)
+
+
+class IncidentDetailSerializer(IncidentSerializer):
+    notes = serializers.CharField(allow_blank=True)
+    call_list = CallSerializer(many=True)
+
+
+class DuplicateQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    lat = serializers.FloatField(min_value=-90, max_value=90)
+    lon = serializers.FloatField(min_value=-180, max_value=180)
+
+
+class RecommendationSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    unit_id = serializers.IntegerField()
+    call_sign = serializers.CharField()
+    unit_type = serializers.CharField()
+    capabilities = serializers.ListField(child=serializers.CharField())
+    status = serializers.CharField()
+    position_source = serializers.CharField(help_text="fix or station")
+    eta_s = serializers.FloatField(allow_null=True)
+    distance_m = serializers.FloatField(allow_null=True)
+    excluded = serializers.CharField(allow_null=True, help_text="Why the unit is not offered")
+
+
+class DispatchRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    unit_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=20)
+    device_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class TransitionSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    status = serializers.ChoiceField(choices=AssignmentStatus.choices)
+    destination = serializers.IntegerField(required=False, allow_null=True)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    device_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class DivertSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    destination = serializers.IntegerField()
+    reason = serializers.CharField(max_length=180, required=False, allow_blank=True, default="")
+    device_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class DeviceSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    device_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class UnitStatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    status = serializers.ChoiceField(choices=[("available", "available"), ("out_of_service", "out of service")])
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class UnitSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    call_sign = serializers.CharField()
+    unit_type = serializers.CharField()
+    capabilities = serializers.ListField(child=serializers.CharField())
+    status = serializers.CharField()
+    station = serializers.CharField()
+    lat = serializers.FloatField()
+    lon = serializers.FloatField()
+    position_source = serializers.CharField()
+    heading = serializers.FloatField(allow_null=True)
+    speed_mps = serializers.FloatField(allow_null=True)
+    last_fix_at = serializers.DateTimeField(allow_null=True)
+    position_stale = serializers.BooleanField()
+
+
+class PositionSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """One fix. Range checks happen per item in the service so one bad fix rejects only itself."""
+
+    id = serializers.CharField(max_length=64, help_text="The device's id for this fix")
+    lat = serializers.FloatField()
+    lon = serializers.FloatField()
+    recorded_at = serializers.DateTimeField()
+    heading = serializers.FloatField(required=False, allow_null=True)
+    speed_mps = serializers.FloatField(required=False, allow_null=True)
+    accuracy_m = serializers.FloatField(required=False, allow_null=True)
+
+
+class PositionBatchSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    device_id = serializers.CharField(max_length=64)
+    positions = PositionSerializer(many=True, max_length=1000, min_length=1)
+
+
+class FixResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.CharField()
+    status = serializers.ChoiceField(choices=[("stored", "stored"), ("duplicate", "duplicate"), ("rejected", "rejected")])
+    field = serializers.CharField(allow_null=True)
+    message = serializers.CharField(allow_blank=True)
+
+
+class PositionBatchResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    results = FixResultSerializer(many=True)

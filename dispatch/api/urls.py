@@ -1,0 +1,37 @@
+from django.urls import path
+
+from dispatch.api import views
+
+urlpatterns = [
+    path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
+    path("incidents/duplicates/", views.DuplicatesView.as_view(), name="incident-duplicates"),
+    path("incidents/<int:incident_id>/", views.IncidentDetailView.as_view(), name="incident-detail"),
+    path(
+        "incidents/<int:incident_id>/recommendations/",
+        views.RecommendationsView.as_view(),
+        name="incident-recommendations",
+    ),
+    path(
+        "incidents/<int:incident_id>/assignments/",
+        views.AssignmentsView.as_view(),
+        name="incident-assignments",
+    ),
+    path(
+        "assignments/<int:assignment_id>/transition/",
+        views.AssignmentTransitionView.as_view(),
+        name="assignment-transition",
+    ),
+    path(
+        "assignments/<int:assignment_id>/acknowledge/",
+        views.AssignmentAcknowledgeView.as_view(),
+        name="assignment-acknowledge",
+    ),
+    path(
+        "assignments/<int:assignment_id>/divert/",
+        views.AssignmentDivertView.as_view(),
+        name="assignment-divert",
+    ),
+    path("units/", views.UnitListView.as_view(), name="unit-list"),
+    path("units/<int:unit_id>/status/", views.UnitStatusView.as_view(), name="unit-status"),
+    path("units/<int:unit_id>/positions/", views.UnitPositionsView.as_view(), name="unit-positions"),
+]

@@ -1,0 +1,265 @@
+"""The dispatch REST API: translate, call one service or selector, translate back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.access import user_has_role
+from accounts.models import Role
+from dispatch import access, selectors, services
+from dispatch.api import serializers as s
+from dispatch.models import Incident, OPEN_INCIDENT_STATUSES, Unit
+
+
+class IsDispatcher(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return user_has_role(request.user, Role.DISPATCHER)
+
+
+class IsDispatcherOrCrew(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return user_has_role(request.user, Role.DISPATCHER, Role.CREW)
+
+
+def _valid(serializer_class: type[Any], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data  # type: ignore[no-any-return]
+
+
+def _detail(incident: Incident) -> dict[str, Any]:
+    data = selectors.incident_summary(incident)
+    data["notes"] = incident.notes
+    data["call_list"] = [
+        {"caller_name": c.caller_name, "caller_phone": c.caller_phone, "received_at": c.received_at,
+         "notes": c.notes}
+        for c in incident.calls.all()
+    ]
+    return data
+
+
+class IncidentListView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(responses=s.IncidentSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """The open incidents of the dispatcher's centre."""
+        centre = access.access_dispatcher_centre(request.user)
+        incidents = Incident.objects.filter(centre=centre, status__in=OPEN_INCIDENT_STATUSES).order_by("pk")
+        return Response(s.IncidentSerializer([selectors.incident_summary(i) for i in incidents], many=True).data)
+
+    @extend_schema(
+        request=s.IncidentCreateSerializer,
+        responses={
+            201: s.IncidentDetailSerializer,
+            409: OpenApiResponse(description="Open incidents nearby: attach the call or confirm"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Record a call: a new located incident, or a further call attached to an open one."""
+        access.access_dispatcher_centre(request.user)
+        data = _valid(s.IncidentCreateSerializer, request.data)
+        caller = {"caller_name": data["caller_name"], "caller_phone": data["caller_phone"]}
+        if "attach_to" in data:
+            incident = access.access_incident(request.user, data["attach_to"])
+            services.incident_attach_call(user=request.user, incident=incident, notes=data["notes"], **caller)
+            incident.refresh_from_db()
+            return Response(s.IncidentDetailSerializer(_detail(incident)).data, status=status.HTTP_201_CREATED)
+        location = services.LocationInput(**data["location"])
+        try:
+            incident = services.incident_create(
+                user=request.user,
+                chief_complaint=data["chief_complaint"],
+                determinant=data["determinant"],
+                location=location,
+                notes=data["notes"],
+                access_notes=data["access_notes"],
+                call_received_at=data.get("call_received_at"),
+                allow_duplicate=data["allow_duplicate"],
+                **caller,
+            )
+        except services.DispatchError as exc:
+            if exc.code != "duplicate":
+                raise
+            resolved = services.location_resolve(location)
+            duplicates = selectors.incident_duplicates(
+                centre_id=request.user.dispatch_centre_id, lat=resolved.lat, lon=resolved.lon  # type: ignore[union-attr]
+            )
+            return Response(
+                {
+                    "code": "duplicate",
+                    "detail": exc.message,
+                    "duplicates": [selectors.incident_summary(i) for i in duplicates],
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(s.IncidentDetailSerializer(_detail(incident)).data, status=status.HTTP_201_CREATED)
+
+
+class IncidentDetailView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(responses=s.IncidentDetailSerializer)
+    def get(self, request: Request, incident_id: int) -> Response:
+        """One incident of the centre, with its calls and assignments."""
+        incident = access.access_incident(request.user, incident_id)
+        return Response(s.IncidentDetailSerializer(_detail(incident)).data)
+
+
+class DuplicatesView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(parameters=[s.DuplicateQuerySerializer], responses=s.IncidentSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """Open incidents near a point created recently: show them before saving a new call."""
+        query = _valid(s.DuplicateQuerySerializer, request.query_params)
+        centre = access.access_dispatcher_centre(request.user)
+        found = selectors.incident_duplicates(centre_id=centre.pk, lat=query["lat"], lon=query["lon"])
+        return Response(s.IncidentSerializer([selectors.incident_summary(i) for i in found], many=True).data)
+
+
+class RecommendationsView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(responses=s.RecommendationSerializer(many=True))
+    def get(self, request: Request, incident_id: int) -> Response:
+        """Every unit of the centre: eligible ones by drive time, then the excluded with why."""
+        incident = access.access_incident(request.user, incident_id)
+        rows = [
+            {
+                "unit_id": r.unit.pk,
+                "call_sign": r.unit.call_sign,
+                "unit_type": r.unit.unit_type,
+                "capabilities": r.unit.capabilities,
+                "status": r.unit.status,
+                "position_source": r.position_source,
+                "eta_s": r.eta_s,
+                "distance_m": r.distance_m,
+                "excluded": r.excluded,
+            }
+            for r in selectors.incident_recommendations(incident)
+        ]
+        return Response(s.RecommendationSerializer(rows, many=True).data)
+
+
+class AssignmentsView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(responses=s.AssignmentSerializer(many=True))
+    def get(self, request: Request, incident_id: int) -> Response:
+        """The incident's assignments, oldest first."""
+        incident = access.access_incident(request.user, incident_id)
+        rows = [selectors.assignment_summary(a) for a in incident.assignments.select_related("unit").order_by("pk")]
+        return Response(s.AssignmentSerializer(rows, many=True).data)
+
+    @extend_schema(request=s.DispatchRequestSerializer, responses={201: s.AssignmentSerializer(many=True)})
+    def post(self, request: Request, incident_id: int) -> Response:
+        """Dispatch one or more available units of the centre to the incident."""
+        incident = access.access_incident(request.user, incident_id)
+        data = _valid(s.DispatchRequestSerializer, request.data)
+        created = services.assignments_create(
+            user=request.user, incident_id=incident.pk, unit_ids=data["unit_ids"], device_id=data["device_id"]
+        )
+        rows = [selectors.assignment_summary(a) for a in created]
+        return Response(s.AssignmentSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class AssignmentTransitionView(APIView):
+    permission_classes = [IsDispatcherOrCrew]
+
+    @extend_schema(request=s.TransitionSerializer, responses=s.AssignmentSerializer)
+    def post(self, request: Request, assignment_id: int) -> Response:
+        """Move an assignment on (en route, on scene, transporting, at destination, cleared, cancelled)."""
+        assignment = access.access_assignment(request.user, assignment_id)
+        data = _valid(s.TransitionSerializer, request.data)
+        updated = services.assignment_transition(
+            user=request.user, assignment_id=assignment.pk, to_status=data["status"],
+            destination_id=data.get("destination"), note=data["note"], device_id=data["device_id"],
+        )
+        return Response(s.AssignmentSerializer(selectors.assignment_summary(updated)).data)
+
+
+class AssignmentAcknowledgeView(APIView):
+    permission_classes = [IsDispatcherOrCrew]
+
+    @extend_schema(request=s.DeviceSerializer, responses=s.AssignmentSerializer)
+    def post(self, request: Request, assignment_id: int) -> Response:
+        """The crew has seen the assignment."""
+        assignment = access.access_assignment(request.user, assignment_id)
+        if not user_has_role(request.user, Role.CREW):
+            raise PermissionDenied("Only the unit's crew acknowledges its assignment.")
+        data = _valid(s.DeviceSerializer, request.data)
+        updated = services.assignment_acknowledge(
+            user=request.user, assignment_id=assignment.pk, device_id=data["device_id"]
+        )
+        return Response(s.AssignmentSerializer(selectors.assignment_summary(updated)).data)
+
+
+class AssignmentDivertView(APIView):
+    permission_classes = [IsDispatcherOrCrew]
+
+    @extend_schema(request=s.DivertSerializer, responses=s.AssignmentSerializer)
+    def post(self, request: Request, assignment_id: int) -> Response:
+        """Send a transporting unit to another hospital."""
+        assignment = access.access_assignment(request.user, assignment_id)
+        data = _valid(s.DivertSerializer, request.data)
+        updated = services.assignment_divert(
+            user=request.user, assignment_id=assignment.pk, destination_id=data["destination"],
+            reason=data["reason"], device_id=data["device_id"],
+        )
+        return Response(s.AssignmentSerializer(selectors.assignment_summary(updated)).data)
+
+
+class UnitListView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(responses=s.UnitSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """The units of the dispatcher's centre."""
+        centre = access.access_dispatcher_centre(request.user)
+        units = Unit.objects.filter(centre=centre).select_related("home_station")
+        return Response(s.UnitSerializer([selectors.unit_summary(u) for u in units], many=True).data)
+
+
+class UnitStatusView(APIView):
+    permission_classes = [IsDispatcherOrCrew]
+
+    @extend_schema(request=s.UnitStatusSerializer, responses=s.UnitSerializer)
+    def post(self, request: Request, unit_id: int) -> Response:
+        """Put a unit in or out of service (not while it is on an assignment)."""
+        unit = access.access_unit(request.user, unit_id)
+        data = _valid(s.UnitStatusSerializer, request.data)
+        updated = services.unit_set_service(
+            user=request.user, unit_id=unit.pk, in_service=data["status"] == "available", reason=data["reason"]
+        )
+        return Response(s.UnitSerializer(selectors.unit_summary(updated)).data)
+
+
+class UnitPositionsView(APIView):
+    permission_classes = [IsDispatcherOrCrew]
+
+    @extend_schema(request=s.PositionBatchSerializer, responses=s.PositionBatchResultSerializer)
+    def post(self, request: Request, unit_id: int) -> Response:
+        """A batch of GPS fixes from a tablet or an AVL box; each stored once by its id."""
+        unit = access.access_unit(request.user, unit_id)
+        if not user_has_role(request.user, Role.CREW):
+            raise PermissionDenied("Positions come from the unit's own devices.")
+        data = _valid(s.PositionBatchSerializer, request.data)
+        fixes = [
+            services.Fix(
+                client_id=p["id"], lat=p["lat"], lon=p["lon"], recorded_at=p["recorded_at"],
+                heading=p.get("heading"), speed_mps=p.get("speed_mps"), accuracy_m=p.get("accuracy_m"),
+            )
+            for p in data["positions"]
+        ]
+        results = services.unit_positions_record(unit_id=unit.pk, device_id=data["device_id"], fixes=fixes)
+        rows = [{"id": r.client_id, "status": r.status, "field": r.field, "message": r.message} for r in results]
+        return Response(s.PositionBatchResultSerializer({"results": rows}).data)

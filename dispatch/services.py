@@ -1,0 +1,635 @@
+"""Every write of the dispatch app: intake, dispatch, the assignment lifecycle, tracking."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.events import event_record
+from dispatch import events, selectors
+from dispatch.models import (
+    ACTIVE_ASSIGNMENT_STATUSES,
+    DETERMINANT_RESPONSE,
+    Assignment,
+    AssignmentStatus,
+    AssignmentTransition,
+    Call,
+    Determinant,
+    Incident,
+    IncidentStatus,
+    LocationSource,
+    ResponseMode,
+    Unit,
+    UnitPosition,
+    UnitStatus,
+)
+from handoff.models import Hospital
+from routing.engine import RoutingError
+from routing.engine.coords import GeocodeError, parse_coordinates
+from routing.services import geocode_forward, geocode_reverse, get_network
+
+
+class DispatchError(Exception):
+    """A request the dispatch rules refuse; `field` names the input at fault."""
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+
+class InvalidTransition(DispatchError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="status", code="invalid_transition")
+
+
+# --- Location ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocationInput:
+    """Where the caller is, as the dispatcher has it."""
+
+    source: str
+    text: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedLocation:
+    source: str
+    text: str
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    confidence: float
+    road_lat: float
+    road_lon: float
+    road_street: str
+    road_distance_m: float
+    address: str
+
+
+def _gps_confidence(accuracy_m: float) -> float:
+    # A phone fix of 10 m or better is as good as an address; 500 m is a neighbourhood.
+    return round(max(0.1, min(1.0, 1.0 - (accuracy_m - 10.0) / 500.0)), 2)
+
+
+def _coordinate(value: float | None, name: str, low: float, high: float) -> float:
+    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+        raise DispatchError(f"{name} is required for this location source.", field=name)
+    if not low <= value <= high:
+        raise DispatchError(f"{name} {value} is outside {low}..{high}.", field=name)
+    return float(value)
+
+
+def location_resolve(location: LocationInput) -> ResolvedLocation:
+    """Turn what the dispatcher has into a point, a road position a crew can reach, an address.
+
+    Raises DispatchError naming the field when the location cannot be used.
+    """
+    lat, lon = location.lat, location.lon
+    accuracy = location.accuracy_m
+    confidence = location.confidence
+    source = location.source
+    if source not in LocationSource.values:
+        raise DispatchError(
+            f"Unknown location source {source!r}; use one of {', '.join(LocationSource.values)}.",
+            field="location.source",
+        )
+    if source in {LocationSource.LATLON, LocationSource.PLUS_CODE} and lat is None:
+        try:
+            parsed = parse_coordinates(location.text)
+        except GeocodeError as exc:
+            raise DispatchError(exc.message, field="location.text") from None
+        if parsed is None:
+            raise DispatchError(
+                f"{location.text!r} is not a coordinate or a plus code.", field="location.text"
+            )
+        lat, lon = parsed.lat, parsed.lon
+        accuracy = parsed.precision_m
+    elif source == LocationSource.ADDRESS and lat is None:
+        if not location.text.strip():
+            raise DispatchError("Type an address or a place.", field="location.text")
+        try:
+            answer = geocode_forward(text=location.text, limit=5)
+        except GeocodeError as exc:
+            raise DispatchError(exc.message, field="location.text") from None
+        if not answer.candidates:
+            nearest = ", ".join(c.label for c in answer.suggestions[:3])
+            raise DispatchError(
+                f"No match for {location.text!r}."
+                + (f" Nearest: {nearest}." if nearest else ""),
+                field="location.text",
+                code="no_match",
+            )
+        best = answer.candidates[0]
+        lat, lon, confidence = best.lat, best.lon, best.confidence
+    lat = _coordinate(lat, "location.lat", -90.0, 90.0)
+    lon = _coordinate(lon, "location.lon", -180.0, 180.0)
+    if accuracy is not None and (not math.isfinite(accuracy) or accuracy < 0):
+        raise DispatchError("accuracy_m must be a positive number of metres.", field="location.accuracy_m")
+    if source == LocationSource.CALLER_GPS:
+        if accuracy is None:
+            raise DispatchError("A phone position needs its accuracy radius.", field="location.accuracy_m")
+        confidence = _gps_confidence(accuracy)
+    elif source == LocationSource.MAP:
+        confidence = 0.9
+    elif source in {LocationSource.LATLON, LocationSource.PLUS_CODE}:
+        confidence = 1.0 if (accuracy or 0) <= 15 else 0.7
+    if confidence is None or not 0.0 <= confidence <= 1.0:
+        raise DispatchError("confidence must be between 0 and 1.", field="location.confidence")
+    try:
+        snapped = get_network().snap(lat, lon, field="location")
+    except RoutingError as exc:
+        raise DispatchError(exc.message, field="location") from None
+    found = geocode_reverse(lat=snapped.lat, lon=snapped.lon)
+    return ResolvedLocation(
+        source=source,
+        text=location.text[:300],
+        lat=lat,
+        lon=lon,
+        accuracy_m=accuracy,
+        confidence=confidence,
+        road_lat=snapped.lat,
+        road_lon=snapped.lon,
+        road_street=snapped.street,
+        road_distance_m=round(snapped.distance_m, 1),
+        address=found.label if found else snapped.street,
+    )
+
+
+# --- Incidents -----------------------------------------------------------------------------
+
+
+def _emit_incident(incident: Incident, verb: str) -> None:
+    event_record(
+        stream=events.centre_group(incident.centre_id),
+        event_type=f"dispatch.incident.{verb}",
+        data=selectors.incident_summary(incident),
+    )
+
+
+def _emit_unit(unit: Unit) -> None:
+    event_record(
+        stream=events.centre_group(unit.centre_id),
+        event_type="dispatch.unit.updated",
+        data=selectors.unit_summary(unit),
+    )
+
+
+def incident_create(
+    *,
+    user: Any,
+    chief_complaint: str,
+    determinant: str,
+    location: LocationInput,
+    caller_name: str = "",
+    caller_phone: str = "",
+    notes: str = "",
+    access_notes: str = "",
+    call_received_at: datetime | None = None,
+    allow_duplicate: bool = False,
+) -> Incident:
+    """Record a new incident for the dispatcher's centre, located on the road network.
+
+    Raises DispatchError (code "duplicate") when an open incident is nearby and recent,
+    unless `allow_duplicate`; the caller then shows them so the call can be attached instead.
+    """
+    centre_id = user.dispatch_centre_id
+    if not chief_complaint.strip():
+        raise DispatchError("Say what the emergency is.", field="chief_complaint")
+    if determinant not in Determinant.values:
+        raise DispatchError(
+            f"determinant must be one of {', '.join(Determinant.values)}.", field="determinant"
+        )
+    now = timezone.now()
+    received = call_received_at or now
+    if received > now + timedelta(seconds=5):
+        raise DispatchError("The call cannot have been received in the future.", field="call_received_at")
+    resolved = location_resolve(location)
+    if not allow_duplicate:
+        duplicates = selectors.incident_duplicates(
+            centre_id=centre_id, lat=resolved.lat, lon=resolved.lon
+        )
+        if duplicates:
+            raise DispatchError(
+                f"{len(duplicates)} open incident(s) within {settings.DUPLICATE_RADIUS_M:.0f} m "
+                f"in the last {settings.DUPLICATE_WINDOW_MINUTES} min; attach the call or confirm.",
+                field="location",
+                code="duplicate",
+            )
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            centre_id=centre_id,
+            chief_complaint=chief_complaint.strip()[:200],
+            determinant=determinant,
+            response_mode=DETERMINANT_RESPONSE[determinant],
+            notes=notes,
+            access_notes=access_notes,
+            location_source=resolved.source,
+            location_text=resolved.text,
+            lat=resolved.lat,
+            lon=resolved.lon,
+            accuracy_m=resolved.accuracy_m,
+            confidence=resolved.confidence,
+            road_lat=resolved.road_lat,
+            road_lon=resolved.road_lon,
+            road_street=resolved.road_street,
+            road_distance_m=resolved.road_distance_m,
+            address=resolved.address,
+            call_received_at=received,
+            created_at=now,
+            created_by=user,
+        )
+        Call.objects.create(
+            incident=incident,
+            caller_name=caller_name[:120],
+            caller_phone=caller_phone[:32],
+            received_at=received,
+            taken_by=user,
+        )
+        _emit_incident(incident, "created")
+    return incident
+
+
+def incident_attach_call(
+    *, user: Any, incident: Incident, caller_name: str = "", caller_phone: str = "", notes: str = ""
+) -> Call:
+    """Attach a further call about an open incident to it (a duplicate call)."""
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        if locked.status not in {IncidentStatus.OPEN, IncidentStatus.DISPATCHED,
+                                 IncidentStatus.ON_SCENE, IncidentStatus.TRANSPORTING}:
+            raise DispatchError(f"Incident #{locked.pk} is {locked.status}; start a new one.", field="incident")
+        call = Call.objects.create(
+            incident=locked,
+            caller_name=caller_name[:120],
+            caller_phone=caller_phone[:32],
+            received_at=timezone.now(),
+            notes=notes,
+            taken_by=user,
+        )
+        _emit_incident(locked, "updated")
+    return call
+
+
+def _incident_status_follow(incident: Incident) -> None:
+    """Derive the incident's status from its assignments (most advanced active one wins)."""
+    statuses = set(incident.assignments.values_list("status", flat=True))
+    if incident.status == IncidentStatus.CANCELLED:
+        return
+    if AssignmentStatus.TRANSPORTING in statuses or AssignmentStatus.AT_DESTINATION in statuses:
+        new = IncidentStatus.TRANSPORTING
+    elif AssignmentStatus.ON_SCENE in statuses:
+        new = IncidentStatus.ON_SCENE
+    elif statuses & {AssignmentStatus.DISPATCHED, AssignmentStatus.EN_ROUTE}:
+        new = IncidentStatus.DISPATCHED
+    elif AssignmentStatus.CLEARED in statuses:
+        new = IncidentStatus.CLOSED
+    else:
+        new = IncidentStatus.OPEN
+    if new != incident.status:
+        incident.status = new
+        incident.closed_at = timezone.now() if new == IncidentStatus.CLOSED else None
+        incident.save(update_fields=["status", "closed_at"])
+
+
+# --- Dispatch and the assignment lifecycle --------------------------------------------------
+
+TRANSITIONS: dict[str, set[str]] = {
+    AssignmentStatus.DISPATCHED: {AssignmentStatus.EN_ROUTE, AssignmentStatus.CANCELLED},
+    AssignmentStatus.EN_ROUTE: {AssignmentStatus.ON_SCENE, AssignmentStatus.CANCELLED},
+    # Treat-and-release or no patient found: cleared straight from the scene.
+    AssignmentStatus.ON_SCENE: {AssignmentStatus.TRANSPORTING, AssignmentStatus.CLEARED},
+    AssignmentStatus.TRANSPORTING: {AssignmentStatus.AT_DESTINATION},
+    AssignmentStatus.AT_DESTINATION: {AssignmentStatus.CLEARED},
+    AssignmentStatus.CLEARED: set(),
+    AssignmentStatus.CANCELLED: set(),
+}
+
+UNIT_STATUS_FOR: dict[str, str] = {
+    AssignmentStatus.DISPATCHED: UnitStatus.DISPATCHED,
+    AssignmentStatus.EN_ROUTE: UnitStatus.EN_ROUTE,
+    AssignmentStatus.ON_SCENE: UnitStatus.ON_SCENE,
+    AssignmentStatus.TRANSPORTING: UnitStatus.TRANSPORTING,
+    AssignmentStatus.AT_DESTINATION: UnitStatus.AT_DESTINATION,
+    AssignmentStatus.CLEARED: UnitStatus.AVAILABLE,
+    AssignmentStatus.CANCELLED: UnitStatus.AVAILABLE,
+}
+
+TIME_FIELD_FOR: dict[str, str] = {
+    AssignmentStatus.EN_ROUTE: "en_route_at",
+    AssignmentStatus.ON_SCENE: "on_scene_at",
+    AssignmentStatus.TRANSPORTING: "left_scene_at",
+    AssignmentStatus.AT_DESTINATION: "at_destination_at",
+    AssignmentStatus.CLEARED: "cleared_at",
+    AssignmentStatus.CANCELLED: "cancelled_at",
+}
+
+
+def _emit_assignment(assignment: Assignment, verb: str) -> None:
+    event_record(
+        stream=events.unit_group(assignment.unit_id),
+        event_type=f"dispatch.assignment.{verb}",
+        data=selectors.assignment_for_crew(assignment),
+    )
+
+
+def assignments_create(
+    *, user: Any, incident_id: int, unit_ids: list[int], device_id: str = ""
+) -> list[Assignment]:
+    """Dispatch units to an incident of the dispatcher's centre.
+
+    Each unit must be of that centre and available. Rows are locked in primary-key order
+    (incident, then units) so two dispatchers racing for one unit cannot both win.
+    """
+    if not unit_ids:
+        raise DispatchError("Choose at least one unit.", field="unit_ids")
+    if len(set(unit_ids)) != len(unit_ids):
+        raise DispatchError("A unit is listed twice.", field="unit_ids")
+    now = timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
+        if incident is None or incident.centre_id != user.dispatch_centre_id:
+            raise DispatchError(f"No incident {incident_id} in your centre.", field="incident")
+        if incident.status in {IncidentStatus.CLOSED, IncidentStatus.CANCELLED}:
+            raise DispatchError(f"Incident #{incident.pk} is {incident.status}.", field="incident")
+        units = list(
+            Unit.objects.select_for_update().filter(pk__in=unit_ids).order_by("pk")
+        )
+        found = {unit.pk for unit in units}
+        missing = [uid for uid in unit_ids if uid not in found]
+        if missing:
+            raise DispatchError(f"Unknown unit(s): {missing}.", field="unit_ids")
+        for unit in units:
+            if unit.centre_id != incident.centre_id:
+                raise DispatchError(f"{unit.call_sign} belongs to another centre.", field="unit_ids")
+            if unit.status != UnitStatus.AVAILABLE:
+                raise DispatchError(
+                    f"{unit.call_sign} is {unit.get_status_display().lower()}, not available.",
+                    field="unit_ids",
+                    code="unit_unavailable",
+                )
+        mode = "urgent" if incident.response_mode == ResponseMode.LIGHTS_AND_SIRENS else "non_urgent"
+        created = []
+        for unit in units:
+            eta = selectors.unit_eta(unit, incident, mode)
+            try:
+                with transaction.atomic():
+                    assignment = Assignment.objects.create(
+                        incident=incident,
+                        unit=unit,
+                        notified_at=now,
+                        eta_s=eta[0] if eta else None,
+                        distance_m=eta[1] if eta else None,
+                    )
+            except IntegrityError:
+                raise DispatchError(
+                    f"{unit.call_sign} was just committed elsewhere.", field="unit_ids",
+                    code="unit_unavailable",
+                ) from None
+            AssignmentTransition.objects.create(
+                assignment=assignment, to_status=AssignmentStatus.DISPATCHED, at=now, by=user,
+                device_id=device_id,
+            )
+            unit.status = UnitStatus.DISPATCHED
+            unit.save(update_fields=["status"])
+            created.append(assignment)
+            _emit_assignment(assignment, "created")
+            _emit_unit(unit)
+        _incident_status_follow(incident)
+        _emit_incident(incident, "updated")
+    return created
+
+
+def assignment_transition(
+    *,
+    user: Any,
+    assignment_id: int,
+    to_status: str,
+    device_id: str = "",
+    destination_id: int | None = None,
+    note: str = "",
+) -> Assignment:
+    """Move an assignment to its next state; refused with the current state named otherwise."""
+    if to_status not in AssignmentStatus.values:
+        raise DispatchError(
+            f"Unknown status {to_status!r}; use one of {', '.join(AssignmentStatus.values)}.",
+            field="status",
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
+        incident = Incident.objects.select_for_update().get(pk=assignment.incident_id)
+        unit = Unit.objects.select_for_update().get(pk=assignment.unit_id)
+        allowed = TRANSITIONS[assignment.status]
+        if to_status not in allowed:
+            raise InvalidTransition(
+                f"The assignment is {assignment.status.replace('_', ' ')}; it can go to "
+                + (", ".join(sorted(s.replace("_", " ") for s in allowed)) or "nothing further")
+                + f", not {to_status.replace('_', ' ')}."
+            )
+        if destination_id is not None:
+            if not Hospital.objects.filter(pk=destination_id).exists():
+                raise DispatchError(f"No hospital {destination_id}.", field="destination")
+            assignment.destination_id = destination_id
+        if to_status == AssignmentStatus.CANCELLED:
+            assignment.cancel_reason = note[:200]
+        previous = assignment.status
+        assignment.status = to_status
+        setattr(assignment, TIME_FIELD_FOR[to_status], now)
+        assignment.save()
+        AssignmentTransition.objects.create(
+            assignment=assignment, from_status=previous, to_status=to_status, at=now, by=user,
+            device_id=device_id[:64], note=note[:200],
+        )
+        unit.status = UNIT_STATUS_FOR[to_status]
+        unit.save(update_fields=["status"])
+        _incident_status_follow(incident)
+        _emit_assignment(assignment, "updated")
+        _emit_unit(unit)
+        _emit_incident(incident, "updated")
+    return assignment
+
+
+def assignment_divert(
+    *, user: Any, assignment_id: int, destination_id: int, device_id: str = "", reason: str = ""
+) -> Assignment:
+    """Send a transporting unit to another hospital; the reason is kept with the transition."""
+    with transaction.atomic():
+        assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
+        if assignment.status != AssignmentStatus.TRANSPORTING:
+            raise InvalidTransition(
+                f"The assignment is {assignment.status.replace('_', ' ')}; only a transporting "
+                "unit can be diverted."
+            )
+        if not Hospital.objects.filter(pk=destination_id).exists():
+            raise DispatchError(f"No hospital {destination_id}.", field="destination")
+        assignment.destination_id = destination_id
+        assignment.save(update_fields=["destination"])
+        AssignmentTransition.objects.create(
+            assignment=assignment, from_status=assignment.status, to_status=assignment.status,
+            at=timezone.now(), by=user, device_id=device_id[:64],
+            note=f"diverted to hospital {destination_id}: {reason}"[:200],
+        )
+        _emit_assignment(assignment, "updated")
+        _emit_incident(assignment.incident, "updated")
+    return assignment
+
+
+def assignment_acknowledge(*, user: Any, assignment_id: int, device_id: str = "") -> Assignment:
+    """The crew has seen the assignment (idempotent: the first acknowledgement's time stays)."""
+    with transaction.atomic():
+        assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
+        if assignment.status not in ACTIVE_ASSIGNMENT_STATUSES:
+            raise InvalidTransition(f"The assignment is {assignment.status}; nothing to acknowledge.")
+        if assignment.acknowledged_at is None:
+            assignment.acknowledged_at = timezone.now()
+            assignment.save(update_fields=["acknowledged_at"])
+            _emit_assignment(assignment, "updated")
+            _emit_incident(assignment.incident, "updated")
+    return assignment
+
+
+def unit_set_service(*, user: Any, unit_id: int, in_service: bool, reason: str = "") -> Unit:
+    """Take a unit out of service or put it back; refused while it has an active assignment."""
+    with transaction.atomic():
+        unit = Unit.objects.select_for_update().get(pk=unit_id)
+        if unit.assignments.filter(status__in=ACTIVE_ASSIGNMENT_STATUSES).exists():
+            raise InvalidTransition(
+                f"{unit.call_sign} is {unit.get_status_display().lower()} on an assignment; "
+                "clear or cancel it first."
+            )
+        target = UnitStatus.AVAILABLE if in_service else UnitStatus.OUT_OF_SERVICE
+        if unit.status != target:
+            unit.status = target
+            unit.save(update_fields=["status"])
+            _emit_unit(unit)
+    return unit
+
+
+# --- Tracking ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One position from a device."""
+
+    client_id: str
+    lat: float
+    lon: float
+    recorded_at: datetime
+    heading: float | None = None
+    speed_mps: float | None = None
+    accuracy_m: float | None = None
+
+
+@dataclass(frozen=True)
+class FixResult:
+    client_id: str
+    status: str  # "stored", "duplicate" or "rejected"
+    field: str | None = None
+    message: str = ""
+
+
+# Device clocks drift; a fix a few seconds "in the future" is a clock, not a lie.
+FUTURE_TOLERANCE = timedelta(seconds=5)
+
+
+def _fix_problem(fix: Fix, now: datetime) -> tuple[str, str] | None:
+    if not fix.client_id or len(fix.client_id) > 64:
+        return "id", "id must be 1-64 characters."
+    if not (isinstance(fix.lat, int | float) and -90 <= fix.lat <= 90):
+        return "lat", "lat must be between -90 and 90."
+    if not (isinstance(fix.lon, int | float) and -180 <= fix.lon <= 180):
+        return "lon", "lon must be between -180 and 180."
+    if fix.recorded_at > now + FUTURE_TOLERANCE:
+        return "recorded_at", "The fix's time is in the future."
+    if fix.heading is not None and not 0 <= fix.heading < 360:
+        return "heading", "heading must be 0 to 359.9 degrees."
+    if fix.speed_mps is not None and not 0 <= fix.speed_mps <= 120:
+        return "speed_mps", "speed_mps must be 0 to 120 m/s."
+    if fix.accuracy_m is not None and not 0 <= fix.accuracy_m <= 100000:
+        return "accuracy_m", "accuracy_m must be 0 to 100000 m."
+    return None
+
+
+def unit_positions_record(*, unit_id: int, device_id: str, fixes: list[Fix]) -> list[FixResult]:
+    """Store a batch of fixes (each once, by its id); the newest moves the unit.
+
+    A fix older than the unit's newest is kept in the track but does not move the unit. One
+    event per batch, not per fix: dispatcher screens get the unit once with its newest place.
+    """
+    now = timezone.now()
+    results: list[FixResult] = []
+    with transaction.atomic():
+        unit = Unit.objects.select_for_update().get(pk=unit_id)
+        known = set(
+            UnitPosition.objects.filter(
+                unit_id=unit_id, client_id__in=[f.client_id for f in fixes]
+            ).values_list("client_id", flat=True)
+        )
+        newest: Fix | None = None
+        to_create = []
+        for fix in fixes:
+            problem = _fix_problem(fix, now)
+            if problem is not None:
+                results.append(FixResult(fix.client_id, "rejected", problem[0], problem[1]))
+                continue
+            if fix.client_id in known:
+                results.append(FixResult(fix.client_id, "duplicate"))
+                continue
+            known.add(fix.client_id)
+            to_create.append(
+                UnitPosition(
+                    unit_id=unit_id, client_id=fix.client_id, device_id=device_id[:64],
+                    lat=fix.lat, lon=fix.lon, heading=fix.heading, speed_mps=fix.speed_mps,
+                    accuracy_m=fix.accuracy_m, recorded_at=fix.recorded_at, received_at=now,
+                )
+            )
+            results.append(FixResult(fix.client_id, "stored"))
+            if newest is None or fix.recorded_at > newest.recorded_at:
+                newest = fix
+        UnitPosition.objects.bulk_create(to_create)
+        if newest is not None and (unit.last_fix_at is None or newest.recorded_at > unit.last_fix_at):
+            unit.last_lat, unit.last_lon = newest.lat, newest.lon
+            unit.last_fix_at = newest.recorded_at
+            unit.last_heading, unit.last_speed_mps = newest.heading, newest.speed_mps
+            unit.position_stale = False
+            unit.save(
+                update_fields=["last_lat", "last_lon", "last_fix_at", "last_heading",
+                               "last_speed_mps", "position_stale"]
+            )
+            _emit_unit(unit)
+    return results
+
+
+def units_flag_stale() -> int:
+    """Flag units whose newest fix is older than UNIT_STALE_AFTER_SECONDS; returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.UNIT_STALE_AFTER_SECONDS)
+    flagged = 0
+    candidates = Unit.objects.filter(
+        position_stale=False, last_fix_at__lt=cutoff
+    ).exclude(status=UnitStatus.OUT_OF_SERVICE)
+    for unit_id in candidates.values_list("pk", flat=True):
+        with transaction.atomic():
+            # Conditional update: a fresh fix that landed since the query wins, and two
+            # schedulers running at once flag (and announce) each unit only once.
+            claimed = Unit.objects.filter(
+                pk=unit_id, position_stale=False, last_fix_at__lt=cutoff
+            ).update(position_stale=True)
+            if claimed:
+                flagged += 1
+                _emit_unit(Unit.objects.select_related("home_station").get(pk=unit_id))
+    return flagged
