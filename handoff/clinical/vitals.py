@@ -1,319 +1,61 @@
-"""The pre-hospital vitals vocabulary (REFERENCE.md) as data, and validation of one vitals set.
+"""Validation of one pre-hospital vitals set against the vocabulary in `vocabulary.py`.
 
 Pure Python: no Django imports, so services, serializers, WebSocket validators and the
-FHIR/HL7 exporters can all share one definition of what a valid vitals set is.
-
-Plausible ranges, NEMSIS elements, LOINC codes and UCUM units come from REFERENCE.md. The
-"clinically extreme" bands are this project's choice (see docs/clinical.md): a value in
-them is accepted, because the patient in front of the crew may really be that sick, but is
-flagged so the ED board and the paramedic see it.
+FHIR/HL7 exporters all share one definition of what a valid vitals set is.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
-from typing import Final
+from dataclasses import dataclass
 
+from handoff.clinical.vocabulary import (
+    ALLOWED_FIELDS,
+    AVPU_CODES,
+    GLUCOSE_MMOL_TO_MG_DL,
+    KPA_TO_MMHG,
+    MAX_CODE_LENGTH,
+    MODIFIERS,
+    PERCENT_TO_MMHG,
+    QUALIFIERS,
+    STROKE_SCALE_RANGES,
+    STROKE_SCALE_TYPES,
+    UNIT_ALIASES,
+    VITALS,
+    ClinicalInputError,
+    Kind,
+    VitalSpec,
+    fmt,
+    round_half_up,
+    to_base_unit,
+)
 
-class ClinicalInputError(ValueError):
-    """A score function was given a value it cannot use; `field` names the input."""
+__all__ = [
+    "ALLOWED_FIELDS",
+    "AVPU_CODES",
+    "GLUCOSE_MMOL_TO_MG_DL",
+    "KPA_TO_MMHG",
+    "PERCENT_TO_MMHG",
+    "QUALIFIERS",
+    "STROKE_SCALE_RANGES",
+    "STROKE_SCALE_TYPES",
+    "VITALS",
+    "ClinicalInputError",
+    "Flag",
+    "Kind",
+    "VitalSpec",
+    "VitalsCheck",
+    "fmt",
+    "gcs_total_of",
+    "round_half_up",
+    "to_base_unit",
+    "validate_vitals",
+]
 
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class Kind(StrEnum):
-    INTEGER = "integer"  # NEMSIS carries these as whole numbers
-    DECIMAL = "decimal"
-    CODE = "code"
-
-
-@dataclass(frozen=True, slots=True)
-class VitalSpec:
-    """One vital sign: its codes, unit, accepted range and the band we flag as extreme.
-
-    `flag_below` / `flag_above` are strict: a value flags when `value < flag_below` or
-    `value > flag_above`. For unit-bearing vitals (glucose, EtCO2) the range and the
-    flag band are in `display_unit` and input in another unit is converted first.
-    """
-
-    key: str
-    label: str
-    nemsis: str
-    loinc: str
-    ucum: str
-    display_unit: str
-    kind: Kind
-    minimum: float | None = None
-    maximum: float | None = None
-    flag_below: float | None = None
-    flag_above: float | None = None
-    flag_reason: str = ""
-    codes: tuple[str, ...] = ()
-    units: Mapping[str, float] = field(default_factory=dict)
-    unit_key: str | None = None
-
-
-# 1 mmol/L of glucose (molar mass 180.16 g/mol) is 18.016 mg/dL. We convert with 18.0, the
-# factor on most glucometer and ADA conversion tables: the 0.09% difference is far below
-# meter accuracy and keeps round numbers round (3.0 mmol/L -> 54 mg/dL, the ADA level-2
-# hypoglycaemia threshold).
-GLUCOSE_MMOL_TO_MG_DL: Final = 18.0
-# EtCO2: 1 kPa = 7.50062 mmHg. A percentage is a fraction of barometric pressure; we assume
-# sea level (760 mmHg), so 1 % = 7.6 mmHg. Capnographs that report % are rare in EMS and the
-# error at altitude (a few mmHg) does not move a value across the plausible range.
-KPA_TO_MMHG: Final = 7.50062
-PERCENT_TO_MMHG: Final = 7.6
-
-AVPU_CODES: Final = ("A", "V", "P", "U")
-STROKE_SCALE_TYPES: Final = ("BE-FAST", "RACE", "LAMS", "CPSS", "FAST-ED", "VAN")
-# Score ranges per stroke scale. RACE 0-9 and LAMS 0-5 are from REFERENCE.md; the others are
-# the published scales' ranges: BE-FAST and CPSS as the count of abnormal items (5 and 3
-# items), FAST-ED 0-9, VAN recorded as 0 (negative) or 1 (positive), since VAN has no sum.
-STROKE_SCALE_RANGES: Final[Mapping[str, tuple[int, int]]] = {
-    "BE-FAST": (0, 5),
-    "RACE": (0, 9),
-    "LAMS": (0, 5),
-    "CPSS": (0, 3),
-    "FAST-ED": (0, 9),
-    "VAN": (0, 1),
-}
-
-VITALS: Final[Mapping[str, VitalSpec]] = {
-    spec.key: spec
-    for spec in (
-        VitalSpec(
-            key="heart_rate",
-            label="heart rate",
-            nemsis="eVitals.10",
-            loinc="8867-4",
-            ucum="/min",
-            display_unit="/min",
-            kind=Kind.INTEGER,
-            minimum=0,
-            maximum=300,
-            flag_below=40,
-            flag_above=150,
-            flag_reason="bradycardia below 40 or tachycardia above 150 /min",
-        ),
-        VitalSpec(
-            key="respiratory_rate",
-            label="respiratory rate",
-            nemsis="eVitals.14",
-            loinc="9279-1",
-            ucum="/min",
-            display_unit="/min",
-            kind=Kind.INTEGER,
-            minimum=0,
-            maximum=100,
-            flag_below=8,
-            flag_above=35,
-            flag_reason="respiratory rate below 8 or above 35 /min",
-        ),
-        VitalSpec(
-            key="systolic_bp",
-            label="systolic blood pressure",
-            nemsis="eVitals.06",
-            loinc="8480-6",
-            ucum="mm[Hg]",
-            display_unit="mmHg",
-            kind=Kind.INTEGER,
-            minimum=0,
-            maximum=350,
-            flag_below=80,
-            flag_above=220,
-            flag_reason="systolic pressure below 80 or above 220 mmHg",
-        ),
-        VitalSpec(
-            key="diastolic_bp",
-            label="diastolic blood pressure",
-            nemsis="eVitals.07",
-            loinc="8462-4",
-            ucum="mm[Hg]",
-            display_unit="mmHg",
-            kind=Kind.INTEGER,
-            minimum=0,
-            maximum=250,
-            flag_above=120,
-            flag_reason="diastolic pressure above 120 mmHg (hypertensive crisis)",
-        ),
-        VitalSpec(
-            key="spo2",
-            label="oxygen saturation",
-            nemsis="eVitals.12",
-            loinc="2708-6",
-            ucum="%",
-            display_unit="%",
-            kind=Kind.INTEGER,
-            minimum=0,
-            maximum=100,
-            flag_below=85,
-            flag_reason="oxygen saturation below 85 %",
-        ),
-        VitalSpec(
-            key="temperature",
-            label="temperature",
-            nemsis="eVitals.24",
-            loinc="8310-5",
-            ucum="Cel",
-            display_unit="°C",
-            kind=Kind.DECIMAL,
-            minimum=20,
-            maximum=45,
-            flag_below=35,
-            flag_above=40,
-            flag_reason="temperature below 35 or above 40 °C",
-        ),
-        VitalSpec(
-            key="gcs_eye",
-            label="GCS eye",
-            nemsis="eVitals.19",
-            loinc="9267-6",
-            ucum="{score}",
-            display_unit="",
-            kind=Kind.INTEGER,
-            minimum=1,
-            maximum=4,
-        ),
-        VitalSpec(
-            key="gcs_verbal",
-            label="GCS verbal",
-            nemsis="eVitals.20",
-            loinc="9270-0",
-            ucum="{score}",
-            display_unit="",
-            kind=Kind.INTEGER,
-            minimum=1,
-            maximum=5,
-        ),
-        VitalSpec(
-            key="gcs_motor",
-            label="GCS motor",
-            nemsis="eVitals.21",
-            loinc="9268-4",
-            ucum="{score}",
-            display_unit="",
-            kind=Kind.INTEGER,
-            minimum=1,
-            maximum=6,
-        ),
-        VitalSpec(
-            key="gcs_total",
-            label="GCS total",
-            nemsis="eVitals.23",
-            loinc="9269-2",
-            ucum="{score}",
-            display_unit="",
-            kind=Kind.INTEGER,
-            minimum=3,
-            maximum=15,
-            # GCS <= 8: the airway may not be protected ("eight, intubate").
-            flag_below=9,
-            flag_reason="GCS 8 or below",
-        ),
-        VitalSpec(
-            key="blood_glucose",
-            label="blood glucose",
-            nemsis="eVitals.18",
-            loinc="2339-0",
-            ucum="mg/dL",
-            display_unit="mg/dL",
-            kind=Kind.DECIMAL,
-            minimum=0,
-            maximum=2000,
-            # 54 mg/dL (3.0 mmol/L) is ADA level-2 (clinically significant) hypoglycaemia;
-            # above 400 mg/dL many meters stop reading and DKA/HHS must be considered.
-            flag_below=54,
-            flag_above=400,
-            flag_reason="blood glucose below 54 or above 400 mg/dL",
-            units={"mg/dL": 1.0, "mmol/L": GLUCOSE_MMOL_TO_MG_DL},
-            unit_key="blood_glucose_unit",
-        ),
-        VitalSpec(
-            key="pain_score",
-            label="pain score",
-            nemsis="eVitals.27",
-            loinc="72514-3",
-            ucum="{score}",
-            display_unit="",
-            kind=Kind.INTEGER,
-            minimum=0,
-            maximum=10,
-        ),
-        VitalSpec(
-            key="etco2",
-            label="end-tidal CO2",
-            nemsis="eVitals.16",
-            loinc="19889-5",
-            ucum="mm[Hg]",
-            display_unit="mmHg",
-            kind=Kind.DECIMAL,
-            minimum=0,
-            maximum=150,
-            # Below 10 mmHg: poor CPR quality or a displaced tube; above 60: severe
-            # hypoventilation.
-            flag_below=10,
-            flag_above=60,
-            flag_reason="end-tidal CO2 below 10 or above 60 mmHg",
-            units={"mmHg": 1.0, "kPa": KPA_TO_MMHG, "%": PERCENT_TO_MMHG},
-            unit_key="etco2_unit",
-        ),
-        VitalSpec(
-            key="avpu",
-            label="AVPU",
-            nemsis="eVitals.26",
-            loinc="67775-7",
-            ucum="",
-            display_unit="",
-            kind=Kind.CODE,
-            codes=AVPU_CODES,
-        ),
-        VitalSpec(
-            key="cardiac_rhythm",
-            label="cardiac rhythm",
-            nemsis="eVitals.03",
-            loinc="67519-9",
-            ucum="",
-            display_unit="",
-            kind=Kind.CODE,
-        ),
-        VitalSpec(
-            key="stroke_scale_score",
-            label="stroke scale score",
-            nemsis="eVitals.34",
-            loinc="67520-7",
-            ucum="{score}",
-            display_unit="",
-            kind=Kind.INTEGER,
-            unit_key="stroke_scale_type",
-        ),
-    )
-}
-
-# The qualifier of a unit-bearing value: the unit (or scale type) travels with the value.
-QUALIFIERS: Final[Mapping[str, str]] = {
-    "blood_glucose_unit": "blood_glucose",
-    "etco2_unit": "etco2",
-    "stroke_scale_type": "stroke_scale_score",
-}
-# Inputs that modify scoring but are not vital-sign observations themselves.
-MODIFIERS: Final = ("on_oxygen", "new_confusion", "spo2_scale")
-# "mm[Hg]" is the UCUM spelling; accept it and store the display spelling.
-UNIT_ALIASES: Final[Mapping[str, str]] = {"mm[Hg]": "mmHg", "mg/dl": "mg/dL", "mmol/l": "mmol/L"}
-MAX_CODE_LENGTH: Final = 64
-
-ALLOWED_FIELDS: Final = frozenset(VITALS) | frozenset(QUALIFIERS) | frozenset(MODIFIERS)
 
 Value = int | float | str | bool
+MAX_MAGNITUDE = 10**15
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,36 +84,16 @@ class VitalsCheck:
         return not self.errors
 
 
-def fmt(number: float) -> str:
-    """Show a number as a clinician would write it: no '.0', no float noise."""
-    if isinstance(number, int) or float(number).is_integer():
-        return str(int(number))
-    return f"{Decimal(repr(number)).normalize():f}"
-
-
-def to_base_unit(spec: VitalSpec, value: float, unit: str) -> float:
-    """Convert a glucose or EtCO2 reading to the spec's display unit (mg/dL, mmHg)."""
-    return value * spec.units[unit]
-
-
-def round_half_up(value: float, places: int) -> float:
-    """Round as a person reading a chart would (35.05 -> 35.1), free of binary float noise.
-
-    `round()` uses banker's rounding on the binary value, so round(35.05, 1) is 35.0;
-    going through the decimal text of the number rounds what was actually typed.
-    """
-    if not math.isfinite(value) or abs(value) >= 1e15:
-        return value
-    quantum = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
-
-
 def _number(key: str, raw: object, kind: Kind) -> tuple[int | float | None, str | None]:
     # bool is a subclass of int: True must not pass as a heart rate of 1.
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         return None, f"{key} must be a number, got {type(raw).__name__}"
     if isinstance(raw, float) and not math.isfinite(raw):
         return None, f"{key} must be a finite number"
+    # JSON integers are unbounded; one this large cannot become a float (or even be printed
+    # past 4300 digits), and no vital is anywhere near it.
+    if isinstance(raw, int) and abs(raw) > MAX_MAGNITUDE:
+        return None, f"{key} is far outside any plausible range"
     if kind is Kind.INTEGER:
         if isinstance(raw, float):
             if not raw.is_integer():
@@ -386,8 +108,7 @@ def _range_error(spec: VitalSpec, shown: str, unit: str, value: float) -> str | 
     if low is None or high is None or low <= value <= high:
         return None
     return (
-        f"{spec.key} {shown} is outside the plausible range "
-        f"{fmt(low)}-{fmt(high)}{_suffix(unit)}"
+        f"{spec.key} {shown} is outside the plausible range {fmt(low)}-{fmt(high)}{_suffix(unit)}"
     )
 
 
@@ -476,7 +197,7 @@ def _validate_one(
         if spec.unit_key not in present:
             errors[key] = f"{key} needs {spec.unit_key} ({allowed})"
             return
-        if given not in spec.units:
+        if given is None or given not in spec.units:
             errors[spec.unit_key] = (
                 f"{spec.unit_key} {present[spec.unit_key]!r} is not allowed; use one of {allowed}"
             )
@@ -500,10 +221,14 @@ def _validate_one(
 def _maybe_flag(
     spec: VitalSpec, key: str, number: float, base: float, shown: str, flags: list[Flag]
 ) -> None:
-    low = spec.flag_below is not None and base < spec.flag_below
-    high = spec.flag_above is not None and base > spec.flag_above
-    if low or high:
-        flags.append(Flag(key, number, f"{key} {shown} is clinically extreme: {spec.flag_reason}"))
+    unit = _suffix(spec.display_unit)
+    if spec.flag_below is not None and base < spec.flag_below:
+        band = f"below {fmt(spec.flag_below)}{unit}"
+    elif spec.flag_above is not None and base > spec.flag_above:
+        band = f"above {fmt(spec.flag_above)}{unit}"
+    else:
+        return
+    flags.append(Flag(key, number, f"{key} {shown} is clinically extreme ({band})"))
 
 
 def _validate_code(
@@ -542,7 +267,7 @@ def _validate_stroke_scale(
         )
         return
     scale = raw_type.strip().upper() if isinstance(raw_type, str) else None
-    if scale not in STROKE_SCALE_RANGES:
+    if scale is None or scale not in STROKE_SCALE_RANGES:
         errors["stroke_scale_type"] = (
             f"stroke_scale_type {raw_type!r} is not one of {', '.join(STROKE_SCALE_TYPES)}"
         )
@@ -586,20 +311,17 @@ def _check_cross_fields(
     spec = VITALS["gcs_total"]
     if effective is not None and spec.flag_below is not None and effective < spec.flag_below:
         flags.append(
-            Flag("gcs_total", effective, f"gcs_total {effective} is clinically extreme: GCS <= 8")
+            Flag(
+                "gcs_total", effective, f"gcs_total {effective} is clinically extreme (8 or below)"
+            )
         )
 
     systolic, diastolic = values.get("systolic_bp"), values.get("diastolic_bp")
-    if (
-        isinstance(systolic, int)
-        and isinstance(diastolic, int)
-        and diastolic > systolic
-        and "diastolic_bp" not in errors
-    ):
-        # Almost always a transposition at entry; accepting it would corrupt the trend and
-        # the shock index.
-        errors["diastolic_bp"] = (
-            f"diastolic_bp {diastolic} mmHg is above systolic_bp {systolic} mmHg"
-        )
-        del values["diastolic_bp"]
-        flags[:] = [f for f in flags if f.field != "diastolic_bp"]
+    if isinstance(systolic, int) and isinstance(diastolic, int) and diastolic > systolic:
+        # Almost always the two typed into each other's boxes. Refuse both: keeping the
+        # systolic would feed a wrong value into NEWS2, qSOFA, shock index and triage.
+        message = f"diastolic_bp {diastolic} mmHg is above systolic_bp {systolic} mmHg"
+        for key in ("systolic_bp", "diastolic_bp"):
+            errors[key] = message
+            del values[key]
+        flags[:] = [f for f in flags if f.field not in ("systolic_bp", "diastolic_bp")]
