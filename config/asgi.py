@@ -21,6 +21,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
+from config.ws_auth import TokenAuthMiddleware  # noqa: E402
 from dispatch.consumers import CrewConsumer, DispatcherConsumer
 from handoff.consumers import EDBoardConsumer
 
@@ -35,7 +36,7 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         # Origin check first: a page on a foreign site must not ride a logged-in user's cookie.
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

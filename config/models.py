@@ -61,3 +61,30 @@ class EventLog(models.Model):
             "ts": self.ts.isoformat(),
             "data": self.data,
         }
+
+
+class DeviceItem(models.Model):
+    """One item a device sent, by the device's own id for it: stored once, answered the same.
+
+    A tablet resends what it has not seen acknowledged; this row makes the resend harmless.
+    """
+
+    device_id = models.CharField(max_length=64)
+    client_id = models.CharField(max_length=64)
+    seq = models.PositiveBigIntegerField(help_text="The device's sequence number for the item")
+    type = models.CharField(max_length=32)
+    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    accepted = models.BooleanField()
+    outcome = models.JSONField(help_text="The acknowledgement or rejection that was sent")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device_id", "client_id"], name="deviceitem_device_client_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["device_id", "seq"], name="deviceitem_device_seq_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}/{self.client_id}"

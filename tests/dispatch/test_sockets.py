@@ -96,6 +96,7 @@ async def test_tablet_hello_reaches_the_centre_and_goodbye_follows(
     await tablet.send_json_to({"type": "hello", "device_id": "tablet-7"})
     assert await tablet.receive_json_from() == {
         "type": "hello.ack",
+        "last_seq": 0,
         "device_id": "tablet-7",
         "unit_id": paramedic.unit_id,
     }
@@ -153,3 +154,26 @@ async def test_ed_board_gets_its_hospital(async_client, ed_nurse):
     assert snapshot["type"] == "handoff.board.snapshot"
     assert snapshot["data"]["hospital"]["id"] == ed_nurse.hospital_id
     await board.disconnect()
+
+
+async def test_a_device_token_authenticates_the_socket(paramedic):
+    from channels.db import database_sync_to_async
+    from rest_framework.authtoken.models import Token
+
+    token = await database_sync_to_async(Token.objects.create)(user=paramedic)
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/crew/",
+        headers=[ORIGIN, (b"host", b"127.0.0.1:8000"), (b"authorization", f"Token {token.key}".encode())],
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    assert (await communicator.receive_json_from())["type"] == "dispatch.unit.snapshot"
+    await communicator.disconnect()
+    wrong = WebsocketCommunicator(
+        application, "/ws/crew/", headers=[ORIGIN, (b"host", b"127.0.0.1:8000"), (b"authorization", b"Token nope")]
+    )
+    connected, code = await wrong.connect()
+    assert not connected
+    assert code == 4401
+    await wrong.disconnect()

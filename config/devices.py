@@ -1,0 +1,100 @@
+"""The device protocol's server side: each item once, acknowledged after commit.
+
+A device (crew tablet, AVL box, the simulator) sends items `{type, id, seq, data}`. The
+handler for the type does the work inside a transaction together with the DeviceItem row,
+so an item is either stored and recorded, or neither. A repeated id gets the answer that
+was given the first time, whether that was an acknowledgement or a rejection
+(docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from config.models import DeviceItem
+
+_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class ItemRejected(Exception):
+    """The item is invalid and will not become valid by resending it."""
+
+    def __init__(self, field: str | None, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.code = code
+
+
+Handler = Callable[[Any, str, dict[str, Any]], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class ItemType:
+    """A device item type: who may send it and the function that applies it."""
+
+    name: str
+    handler: Handler
+
+
+def rejection(item_id: Any, field: str | None, message: str, code: str = "invalid") -> dict[str, Any]:
+    return {"type": "reject", "id": item_id, "code": code, "field": field, "message": message}
+
+
+def item_process(*, user: Any, device_id: str, item: Any, types: dict[str, ItemType]) -> dict[str, Any]:
+    """Apply one device item and return the message to send back (ack or reject)."""
+    if not isinstance(item, dict):
+        return rejection(None, None, "An item must be a JSON object.")
+    item_id = item.get("id")
+    if not isinstance(item_id, str) or not _ID.match(item_id):
+        return rejection(item_id if isinstance(item_id, str) else None, "id",
+                         "id must be 1-64 characters of letters, digits, '.', '_', ':' or '-'.")
+    seq = item.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        return rejection(item_id, "seq", "seq must be a non-negative integer.")
+    previous = DeviceItem.objects.filter(device_id=device_id, client_id=item_id).first()
+    if previous is not None:
+        return previous.outcome  # type: ignore[no-any-return]
+    kind = types.get(item.get("type", ""))
+    data = item.get("data")
+    try:
+        if kind is None:
+            raise ItemRejected("type", f"Unknown item type {item.get('type')!r}.", "unknown_type")
+        if not isinstance(data, dict):
+            raise ItemRejected("data", "data must be a JSON object.")
+        with transaction.atomic():
+            result = kind.handler(user, device_id, data) or {}
+            outcome = {"type": "ack", "id": item_id, "seq": seq, **result}
+            DeviceItem.objects.create(
+                device_id=device_id, client_id=item_id, seq=seq, type=kind.name, user=user,
+                accepted=True, outcome=outcome, received_at=timezone.now(),
+            )
+        return outcome
+    except ItemRejected as exc:
+        outcome = rejection(item_id, exc.field, exc.message, exc.code)
+    except IntegrityError:
+        # The same id raced in on another connection and won; answer as it was answered.
+        winner = DeviceItem.objects.get(device_id=device_id, client_id=item_id)
+        return winner.outcome  # type: ignore[no-any-return]
+    try:
+        with transaction.atomic():
+            DeviceItem.objects.create(
+                device_id=device_id, client_id=item_id, seq=seq, type=str(item.get("type", ""))[:32],
+                user=user, accepted=False, outcome=outcome, received_at=timezone.now(),
+            )
+    except IntegrityError:
+        return DeviceItem.objects.get(device_id=device_id, client_id=item_id).outcome  # type: ignore[no-any-return]
+    return outcome
+
+
+def device_last_seq(device_id: str) -> int:
+    """The highest item sequence the server holds for a device (0 when none)."""
+    value = DeviceItem.objects.filter(device_id=device_id).aggregate(m=Max("seq"))["m"]
+    return int(value or 0)
