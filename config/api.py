@@ -39,9 +39,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response({field: [getattr(exc, "message", str(exc))]}, status=code)
     if isinstance(exc, DjangoValidationError):
         detail: Any = (
-            exc.message_dict
-            if hasattr(exc, "error_dict")
-            else {"non_field_errors": exc.messages}
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
         exc = exceptions.ValidationError(detail)
     return drf_exception_handler(exc, context)

@@ -21,7 +21,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
-from config.ws_auth import TokenAuthMiddleware  # noqa: E402
+from config.ws_auth import TokenAuthMiddleware
 from dispatch.consumers import CrewConsumer, DispatcherConsumer
 from handoff.consumers import EDBoardConsumer
 

@@ -23,7 +23,7 @@ from config.models import DeviceItem
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
-class ItemRejected(Exception):
+class ItemRejected(Exception):  # noqa: N818 - a rejection, not a failure of ours
     """The item is invalid and will not become valid by resending it."""
 
     def __init__(self, field: str | None, message: str, code: str = "invalid") -> None:
@@ -44,18 +44,25 @@ class ItemType:
     handler: Handler
 
 
-def rejection(item_id: Any, field: str | None, message: str, code: str = "invalid") -> dict[str, Any]:
+def rejection(
+    item_id: Any, field: str | None, message: str, code: str = "invalid"
+) -> dict[str, Any]:
     return {"type": "reject", "id": item_id, "code": code, "field": field, "message": message}
 
 
-def item_process(*, user: Any, device_id: str, item: Any, types: dict[str, ItemType]) -> dict[str, Any]:
+def item_process(
+    *, user: Any, device_id: str, item: Any, types: dict[str, ItemType]
+) -> dict[str, Any]:
     """Apply one device item and return the message to send back (ack or reject)."""
     if not isinstance(item, dict):
         return rejection(None, None, "An item must be a JSON object.")
     item_id = item.get("id")
     if not isinstance(item_id, str) or not _ID.match(item_id):
-        return rejection(item_id if isinstance(item_id, str) else None, "id",
-                         "id must be 1-64 characters of letters, digits, '.', '_', ':' or '-'.")
+        return rejection(
+            item_id if isinstance(item_id, str) else None,
+            "id",
+            "id must be 1-64 characters of letters, digits, '.', '_', ':' or '-'.",
+        )
     seq = item.get("seq")
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         return rejection(item_id, "seq", "seq must be a non-negative integer.")
@@ -73,8 +80,14 @@ def item_process(*, user: Any, device_id: str, item: Any, types: dict[str, ItemT
             result = kind.handler(user, device_id, data) or {}
             outcome = {"type": "ack", "id": item_id, "seq": seq, **result}
             DeviceItem.objects.create(
-                device_id=device_id, client_id=item_id, seq=seq, type=kind.name, user=user,
-                accepted=True, outcome=outcome, received_at=timezone.now(),
+                device_id=device_id,
+                client_id=item_id,
+                seq=seq,
+                type=kind.name,
+                user=user,
+                accepted=True,
+                outcome=outcome,
+                received_at=timezone.now(),
             )
         return outcome
     except ItemRejected as exc:
@@ -86,8 +99,14 @@ def item_process(*, user: Any, device_id: str, item: Any, types: dict[str, ItemT
     try:
         with transaction.atomic():
             DeviceItem.objects.create(
-                device_id=device_id, client_id=item_id, seq=seq, type=str(item.get("type", ""))[:32],
-                user=user, accepted=False, outcome=outcome, received_at=timezone.now(),
+                device_id=device_id,
+                client_id=item_id,
+                seq=seq,
+                type=str(item.get("type", ""))[:32],
+                user=user,
+                accepted=False,
+                outcome=outcome,
+                received_at=timezone.now(),
             )
     except IntegrityError:
         return DeviceItem.objects.get(device_id=device_id, client_id=item_id).outcome  # type: ignore[no-any-return]

@@ -57,8 +57,7 @@ def broadcast(group: str, envelope: dict[str, Any]) -> None:
 def stream_head(stream: str) -> int:
     """The last sequence number recorded on a stream (0 when none)."""
     return (
-        StreamSequence.objects.filter(stream=stream).values_list("last_seq", flat=True).first()
-        or 0
+        StreamSequence.objects.filter(stream=stream).values_list("last_seq", flat=True).first() or 0
     )
 
 

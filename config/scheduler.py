@@ -65,6 +65,11 @@ class EmbeddedScheduler:
             self._stop.wait(self.tick)
 
     def start(self) -> None:
+        from config.celery import app
+
+        # Celery registers tasks when their modules are imported; a worker does that at boot,
+        # this thread must do it itself or the first run finds no task by that name.
+        app.loader.import_default_modules()
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="embedded-beat", daemon=True)
             self._thread.start()

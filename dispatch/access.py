@@ -34,7 +34,10 @@ def access_incident(user: Any, incident_id: int) -> Incident:
 def access_assignment(user: Any, assignment_id: int) -> Assignment:
     """An assignment the user may act on: a dispatcher of its centre or the crew of its unit."""
     assignment = Assignment.objects.select_related("incident", "unit").get(pk=assignment_id)
-    if user_has_role(user, Role.DISPATCHER) and assignment.incident.centre_id == user.dispatch_centre_id:
+    if (
+        user_has_role(user, Role.DISPATCHER)
+        and assignment.incident.centre_id == user.dispatch_centre_id
+    ):
         return assignment
     if user_has_role(user, Role.CREW) and assignment.unit_id == user.unit_id:
         return assignment

@@ -9,8 +9,8 @@ from channels.db import database_sync_to_async
 
 from config.devices import device_last_seq, item_process
 from config.realtime import ScreenConsumer, envelope, rejection
-from dispatch.devices import CREW_ITEM_TYPES
 from dispatch import access, events, selectors
+from dispatch.devices import CREW_ITEM_TYPES
 
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -70,7 +70,11 @@ class CrewConsumer(ScreenConsumer):
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # Device items carry an id and a seq; everything else is a control message.
-        if isinstance(content, dict) and "seq" in content and content.get("type") in CREW_ITEM_TYPES:
+        if (
+            isinstance(content, dict)
+            and "seq" in content
+            and content.get("type") in CREW_ITEM_TYPES
+        ):
             await self.on_item(content)
             return
         await super().receive_json(content, **kwargs)
@@ -78,8 +82,12 @@ class CrewConsumer(ScreenConsumer):
     async def on_item(self, content: dict[str, Any]) -> None:
         if self.device_id is None:
             await self.send_json(
-                rejection("no_hello", "Send hello with your device_id first.", field="device_id",
-                          ref=content.get("id"))
+                rejection(
+                    "no_hello",
+                    "Send hello with your device_id first.",
+                    field="device_id",
+                    ref=content.get("id"),
+                )
             )
             return
         answer = await database_sync_to_async(item_process)(
@@ -103,8 +111,12 @@ class CrewConsumer(ScreenConsumer):
         # The device learns the last item sequence the server holds, to resend what is after.
         last_seq = await database_sync_to_async(device_last_seq)(device_id)
         await self.send_json(
-            {"type": "hello.ack", "device_id": device_id, "unit_id": self.target.pk,
-             "last_seq": last_seq}
+            {
+                "type": "hello.ack",
+                "device_id": device_id,
+                "unit_id": self.target.pk,
+                "last_seq": last_seq,
+            }
         )
         await self._presence("online")
 

@@ -45,7 +45,9 @@ def _assignment(user: Any, data: dict[str, Any]) -> Any:
     try:
         return access.access_assignment(user, assignment_id)
     except (ObjectDoesNotExist, PermissionDenied):
-        raise ItemRejected("assignment_id", f"No assignment {assignment_id} of your unit.") from None
+        raise ItemRejected(
+            "assignment_id", f"No assignment {assignment_id} of your unit."
+        ) from None
 
 
 def _domain(call: Any) -> Any:
@@ -66,7 +68,9 @@ def position(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
         speed_mps=_number(data, "speed_mps", required=False),
         accuracy_m=_number(data, "accuracy_m", required=False),
     )
-    [result] = services.unit_positions_record(unit_id=user.unit_id, device_id=device_id, fixes=[fix])
+    [result] = services.unit_positions_record(
+        unit_id=user.unit_id, device_id=device_id, fixes=[fix]
+    )
     if result.status == "rejected":
         raise ItemRejected(result.field, result.message)
     return {}
@@ -79,13 +83,19 @@ def status(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(to_status, str):
         raise ItemRejected("status", "status must be a string.")
     destination = data.get("destination")
-    if destination is not None and (isinstance(destination, bool) or not isinstance(destination, int)):
+    if destination is not None and (
+        isinstance(destination, bool) or not isinstance(destination, int)
+    ):
         raise ItemRejected("destination", "destination must be a hospital id.")
     note = data.get("note", "")
     updated = _domain(
         lambda: services.assignment_transition(
-            user=user, assignment_id=assignment.pk, to_status=to_status, device_id=device_id,
-            destination_id=destination, note=note if isinstance(note, str) else "",
+            user=user,
+            assignment_id=assignment.pk,
+            to_status=to_status,
+            device_id=device_id,
+            destination_id=destination,
+            note=note if isinstance(note, str) else "",
         )
     )
     return {"assignment_id": updated.pk, "status": updated.status}
@@ -94,7 +104,11 @@ def status(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
 def acknowledge(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """The crew has seen the assignment."""
     assignment = _assignment(user, data)
-    _domain(lambda: services.assignment_acknowledge(user=user, assignment_id=assignment.pk, device_id=device_id))
+    _domain(
+        lambda: services.assignment_acknowledge(
+            user=user, assignment_id=assignment.pk, device_id=device_id
+        )
+    )
     return {"assignment_id": assignment.pk}
 
 

@@ -166,7 +166,9 @@ class Incident(models.Model):
     determinant = models.CharField(max_length=8, choices=Determinant.choices)
     response_mode = models.CharField(max_length=16, choices=ResponseMode.choices)
     notes = models.TextField(blank=True)
-    access_notes = models.TextField(blank=True, help_text="Gate code, entrance, floor: sent to the crew")
+    access_notes = models.TextField(
+        blank=True, help_text="Gate code, entrance, floor: sent to the crew"
+    )
     status = models.CharField(
         max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.OPEN
     )

@@ -22,8 +22,15 @@ from dispatch.models import (
     UnitType,
 )
 from handoff.models import Hospital
-from routing.engine import RoutingError, rank, snap
+from routing.engine import Mode, RoutingError, rank, snap
 from routing.services import get_network
+
+
+def drive_mode(incident: Incident) -> Mode:
+    """Lights and sirens, or driving with the traffic, as the determinant implies."""
+    if incident.response_mode == ResponseMode.LIGHTS_AND_SIRENS:
+        return "urgent"
+    return "non_urgent"
 
 
 def unit_position(unit: Unit) -> tuple[float, float, str]:
@@ -133,7 +140,7 @@ def assignment_for_crew(assignment: Assignment) -> dict[str, Any]:
     data["route"] = None
     if assignment.status in {"dispatched", "en_route"}:
         lat, lon, _ = unit_position(assignment.unit)
-        mode = "urgent" if incident.response_mode == ResponseMode.LIGHTS_AND_SIRENS else "non_urgent"
+        mode = drive_mode(incident)
         try:
             route = get_network().route((lat, lon), (incident.road_lat, incident.road_lon), mode)
         except (RoutingError, RuntimeError):
@@ -186,7 +193,7 @@ def incident_duplicates(*, centre_id: int, lat: float, lon: float) -> list[Incid
     return [i for i in nearby if _metres(lat, lon, i.lat, i.lon) <= radius]
 
 
-def unit_eta(unit: Unit, incident: Incident, mode: str) -> tuple[float, float] | None:
+def unit_eta(unit: Unit, incident: Incident, mode: Mode) -> tuple[float, float] | None:
     """Drive time (s) and distance (m) from a unit's position to the incident, if reachable."""
     lat, lon, _ = unit_position(unit)
     try:
@@ -213,11 +220,9 @@ def incident_recommendations(incident: Incident) -> list[Recommendation]:
     with the reason (busy, out of service, wrong capability, stale position, off the map)."""
     network = get_network()
     graph = network.graph
-    mode = "urgent" if incident.response_mode == ResponseMode.LIGHTS_AND_SIRENS else "non_urgent"
+    mode = drive_mode(incident)
     stale_before = timezone.now() - timedelta(seconds=settings.UNIT_STALE_AFTER_SECONDS)
-    units = list(
-        Unit.objects.filter(centre_id=incident.centre_id).select_related("home_station")
-    )
+    units = list(Unit.objects.filter(centre_id=incident.centre_id).select_related("home_station"))
     busy = set(
         Assignment.objects.filter(
             unit__in=units, status__in=ACTIVE_ASSIGNMENT_STATUSES
@@ -234,7 +239,9 @@ def incident_recommendations(incident: Incident) -> list[Recommendation]:
             reason = f"busy ({unit.get_status_display().lower()})"
         elif incident.determinant in DETERMINANT_NEEDS_ALS and unit.unit_type != UnitType.ALS:
             reason = f"{incident.determinant.title()} needs an ALS unit"
-        elif source == "fix" and (unit.position_stale or (unit.last_fix_at and unit.last_fix_at < stale_before)):
+        elif source == "fix" and (
+            unit.position_stale or (unit.last_fix_at and unit.last_fix_at < stale_before)
+        ):
             reason = "position stale (no fix for over "
             reason += f"{settings.UNIT_STALE_AFTER_SECONDS} s)"
         if reason is None:
@@ -252,9 +259,13 @@ def incident_recommendations(incident: Incident) -> list[Recommendation]:
             unit, source, _ = candidates[result.index]
             if result.reachable:
                 ranked.append(
-                    Recommendation(unit, source, round(result.eta_s, 1), round(result.distance_m, 1), None)
+                    Recommendation(
+                        unit, source, round(result.eta_s, 1), round(result.distance_m, 1), None
+                    )
                 )
             else:
-                excluded.append(Recommendation(unit, source, None, None, "no road route to the incident"))
+                excluded.append(
+                    Recommendation(unit, source, None, None, "no road route to the incident")
+                )
     ranked.sort(key=lambda r: (r.eta_s, r.unit.call_sign))
     return ranked + sorted(excluded, key=lambda r: r.unit.call_sign)

@@ -24,7 +24,6 @@ from dispatch.models import (
     Incident,
     IncidentStatus,
     LocationSource,
-    ResponseMode,
     Unit,
     UnitPosition,
     UnitStatus,
@@ -45,7 +44,7 @@ class DispatchError(Exception):
         self.code = code
 
 
-class InvalidTransition(DispatchError):
+class InvalidTransition(DispatchError):  # noqa: N818 - reads as the domain term
     def __init__(self, message: str) -> None:
         super().__init__(message, field="status", code="invalid_transition")
 
@@ -128,8 +127,7 @@ def location_resolve(location: LocationInput) -> ResolvedLocation:
         if not answer.candidates:
             nearest = ", ".join(c.label for c in answer.suggestions[:3])
             raise DispatchError(
-                f"No match for {location.text!r}."
-                + (f" Nearest: {nearest}." if nearest else ""),
+                f"No match for {location.text!r}." + (f" Nearest: {nearest}." if nearest else ""),
                 field="location.text",
                 code="no_match",
             )
@@ -138,10 +136,14 @@ def location_resolve(location: LocationInput) -> ResolvedLocation:
     lat = _coordinate(lat, "location.lat", -90.0, 90.0)
     lon = _coordinate(lon, "location.lon", -180.0, 180.0)
     if accuracy is not None and (not math.isfinite(accuracy) or accuracy < 0):
-        raise DispatchError("accuracy_m must be a positive number of metres.", field="location.accuracy_m")
+        raise DispatchError(
+            "accuracy_m must be a positive number of metres.", field="location.accuracy_m"
+        )
     if source == LocationSource.CALLER_GPS:
         if accuracy is None:
-            raise DispatchError("A phone position needs its accuracy radius.", field="location.accuracy_m")
+            raise DispatchError(
+                "A phone position needs its accuracy radius.", field="location.accuracy_m"
+            )
         confidence = _gps_confidence(accuracy)
     elif source == LocationSource.MAP:
         confidence = 0.9
@@ -216,7 +218,9 @@ def incident_create(
     now = timezone.now()
     received = call_received_at or now
     if received > now + timedelta(seconds=5):
-        raise DispatchError("The call cannot have been received in the future.", field="call_received_at")
+        raise DispatchError(
+            "The call cannot have been received in the future.", field="call_received_at"
+        )
     resolved = location_resolve(location)
     if not allow_duplicate:
         duplicates = selectors.incident_duplicates(
@@ -269,9 +273,15 @@ def incident_attach_call(
     """Attach a further call about an open incident to it (a duplicate call)."""
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
-        if locked.status not in {IncidentStatus.OPEN, IncidentStatus.DISPATCHED,
-                                 IncidentStatus.ON_SCENE, IncidentStatus.TRANSPORTING}:
-            raise DispatchError(f"Incident #{locked.pk} is {locked.status}; start a new one.", field="incident")
+        if locked.status not in {
+            IncidentStatus.OPEN,
+            IncidentStatus.DISPATCHED,
+            IncidentStatus.ON_SCENE,
+            IncidentStatus.TRANSPORTING,
+        }:
+            raise DispatchError(
+                f"Incident #{locked.pk} is {locked.status}; start a new one.", field="incident"
+            )
         call = Call.objects.create(
             incident=locked,
             caller_name=caller_name[:120],
@@ -365,23 +375,23 @@ def assignments_create(
             raise DispatchError(f"No incident {incident_id} in your centre.", field="incident")
         if incident.status in {IncidentStatus.CLOSED, IncidentStatus.CANCELLED}:
             raise DispatchError(f"Incident #{incident.pk} is {incident.status}.", field="incident")
-        units = list(
-            Unit.objects.select_for_update().filter(pk__in=unit_ids).order_by("pk")
-        )
+        units = list(Unit.objects.select_for_update().filter(pk__in=unit_ids).order_by("pk"))
         found = {unit.pk for unit in units}
         missing = [uid for uid in unit_ids if uid not in found]
         if missing:
             raise DispatchError(f"Unknown unit(s): {missing}.", field="unit_ids")
         for unit in units:
             if unit.centre_id != incident.centre_id:
-                raise DispatchError(f"{unit.call_sign} belongs to another centre.", field="unit_ids")
+                raise DispatchError(
+                    f"{unit.call_sign} belongs to another centre.", field="unit_ids"
+                )
             if unit.status != UnitStatus.AVAILABLE:
                 raise DispatchError(
                     f"{unit.call_sign} is {unit.get_status_display().lower()}, not available.",
                     field="unit_ids",
                     code="unit_unavailable",
                 )
-        mode = "urgent" if incident.response_mode == ResponseMode.LIGHTS_AND_SIRENS else "non_urgent"
+        mode = selectors.drive_mode(incident)
         created = []
         for unit in units:
             eta = selectors.unit_eta(unit, incident, mode)
@@ -396,11 +406,15 @@ def assignments_create(
                     )
             except IntegrityError:
                 raise DispatchError(
-                    f"{unit.call_sign} was just committed elsewhere.", field="unit_ids",
+                    f"{unit.call_sign} was just committed elsewhere.",
+                    field="unit_ids",
                     code="unit_unavailable",
                 ) from None
             AssignmentTransition.objects.create(
-                assignment=assignment, to_status=AssignmentStatus.DISPATCHED, at=now, by=user,
+                assignment=assignment,
+                to_status=AssignmentStatus.DISPATCHED,
+                at=now,
+                by=user,
                 device_id=device_id,
             )
             unit.status = UnitStatus.DISPATCHED
@@ -451,8 +465,13 @@ def assignment_transition(
         setattr(assignment, TIME_FIELD_FOR[to_status], now)
         assignment.save()
         AssignmentTransition.objects.create(
-            assignment=assignment, from_status=previous, to_status=to_status, at=now, by=user,
-            device_id=device_id[:64], note=note[:200],
+            assignment=assignment,
+            from_status=previous,
+            to_status=to_status,
+            at=now,
+            by=user,
+            device_id=device_id[:64],
+            note=note[:200],
         )
         unit.status = UNIT_STATUS_FOR[to_status]
         unit.save(update_fields=["status"])
@@ -479,8 +498,12 @@ def assignment_divert(
         assignment.destination_id = destination_id
         assignment.save(update_fields=["destination"])
         AssignmentTransition.objects.create(
-            assignment=assignment, from_status=assignment.status, to_status=assignment.status,
-            at=timezone.now(), by=user, device_id=device_id[:64],
+            assignment=assignment,
+            from_status=assignment.status,
+            to_status=assignment.status,
+            at=timezone.now(),
+            by=user,
+            device_id=device_id[:64],
             note=f"diverted to hospital {destination_id}: {reason}"[:200],
         )
         _emit_assignment(assignment, "updated")
@@ -493,7 +516,9 @@ def assignment_acknowledge(*, user: Any, assignment_id: int, device_id: str = ""
     with transaction.atomic():
         assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
         if assignment.status not in ACTIVE_ASSIGNMENT_STATUSES:
-            raise InvalidTransition(f"The assignment is {assignment.status}; nothing to acknowledge.")
+            raise InvalidTransition(
+                f"The assignment is {assignment.status}; nothing to acknowledge."
+            )
         if assignment.acknowledged_at is None:
             assignment.acknowledged_at = timezone.now()
             assignment.save(update_fields=["acknowledged_at"])
@@ -593,23 +618,38 @@ def unit_positions_record(*, unit_id: int, device_id: str, fixes: list[Fix]) -> 
             known.add(fix.client_id)
             to_create.append(
                 UnitPosition(
-                    unit_id=unit_id, client_id=fix.client_id, device_id=device_id[:64],
-                    lat=fix.lat, lon=fix.lon, heading=fix.heading, speed_mps=fix.speed_mps,
-                    accuracy_m=fix.accuracy_m, recorded_at=fix.recorded_at, received_at=now,
+                    unit_id=unit_id,
+                    client_id=fix.client_id,
+                    device_id=device_id[:64],
+                    lat=fix.lat,
+                    lon=fix.lon,
+                    heading=fix.heading,
+                    speed_mps=fix.speed_mps,
+                    accuracy_m=fix.accuracy_m,
+                    recorded_at=fix.recorded_at,
+                    received_at=now,
                 )
             )
             results.append(FixResult(fix.client_id, "stored"))
             if newest is None or fix.recorded_at > newest.recorded_at:
                 newest = fix
         UnitPosition.objects.bulk_create(to_create)
-        if newest is not None and (unit.last_fix_at is None or newest.recorded_at > unit.last_fix_at):
+        if newest is not None and (
+            unit.last_fix_at is None or newest.recorded_at > unit.last_fix_at
+        ):
             unit.last_lat, unit.last_lon = newest.lat, newest.lon
             unit.last_fix_at = newest.recorded_at
             unit.last_heading, unit.last_speed_mps = newest.heading, newest.speed_mps
             unit.position_stale = False
             unit.save(
-                update_fields=["last_lat", "last_lon", "last_fix_at", "last_heading",
-                               "last_speed_mps", "position_stale"]
+                update_fields=[
+                    "last_lat",
+                    "last_lon",
+                    "last_fix_at",
+                    "last_heading",
+                    "last_speed_mps",
+                    "position_stale",
+                ]
             )
             _emit_unit(unit)
     return results
@@ -619,9 +659,9 @@ def units_flag_stale() -> int:
     """Flag units whose newest fix is older than UNIT_STALE_AFTER_SECONDS; returns how many."""
     cutoff = timezone.now() - timedelta(seconds=settings.UNIT_STALE_AFTER_SECONDS)
     flagged = 0
-    candidates = Unit.objects.filter(
-        position_stale=False, last_fix_at__lt=cutoff
-    ).exclude(status=UnitStatus.OUT_OF_SERVICE)
+    candidates = Unit.objects.filter(position_stale=False, last_fix_at__lt=cutoff).exclude(
+        status=UnitStatus.OUT_OF_SERVICE
+    )
     for unit_id in candidates.values_list("pk", flat=True):
         with transaction.atomic():
             # Conditional update: a fresh fix that landed since the query wins, and two

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from dispatch import views
+from dispatch import map_views, views
 
 app_name = "dispatch"
 
 urlpatterns = [
     path("", views.console, name="console"),
     path("tablet/", views.tablet, name="tablet"),
+    path("map/roads.geojson", map_views.roads_geojson, name="map-roads"),
 ]

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
-from routing.engine import BuildReport, MapSourceError, RoadNetwork, SpeedProfile, load_or_build
+from routing.engine import BuildReport, RoadNetwork, SpeedProfile, load_or_build
 from routing.engine.build import cache_path
 from routing.engine.geocode import Candidate, OnlineGeocoder, resolve, reverse, suggest
 from routing.engine.geocode_index import GeocodeIndex, load_or_build_index
@@ -143,8 +143,6 @@ def warm_up() -> None:
         logger.info("road map loaded: %s nodes, %s edges", status["nodes"], status["edges"])
 
 
-
-
 # --- Geocoding ------------------------------------------------------------------------------
 
 _geocoder_lock = threading.Lock()
@@ -212,7 +210,9 @@ class GeocodeAnswer:
     suggestions: list[Candidate]
 
 
-def geocode_forward(*, text: str, limit: int = 5, near: tuple[float, float] | None = None) -> GeocodeAnswer:
+def geocode_forward(
+    *, text: str, limit: int = 5, near: tuple[float, float] | None = None
+) -> GeocodeAnswer:
     """Coordinates, plus codes, then addresses and places (offline, then online if configured).
 
     Raises GeocodeError when the text is clearly a coordinate but an invalid one.

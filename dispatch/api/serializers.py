@@ -8,17 +8,23 @@ from dispatch.models import AssignmentStatus, Determinant, LocationSource
 
 
 class LocationSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    source = serializers.ChoiceField(choices=LocationSource.choices)
+    source = serializers.ChoiceField(choices=LocationSource.choices)  # type: ignore[assignment]
     text = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
     lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
-    accuracy_m = serializers.FloatField(min_value=0, max_value=100000, required=False, allow_null=True)
+    accuracy_m = serializers.FloatField(
+        min_value=0, max_value=100000, required=False, allow_null=True
+    )
     confidence = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
 
 
 class IncidentCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    caller_name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
-    caller_phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    caller_name = serializers.CharField(
+        max_length=120, required=False, allow_blank=True, default=""
+    )
+    caller_phone = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, default=""
+    )
     chief_complaint = serializers.CharField(max_length=200)
     determinant = serializers.ChoiceField(choices=Determinant.choices)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
@@ -26,7 +32,9 @@ class IncidentCreateSerializer(serializers.Serializer):  # type: ignore[type-arg
     location = LocationSerializer(required=False)
     call_received_at = serializers.DateTimeField(required=False)
     allow_duplicate = serializers.BooleanField(default=False)
-    attach_to = serializers.IntegerField(required=False, help_text="Attach this call to an open incident")
+    attach_to = serializers.IntegerField(
+        required=False, help_text="Attach this call to an open incident"
+    )
 
     def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
         if "attach_to" not in attrs and "location" not in attrs:
@@ -127,7 +135,9 @@ class DeviceSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class UnitStatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    status = serializers.ChoiceField(choices=[("available", "available"), ("out_of_service", "out of service")])
+    status = serializers.ChoiceField(
+        choices=[("available", "available"), ("out_of_service", "out of service")]
+    )
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -161,12 +171,14 @@ class PositionSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 class PositionBatchSerializer(serializers.Serializer):  # type: ignore[type-arg]
     device_id = serializers.CharField(max_length=64)
-    positions = PositionSerializer(many=True, max_length=1000, min_length=1)
+    positions = serializers.ListField(child=PositionSerializer(), min_length=1, max_length=1000)
 
 
 class FixResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.CharField()
-    status = serializers.ChoiceField(choices=[("stored", "stored"), ("duplicate", "duplicate"), ("rejected", "rejected")])
+    status = serializers.ChoiceField(
+        choices=[("stored", "stored"), ("duplicate", "duplicate"), ("rejected", "rejected")]
+    )
     field = serializers.CharField(allow_null=True)
     message = serializers.CharField(allow_blank=True)
 

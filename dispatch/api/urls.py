@@ -5,7 +5,9 @@ from dispatch.api import views
 urlpatterns = [
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
     path("incidents/duplicates/", views.DuplicatesView.as_view(), name="incident-duplicates"),
-    path("incidents/<int:incident_id>/", views.IncidentDetailView.as_view(), name="incident-detail"),
+    path(
+        "incidents/<int:incident_id>/", views.IncidentDetailView.as_view(), name="incident-detail"
+    ),
     path(
         "incidents/<int:incident_id>/recommendations/",
         views.RecommendationsView.as_view(),
@@ -33,5 +35,7 @@ urlpatterns = [
     ),
     path("units/", views.UnitListView.as_view(), name="unit-list"),
     path("units/<int:unit_id>/status/", views.UnitStatusView.as_view(), name="unit-status"),
-    path("units/<int:unit_id>/positions/", views.UnitPositionsView.as_view(), name="unit-positions"),
+    path(
+        "units/<int:unit_id>/positions/", views.UnitPositionsView.as_view(), name="unit-positions"
+    ),
 ]

@@ -16,7 +16,7 @@ from accounts.access import user_has_role
 from accounts.models import Role
 from dispatch import access, selectors, services
 from dispatch.api import serializers as s
-from dispatch.models import Incident, OPEN_INCIDENT_STATUSES, Unit
+from dispatch.models import OPEN_INCIDENT_STATUSES, Incident, Unit
 
 
 class IsDispatcher(BasePermission):
@@ -39,8 +39,12 @@ def _detail(incident: Incident) -> dict[str, Any]:
     data = selectors.incident_summary(incident)
     data["notes"] = incident.notes
     data["call_list"] = [
-        {"caller_name": c.caller_name, "caller_phone": c.caller_phone, "received_at": c.received_at,
-         "notes": c.notes}
+        {
+            "caller_name": c.caller_name,
+            "caller_phone": c.caller_phone,
+            "received_at": c.received_at,
+            "notes": c.notes,
+        }
         for c in incident.calls.all()
     ]
     return data
@@ -53,8 +57,12 @@ class IncidentListView(APIView):
     def get(self, request: Request) -> Response:
         """The open incidents of the dispatcher's centre."""
         centre = access.access_dispatcher_centre(request.user)
-        incidents = Incident.objects.filter(centre=centre, status__in=OPEN_INCIDENT_STATUSES).order_by("pk")
-        return Response(s.IncidentSerializer([selectors.incident_summary(i) for i in incidents], many=True).data)
+        incidents = Incident.objects.filter(
+            centre=centre, status__in=OPEN_INCIDENT_STATUSES
+        ).order_by("pk")
+        return Response(
+            s.IncidentSerializer([selectors.incident_summary(i) for i in incidents], many=True).data
+        )
 
     @extend_schema(
         request=s.IncidentCreateSerializer,
@@ -65,14 +73,18 @@ class IncidentListView(APIView):
     )
     def post(self, request: Request) -> Response:
         """Record a call: a new located incident, or a further call attached to an open one."""
-        access.access_dispatcher_centre(request.user)
+        centre = access.access_dispatcher_centre(request.user)
         data = _valid(s.IncidentCreateSerializer, request.data)
         caller = {"caller_name": data["caller_name"], "caller_phone": data["caller_phone"]}
         if "attach_to" in data:
             incident = access.access_incident(request.user, data["attach_to"])
-            services.incident_attach_call(user=request.user, incident=incident, notes=data["notes"], **caller)
+            services.incident_attach_call(
+                user=request.user, incident=incident, notes=data["notes"], **caller
+            )
             incident.refresh_from_db()
-            return Response(s.IncidentDetailSerializer(_detail(incident)).data, status=status.HTTP_201_CREATED)
+            return Response(
+                s.IncidentDetailSerializer(_detail(incident)).data, status=status.HTTP_201_CREATED
+            )
         location = services.LocationInput(**data["location"])
         try:
             incident = services.incident_create(
@@ -91,7 +103,7 @@ class IncidentListView(APIView):
                 raise
             resolved = services.location_resolve(location)
             duplicates = selectors.incident_duplicates(
-                centre_id=request.user.dispatch_centre_id, lat=resolved.lat, lon=resolved.lon  # type: ignore[union-attr]
+                centre_id=centre.pk, lat=resolved.lat, lon=resolved.lon
             )
             return Response(
                 {
@@ -101,7 +113,9 @@ class IncidentListView(APIView):
                 },
                 status=status.HTTP_409_CONFLICT,
             )
-        return Response(s.IncidentDetailSerializer(_detail(incident)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.IncidentDetailSerializer(_detail(incident)).data, status=status.HTTP_201_CREATED
+        )
 
 
 class IncidentDetailView(APIView):
@@ -117,13 +131,19 @@ class IncidentDetailView(APIView):
 class DuplicatesView(APIView):
     permission_classes = [IsDispatcher]
 
-    @extend_schema(parameters=[s.DuplicateQuerySerializer], responses=s.IncidentSerializer(many=True))
+    @extend_schema(
+        parameters=[s.DuplicateQuerySerializer], responses=s.IncidentSerializer(many=True)
+    )
     def get(self, request: Request) -> Response:
         """Open incidents near a point created recently: show them before saving a new call."""
         query = _valid(s.DuplicateQuerySerializer, request.query_params)
         centre = access.access_dispatcher_centre(request.user)
-        found = selectors.incident_duplicates(centre_id=centre.pk, lat=query["lat"], lon=query["lon"])
-        return Response(s.IncidentSerializer([selectors.incident_summary(i) for i in found], many=True).data)
+        found = selectors.incident_duplicates(
+            centre_id=centre.pk, lat=query["lat"], lon=query["lon"]
+        )
+        return Response(
+            s.IncidentSerializer([selectors.incident_summary(i) for i in found], many=True).data
+        )
 
 
 class RecommendationsView(APIView):
@@ -157,19 +177,29 @@ class AssignmentsView(APIView):
     def get(self, request: Request, incident_id: int) -> Response:
         """The incident's assignments, oldest first."""
         incident = access.access_incident(request.user, incident_id)
-        rows = [selectors.assignment_summary(a) for a in incident.assignments.select_related("unit").order_by("pk")]
+        rows = [
+            selectors.assignment_summary(a)
+            for a in incident.assignments.select_related("unit").order_by("pk")
+        ]
         return Response(s.AssignmentSerializer(rows, many=True).data)
 
-    @extend_schema(request=s.DispatchRequestSerializer, responses={201: s.AssignmentSerializer(many=True)})
+    @extend_schema(
+        request=s.DispatchRequestSerializer, responses={201: s.AssignmentSerializer(many=True)}
+    )
     def post(self, request: Request, incident_id: int) -> Response:
         """Dispatch one or more available units of the centre to the incident."""
         incident = access.access_incident(request.user, incident_id)
         data = _valid(s.DispatchRequestSerializer, request.data)
         created = services.assignments_create(
-            user=request.user, incident_id=incident.pk, unit_ids=data["unit_ids"], device_id=data["device_id"]
+            user=request.user,
+            incident_id=incident.pk,
+            unit_ids=data["unit_ids"],
+            device_id=data["device_id"],
         )
         rows = [selectors.assignment_summary(a) for a in created]
-        return Response(s.AssignmentSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.AssignmentSerializer(rows, many=True).data, status=status.HTTP_201_CREATED
+        )
 
 
 class AssignmentTransitionView(APIView):
@@ -177,12 +207,16 @@ class AssignmentTransitionView(APIView):
 
     @extend_schema(request=s.TransitionSerializer, responses=s.AssignmentSerializer)
     def post(self, request: Request, assignment_id: int) -> Response:
-        """Move an assignment on (en route, on scene, transporting, at destination, cleared, cancelled)."""
+        """Move an assignment on: en route, on scene, transporting, at destination, cleared."""
         assignment = access.access_assignment(request.user, assignment_id)
         data = _valid(s.TransitionSerializer, request.data)
         updated = services.assignment_transition(
-            user=request.user, assignment_id=assignment.pk, to_status=data["status"],
-            destination_id=data.get("destination"), note=data["note"], device_id=data["device_id"],
+            user=request.user,
+            assignment_id=assignment.pk,
+            to_status=data["status"],
+            destination_id=data.get("destination"),
+            note=data["note"],
+            device_id=data["device_id"],
         )
         return Response(s.AssignmentSerializer(selectors.assignment_summary(updated)).data)
 
@@ -212,8 +246,11 @@ class AssignmentDivertView(APIView):
         assignment = access.access_assignment(request.user, assignment_id)
         data = _valid(s.DivertSerializer, request.data)
         updated = services.assignment_divert(
-            user=request.user, assignment_id=assignment.pk, destination_id=data["destination"],
-            reason=data["reason"], device_id=data["device_id"],
+            user=request.user,
+            assignment_id=assignment.pk,
+            destination_id=data["destination"],
+            reason=data["reason"],
+            device_id=data["device_id"],
         )
         return Response(s.AssignmentSerializer(selectors.assignment_summary(updated)).data)
 
@@ -226,7 +263,9 @@ class UnitListView(APIView):
         """The units of the dispatcher's centre."""
         centre = access.access_dispatcher_centre(request.user)
         units = Unit.objects.filter(centre=centre).select_related("home_station")
-        return Response(s.UnitSerializer([selectors.unit_summary(u) for u in units], many=True).data)
+        return Response(
+            s.UnitSerializer([selectors.unit_summary(u) for u in units], many=True).data
+        )
 
 
 class UnitStatusView(APIView):
@@ -238,7 +277,10 @@ class UnitStatusView(APIView):
         unit = access.access_unit(request.user, unit_id)
         data = _valid(s.UnitStatusSerializer, request.data)
         updated = services.unit_set_service(
-            user=request.user, unit_id=unit.pk, in_service=data["status"] == "available", reason=data["reason"]
+            user=request.user,
+            unit_id=unit.pk,
+            in_service=data["status"] == "available",
+            reason=data["reason"],
         )
         return Response(s.UnitSerializer(selectors.unit_summary(updated)).data)
 
@@ -255,11 +297,21 @@ class UnitPositionsView(APIView):
         data = _valid(s.PositionBatchSerializer, request.data)
         fixes = [
             services.Fix(
-                client_id=p["id"], lat=p["lat"], lon=p["lon"], recorded_at=p["recorded_at"],
-                heading=p.get("heading"), speed_mps=p.get("speed_mps"), accuracy_m=p.get("accuracy_m"),
+                client_id=p["id"],
+                lat=p["lat"],
+                lon=p["lon"],
+                recorded_at=p["recorded_at"],
+                heading=p.get("heading"),
+                speed_mps=p.get("speed_mps"),
+                accuracy_m=p.get("accuracy_m"),
             )
             for p in data["positions"]
         ]
-        results = services.unit_positions_record(unit_id=unit.pk, device_id=data["device_id"], fixes=fixes)
-        rows = [{"id": r.client_id, "status": r.status, "field": r.field, "message": r.message} for r in results]
+        results = services.unit_positions_record(
+            unit_id=unit.pk, device_id=data["device_id"], fixes=fixes
+        )
+        rows = [
+            {"id": r.client_id, "status": r.status, "field": r.field, "message": r.message}
+            for r in results
+        ]
         return Response(s.PositionBatchResultSerializer({"results": rows}).data)

@@ -101,12 +101,12 @@ class GeocodeQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class CandidateSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     lat = serializers.FloatField()
     lon = serializers.FloatField()
     kind = serializers.CharField()
     confidence = serializers.FloatField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
     street = serializers.CharField(allow_blank=True)
     housenumber = serializers.CharField(allow_blank=True)
     postcode = serializers.CharField(allow_blank=True)

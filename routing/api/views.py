@@ -62,7 +62,7 @@ class RankView(RoutingView):
     def post(self, request: Request) -> Response:
         """Rank sources by drive time to the target, fastest first; unreachable ones last."""
         data = self.validated(s.RankRequestSerializer, request.data)
-        raw = request.data["sources"]
+        raw: list[Any] = list(request.data.get("sources", []))  # type: ignore[union-attr]
         results = services.get_network().rank(data["target"], data["sources"], data["mode"])
         rows = [
             {
@@ -112,7 +112,9 @@ class IsochroneView(RoutingView):
         data = self.validated(s.IsochroneRequestSerializer, request.data)
         polygon = services.get_network().isochrone(data["origin"], data["seconds"], data["mode"])
         geometry = polygon if isinstance(polygon, dict) else mapping(polygon)
-        return Response(s.IsochroneSerializer({"seconds": data["seconds"], "geometry": geometry}).data)
+        return Response(
+            s.IsochroneSerializer({"seconds": data["seconds"], "geometry": geometry}).data
+        )
 
 
 class CoverageView(RoutingView):

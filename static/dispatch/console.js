@@ -1,14 +1,908 @@
+// Dispatcher console: live map (Leaflet), unit / incident / hospital lists, socket updates.
+// Exposes window.GoldenHour.console for the intake and dispatch code that builds on it.
 "use strict";
 (function () {
-  function row(unitId) { return document.querySelector('#units tr[data-unit-id="' + unitId + '"]'); }
-  function setPresence(unitId, text) {
-    const tr = row(unitId);
-    if (tr) tr.querySelector(".presence").textContent = text;
+  const GH = (window.GoldenHour = window.GoldenHour || {});
+  const mapEl = document.getElementById("map");
+  if (!mapEl || typeof window.L === "undefined") return;
+  const L = window.L;
+
+  const DEFAULT_CENTRE = [60.1699, 24.9384]; // used only until the first data or roads arrive
+  const TILE_ERRORS_BEFORE_FALLBACK = 3;
+  const TILE_TIMEOUT_MS = 6000; // a blackholed tile server neither loads nor errors for long
+  const OSM_ATTRIBUTION =
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
+  const MAJOR_ROADS = new Set([
+    "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
+    "secondary", "secondary_link",
+  ]);
+  const STATUS_LABELS = {
+    available: "Available",
+    dispatched: "Dispatched",
+    en_route: "En route",
+    on_scene: "On scene",
+    transporting: "Transporting",
+    at_destination: "At destination",
+    out_of_service: "Out of service",
+  };
+
+  const unitList = document.getElementById("unit-list");
+  const incidentList = document.getElementById("incident-list");
+  const hospitalList = document.getElementById("hospital-list");
+
+  const state = {
+    units: new Map(), // id -> {data, marker, li}
+    hospitals: new Map(),
+    incidents: new Map(),
+    presence: new Map(), // unit id -> device id (online) ; absent = offline
+    stacks: new Map(), // rounded position -> unit ids standing there (a station's fleet)
+    roadsLayer: null,
+    roadsRequested: false,
+    fitted: false,
+    userMoved: false,
+    route: null,
+    pick: null,
+    clickHandlers: [],
+    messageHandlers: new Map(),
+    lastPopupClose: 0,
+  };
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  function escapeHtml(value) {
+    return String(value == null ? "" : value).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
   }
-  window.GoldenHour.connect("/ws/dispatch/", {
-    message: function (msg) {
-      if (msg.type === "dispatch.unit.online") setPresence(msg.data.unit_id, "online (" + msg.data.device_id + ")");
-      if (msg.type === "dispatch.unit.offline") setPresence(msg.data.unit_id, "offline");
-    },
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  function cssToken(value) {
+    return String(value == null ? "" : value).toLowerCase().replace(/[^a-z0-9_-]/g, "");
+  }
+
+  function statusLabel(status) {
+    if (STATUS_LABELS[status]) return STATUS_LABELS[status];
+    const text = String(status || "unknown").replace(/_/g, " ");
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
+  function hasPosition(item) {
+    return item && Number.isFinite(Number(item.lat)) && Number.isFinite(Number(item.lon)) &&
+      item.lat !== null && item.lon !== null;
+  }
+
+  // MPDS determinant levels: Echo/Delta red, Charlie orange, Bravo yellow, Alpha/Omega blue.
+  function priorityColour(priority) {
+    const p = String(priority || "").trim().toLowerCase().charAt(0);
+    if (p === "e" || p === "d") return "red";
+    if (p === "c") return "orange";
+    if (p === "b") return "yellow";
+    return "blue";
+  }
+
+  function priorityLabel(priority) {
+    const p = String(priority || "").trim();
+    return p ? p.charAt(0).toUpperCase() + p.slice(1).toLowerCase() : "—";
+  }
+
+  function sinceText(iso) {
+    if (!iso) return "no GPS fix yet";
+    const then = Date.parse(iso);
+    if (!Number.isFinite(then)) return "";
+    const s = Math.max(0, Math.round((Date.now() - then) / 1000));
+    if (s < 60) return "fix " + s + " s ago";
+    if (s < 3600) return "fix " + Math.round(s / 60) + " min ago";
+    return "fix " + new Date(then).toLocaleString();
+  }
+
+  function readJson(id) {
+    const node = document.getElementById(id);
+    if (!node) return [];
+    try {
+      const value = JSON.parse(node.textContent);
+      return Array.isArray(value) ? value : [];
+    } catch (err) {
+      return [];
+    }
+  }
+
+  function insertSorted(list, li, key) {
+    const items = Array.prototype.slice.call(list.children);
+    const next = items.find(function (other) {
+      return other !== li && (other.dataset.sortKey || "").localeCompare(key, undefined, { numeric: true }) > 0;
+    });
+    li.dataset.sortKey = key;
+    if (next) list.insertBefore(li, next);
+    else list.appendChild(li);
+  }
+
+  function select(li) {
+    document.querySelectorAll(".item-list > li.selected").forEach(function (node) {
+      node.classList.remove("selected");
+    });
+    if (li) li.classList.add("selected");
+  }
+
+  // ---- map -------------------------------------------------------------------------------
+
+  const map = L.map(mapEl, { zoomControl: true, preferCanvas: false, minZoom: 3, maxZoom: 19 });
+  map.setView(DEFAULT_CENTRE, 14);
+  map.createPane("roads").style.zIndex = 350;
+  map.createPane("route").style.zIndex = 420;
+  const roadsRenderer = L.canvas({ pane: "roads", padding: 0.5 });
+  const hospitalLayer = L.layerGroup().addTo(map);
+  const unitLayer = L.layerGroup().addTo(map);
+  const incidentLayer = L.layerGroup().addTo(map);
+
+  map.on("dragstart", function () { state.userMoved = true; });
+  map.on("popupclose", function () { state.lastPopupClose = Date.now(); });
+
+  const legend = L.control({ position: "bottomleft" });
+  let legendNote = null;
+  legend.onAdd = function () {
+    const box = el("div", "map-legend");
+    const rows = [
+      ["var(--c-available)", "Available"],
+      ["var(--c-committed)", "Dispatched / en route"],
+      ["var(--c-on-scene)", "On scene"],
+      ["var(--c-transporting)", "Transporting"],
+      ["var(--c-at-destination)", "At destination"],
+      ["var(--c-out-of-service)", "Out of service"],
+    ];
+    rows.forEach(function (row) {
+      const line = el("div");
+      const swatch = el("i");
+      swatch.style.background = row[0];
+      line.appendChild(swatch);
+      line.appendChild(document.createTextNode(row[1]));
+      box.appendChild(line);
+    });
+    const h = el("div");
+    const sq = el("i", "sq");
+    sq.style.background = "var(--c-at-destination)";
+    h.appendChild(sq);
+    h.appendChild(document.createTextNode("Hospital (red: on diversion)"));
+    box.appendChild(h);
+    legendNote = el("div", "note");
+    legendNote.hidden = true;
+    box.appendChild(legendNote);
+    L.DomEvent.disableClickPropagation(box);
+    return box;
+  };
+  legend.addTo(map);
+
+  function setMapNote(text) {
+    if (!legendNote) return;
+    legendNote.textContent = text || "";
+    legendNote.hidden = !text;
+  }
+
+  function dataBounds(includeRoads) {
+    const bounds = L.latLngBounds([]);
+    [state.units, state.hospitals, state.incidents].forEach(function (items) {
+      items.forEach(function (entry) {
+        if (entry.marker) bounds.extend(entry.marker.getLatLng());
+      });
+    });
+    if (includeRoads && state.roadsLayer) {
+      const roads = state.roadsLayer.getBounds();
+      if (roads.isValid()) bounds.extend(roads);
+    }
+    return bounds;
+  }
+
+  // Fit to everything we know on first load; roads arriving later widen the view once more,
+  // unless the dispatcher has already moved the map.
+  function fitFirstLoad() {
+    if (state.userMoved) return;
+    const bounds = dataBounds(true);
+    if (!bounds.isValid()) return;
+    map.fitBounds(bounds, { padding: [30, 30], maxZoom: 16 });
+    state.fitted = true;
+  }
+
+  // ---- roads: the base layer when map tiles are unavailable --------------------------------
+
+  function roadStyle(feature) {
+    const major = MAJOR_ROADS.has(feature.properties && feature.properties.highway);
+    return {
+      color: major ? "#8d939e" : "#a9aeb7",
+      weight: major ? 3 : 1.6,
+      opacity: 0.9,
+      lineCap: "round",
+      lineJoin: "round",
+    };
+  }
+
+  function loadRoads(reason) {
+    mapEl.classList.add("roads-only");
+    if (reason) setMapNote(reason);
+    if (state.roadsRequested) return;
+    state.roadsRequested = true;
+    const url = mapEl.dataset.roadsUrl || "/dispatch/map/roads.geojson";
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+      .then(function (response) {
+        if (!response.ok) {
+          return response.json().catch(function () { return {}; }).then(function (body) {
+            throw new Error(body.error || "Road map unavailable (" + response.status + ").");
+          });
+        }
+        return response.json();
+      })
+      .then(function (geojson) {
+        state.roadsLayer = L.geoJSON(geojson, {
+          renderer: roadsRenderer,
+          pane: "roads",
+          style: roadStyle,
+          interactive: true,
+          bubblingMouseEvents: true,
+          attribution: "Roads " + OSM_ATTRIBUTION,
+        });
+        state.roadsLayer.bindTooltip(function (layer) {
+          const p = layer.feature.properties || {};
+          return escapeHtml(p.name || "Unnamed " + (p.highway || "road"));
+        }, { sticky: true, direction: "top", offset: [0, -6], opacity: 0.9 });
+        state.roadsLayer.addTo(map);
+        fitFirstLoad();
+      })
+      .catch(function (err) {
+        state.roadsRequested = false;
+        setMapNote(err.message || "Road map unavailable.");
+      });
+  }
+
+  function startBaseMap() {
+    const url = (mapEl.dataset.tileUrl || "").trim();
+    if (!url) {
+      loadRoads("Road network view (no map tiles configured)");
+      return;
+    }
+    const tiles = L.tileLayer(url, { maxZoom: 19, attribution: OSM_ATTRIBUTION });
+    let loaded = false;
+    let errors = 0;
+    let done = false;
+    const timer = window.setTimeout(function () { if (!loaded) fallBack(); }, TILE_TIMEOUT_MS);
+    function fallBack() {
+      if (done) return;
+      done = true;
+      window.clearTimeout(timer);
+      map.removeLayer(tiles);
+      loadRoads("Map tiles unavailable: showing the road network");
+    }
+    tiles.on("tileload", function () {
+      loaded = true;
+      window.clearTimeout(timer);
+    });
+    tiles.on("tileerror", function () {
+      errors += 1;
+      if (!loaded && errors >= TILE_ERRORS_BEFORE_FALLBACK) fallBack();
+    });
+    tiles.addTo(map);
+  }
+
+  // ---- units -----------------------------------------------------------------------------
+
+  const STACK_SPACING_PX = 19;
+
+  function unitIcon(unit, slot) {
+    // Units standing at the same point (a station) are drawn as a column, not on top of
+    // each other, so every call sign stays readable.
+    const offset = slot ? ' style="margin-top:' + slot * STACK_SPACING_PX + 'px"' : "";
+    return L.divIcon({
+      className: "gh-marker",
+      iconSize: null,
+      html:
+        '<div class="unit-marker is-' + cssToken(unit.status) + '"' + offset + '><span class="dot"></span>' +
+        '<span class="label">' + escapeHtml(unit.call_sign) + "</span></div>",
+    });
+  }
+
+  function unitPopup(entry) {
+    const u = entry.data;
+    const device = state.presence.get(String(u.id));
+    const caps = Array.isArray(u.capabilities) && u.capabilities.length
+      ? u.capabilities.join(", ") : "none listed";
+    return (
+      "<h4>" + escapeHtml(u.call_sign) + " · " + escapeHtml(u.unit_type) + "</h4>" +
+      '<p><span class="badge status-' + cssToken(u.status) + '">' + escapeHtml(statusLabel(u.status)) +
+      "</span></p>" +
+      "<p>Station: " + escapeHtml(u.station) + "</p>" +
+      "<p>Capabilities: " + escapeHtml(caps) + "</p>" +
+      "<p>Tablet: " + (device ? "online (" + escapeHtml(device) + ")" : "offline") + "</p>" +
+      "<p>" + escapeHtml(sinceText(u.last_fix_at)) + "</p>"
+    );
+  }
+
+  function renderUnitItem(entry) {
+    const u = entry.data;
+    let li = entry.li || unitList.querySelector('li[data-unit-id="' + CSS.escape(String(u.id)) + '"]');
+    if (!li) li = el("li", "unit");
+    li.className = "unit" + (li.classList.contains("selected") ? " selected" : "");
+    li.tabIndex = 0;
+    li.dataset.unitId = String(u.id);
+    li.dataset.status = u.status || "";
+    li.replaceChildren();
+    li.appendChild(el("span", "unit-callsign", u.call_sign));
+    li.appendChild(el("span", "unit-type", u.unit_type));
+    li.appendChild(el("span", "badge status-" + cssToken(u.status), statusLabel(u.status)));
+    li.appendChild(el("span", "unit-station", u.station || ""));
+    const device = state.presence.get(String(u.id));
+    const presence = el("span", "presence " + (device ? "online" : "offline"), device ? "online" : "offline");
+    if (device) presence.title = "Tablet " + device;
+    li.appendChild(presence);
+    entry.li = li;
+    insertSorted(unitList, li, String(u.call_sign || ""));
+  }
+
+  function updateUnitCounts() {
+    const count = document.getElementById("unit-count");
+    const empty = document.getElementById("unit-empty");
+    let available = 0;
+    state.units.forEach(function (entry) { if (entry.data.status === "available") available += 1; });
+    if (count) {
+      count.textContent = String(state.units.size);
+      count.title = available + " available";
+    }
+    if (empty) empty.hidden = state.units.size > 0;
+  }
+
+  function positionKey(lat, lon) {
+    return Number(lat).toFixed(5) + "," + Number(lon).toFixed(5);
+  }
+
+  function restack(key) {
+    const ids = state.stacks.get(key);
+    if (!ids) return;
+    if (!ids.length) {
+      state.stacks.delete(key);
+      return;
+    }
+    ids.sort(function (a, b) {
+      const ca = String(state.units.get(a).data.call_sign || "");
+      const cb = String(state.units.get(b).data.call_sign || "");
+      return ca.localeCompare(cb, undefined, { numeric: true });
+    });
+    ids.forEach(function (id, slot) {
+      const entry = state.units.get(id);
+      if (entry.slot !== slot) {
+        entry.slot = slot;
+        if (entry.marker) entry.marker.setIcon(unitIcon(entry.data, slot));
+      }
+    });
+  }
+
+  function moveInStacks(id, entry, key) {
+    if (entry.posKey === key) return;
+    const oldKey = entry.posKey;
+    if (oldKey) {
+      const ids = state.stacks.get(oldKey);
+      if (ids) ids.splice(ids.indexOf(id), 1);
+    }
+    entry.posKey = key;
+    entry.slot = -1; // forces the icon for the new position
+    if (key) {
+      if (!state.stacks.has(key)) state.stacks.set(key, []);
+      state.stacks.get(key).push(id);
+      restack(key);
+    }
+    if (oldKey) restack(oldKey);
+  }
+
+  function upsertUnit(unit) {
+    if (!unit || unit.id == null) return;
+    const id = String(unit.id);
+    let entry = state.units.get(id);
+    const previous = entry ? entry.data : null;
+    if (!entry) {
+      entry = { data: unit, marker: null, li: null, posKey: null, slot: 0 };
+      state.units.set(id, entry);
+    }
+    entry.data = Object.assign({}, previous || {}, unit);
+    const u = entry.data;
+    if (hasPosition(u)) {
+      const latlng = [Number(u.lat), Number(u.lon)];
+      if (!entry.marker) {
+        entry.marker = L.marker(latlng, { icon: unitIcon(u, entry.slot), zIndexOffset: 500, keyboard: false, title: u.call_sign })
+          .bindPopup(function () { return unitPopup(entry); })
+          .addTo(unitLayer);
+        entry.marker.on("click", function () { select(entry.li); });
+      } else {
+        entry.marker.setLatLng(latlng);
+        // Positions stream often; rebuild the icon only when what it shows changes.
+        if (!previous || previous.status !== u.status || previous.call_sign !== u.call_sign) {
+          entry.marker.setIcon(unitIcon(u, entry.slot));
+        }
+        if (entry.marker.isPopupOpen()) entry.marker.setPopupContent(unitPopup(entry));
+      }
+      moveInStacks(id, entry, positionKey(u.lat, u.lon));
+    } else {
+      if (entry.marker) unitLayer.removeLayer(entry.marker);
+      entry.marker = null;
+      moveInStacks(id, entry, null);
+    }
+    renderUnitItem(entry);
+    updateUnitCounts();
+  }
+
+  function removeUnit(id) {
+    const key = String(id);
+    const entry = state.units.get(key);
+    if (entry) {
+      if (entry.marker) unitLayer.removeLayer(entry.marker);
+      if (entry.li) entry.li.remove();
+      moveInStacks(key, entry, null);
+      state.units.delete(key);
+    }
+    const stray = unitList.querySelector('li[data-unit-id="' + CSS.escape(key) + '"]');
+    if (stray) stray.remove();
+    updateUnitCounts();
+  }
+
+  function setPresence(unitId, deviceId) {
+    const key = String(unitId);
+    if (deviceId) state.presence.set(key, String(deviceId));
+    else state.presence.delete(key);
+    const entry = state.units.get(key);
+    if (entry) {
+      renderUnitItem(entry);
+      if (entry.marker && entry.marker.isPopupOpen()) entry.marker.setPopupContent(unitPopup(entry));
+    }
+  }
+
+  // ---- hospitals -------------------------------------------------------------------------
+
+  const LABEL_LINE_PX = 18;
+  const SQUARE_HALF_PX = 11;
+  const LABEL_GAP_PX = 14; // from the square's centre to the label's left edge
+  const LABEL_CHAR_PX = 6.6; // 11px semibold, generous so estimates never undershoot
+
+  function hospitalIcon(h, labelShift, labelLeft) {
+    const shift = labelShift ? ' style="top:' + labelShift + 'px"' : "";
+    const side = labelLeft ? " left" : "";
+    return L.divIcon({
+      className: "gh-marker",
+      iconSize: null,
+      html:
+        '<div class="hospital-marker is-' + cssToken(h.ed_status) + '"><span class="sq">H</span>' +
+        '<span class="label' + side + '"' + shift + ">" + escapeHtml(h.name) + "</span></div>",
+    });
+  }
+
+  // Hospital campuses sit close together (Meilahti has three); push a label down until it
+  // clears the labels already placed and every hospital square, so names stay readable.
+  function declutterHospitalLabels() {
+    const entries = Array.from(state.hospitals.values()).filter(function (e) { return e.marker; });
+    entries.sort(function (a, b) { return Number(b.data.lat) - Number(a.data.lat); });
+    const points = entries.map(function (e) { return map.latLngToContainerPoint(e.marker.getLatLng()); });
+    const boxes = points.map(function (p) {
+      return { x0: p.x - SQUARE_HALF_PX, x1: p.x + SQUARE_HALF_PX, y0: p.y - SQUARE_HALF_PX, y1: p.y + SQUARE_HALF_PX };
+    });
+    function overlaps(a, b) {
+      return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+    }
+    const size = map.getSize();
+    const mapRect = mapEl.getBoundingClientRect();
+    const controls = Array.prototype.map.call(
+      mapEl.querySelectorAll(".leaflet-control"),
+      function (node) {
+        const r = node.getBoundingClientRect();
+        return { x0: r.left - mapRect.left, x1: r.right - mapRect.left, y0: r.top - mapRect.top, y1: r.bottom - mapRect.top };
+      }
+    );
+    function blocked(label, i) {
+      if (label.x0 < 0 || label.x1 > size.x) return true;
+      if (controls.some(function (box) { return overlaps(label, box); })) return true;
+      return boxes.some(function (box, j) { return j !== i && overlaps(label, box); });
+    }
+    entries.forEach(function (entry, i) {
+      const p = points[i];
+      const width = 8 + LABEL_CHAR_PX * String(entry.data.name || "").length;
+      function candidate(attempt) {
+        const shift = Math.floor(attempt / 2) * LABEL_LINE_PX;
+        const left = attempt % 2 === 1;
+        const x0 = left ? p.x - LABEL_GAP_PX - width : p.x + LABEL_GAP_PX;
+        return {
+          shift: shift, left: left,
+          box: { x0: x0, x1: x0 + width, y0: p.y + shift - LABEL_LINE_PX / 2, y1: p.y + shift + LABEL_LINE_PX / 2 },
+        };
+      }
+      // Right of the square, then left of it, then the same one line lower, and so on;
+      // when nothing is free, right of the square as usual.
+      let chosen = null;
+      for (let attempt = 0; attempt < 24 && !chosen; attempt += 1) {
+        const c = candidate(attempt);
+        if (!blocked(c.box, i)) chosen = c;
+      }
+      if (!chosen) chosen = candidate(0);
+      const shift = chosen.shift;
+      const left = chosen.left;
+      boxes.push(chosen.box);
+      if (entry.labelShift !== shift || entry.labelLeft !== left || entry.iconStale) {
+        entry.labelShift = shift;
+        entry.labelLeft = left;
+        entry.iconStale = false;
+        entry.marker.setIcon(hospitalIcon(entry.data, shift, left));
+      }
+    });
+  }
+  map.on("moveend", declutterHospitalLabels);
+
+  function hospitalPopup(h) {
+    const diversion = h.ed_status === "diversion";
+    const caps = Array.isArray(h.capabilities) && h.capabilities.length
+      ? h.capabilities.join(", ").replace(/_/g, " ") : "general";
+    return (
+      "<h4>" + escapeHtml(h.name) + "</h4>" +
+      '<p>ED: <span class="badge ed-' + cssToken(h.ed_status) + '">' +
+      (diversion ? "On diversion" : escapeHtml(h.ed_status || "unknown")) + "</span></p>" +
+      (diversion && h.diversion_reason ? "<p><strong>Reason:</strong> " + escapeHtml(h.diversion_reason) + "</p>" : "") +
+      "<p>Capabilities: " + escapeHtml(caps) + "</p>"
+    );
+  }
+
+  function upsertHospital(h) {
+    if (!h || h.id == null) return;
+    const id = String(h.id);
+    let entry = state.hospitals.get(id);
+    if (!entry) {
+      entry = { data: h, marker: null, li: null };
+      state.hospitals.set(id, entry);
+    }
+    entry.data = Object.assign({}, entry.data, h);
+    const data = entry.data;
+    if (hasPosition(data)) {
+      const latlng = [Number(data.lat), Number(data.lon)];
+      if (!entry.marker) {
+        entry.marker = L.marker(latlng, { icon: hospitalIcon(data, 0, false), zIndexOffset: 0, keyboard: false, title: data.name })
+          .bindPopup(function () { return hospitalPopup(entry.data); })
+          .addTo(hospitalLayer);
+        entry.marker.on("click", function () { select(entry.li); });
+      } else {
+        entry.marker.setLatLng(latlng);
+        entry.iconStale = true;
+        if (entry.marker.isPopupOpen()) entry.marker.setPopupContent(hospitalPopup(data));
+      }
+      declutterHospitalLabels();
+    }
+    if (hospitalList) {
+      let li = entry.li || hospitalList.querySelector('li[data-hospital-id="' + CSS.escape(id) + '"]');
+      if (!li) li = el("li", "hospital");
+      li.tabIndex = 0;
+      li.dataset.hospitalId = id;
+      li.dataset.edStatus = data.ed_status || "";
+      li.replaceChildren();
+      li.appendChild(el("span", "hospital-name", data.name));
+      li.appendChild(el("span", "badge ed-" + cssToken(data.ed_status),
+        data.ed_status === "diversion" ? "Diversion" : data.ed_status || "unknown"));
+      if (data.ed_status === "diversion" && data.diversion_reason) {
+        li.appendChild(el("span", "hospital-reason", data.diversion_reason));
+      }
+      entry.li = li;
+      insertSorted(hospitalList, li, String(data.name || ""));
+    }
+  }
+
+  function removeHospital(id) {
+    const key = String(id);
+    const entry = state.hospitals.get(key);
+    if (!entry) return;
+    if (entry.marker) hospitalLayer.removeLayer(entry.marker);
+    if (entry.li) entry.li.remove();
+    state.hospitals.delete(key);
+    declutterHospitalLabels();
+  }
+
+  // ---- incidents -------------------------------------------------------------------------
+
+  function incidentIcon(incident) {
+    const colour = priorityColour(incidentPriority(incident));
+    const letter = priorityLabel(incidentPriority(incident)).charAt(0);
+    return L.divIcon({
+      className: "gh-marker",
+      iconSize: null,
+      html: '<div class="incident-marker is-' + colour + '"><div class="pin"><span>' +
+        escapeHtml(letter) + "</span></div></div>",
+    });
+  }
+
+  function incidentPopup(incident) {
+    return (
+      "<h4>" + escapeHtml(incident.chief_complaint || "Incident") + "</h4>" +
+      '<p><span class="badge prio prio-' + priorityColour(incidentPriority(incident)) + '">' +
+      escapeHtml(priorityLabel(incidentPriority(incident))) + "</span> " + escapeHtml(statusLabel(incident.status)) + "</p>" +
+      (incidentPlace(incident) ? "<p>" + escapeHtml(incidentPlace(incident)) + "</p>" : "") +
+      (incident.access_notes ? "<p>Access: " + escapeHtml(incident.access_notes) + "</p>" : "") +
+      "<p>#" + escapeHtml(incident.id) + "</p>"
+    );
+  }
+
+  function updateIncidentCounts() {
+    const count = document.getElementById("incident-count");
+    const empty = document.getElementById("incident-empty");
+    if (count) count.textContent = String(state.incidents.size);
+    if (empty) empty.hidden = state.incidents.size > 0;
+  }
+
+  // Most urgent first (Echo .. Omega), then oldest id first.
+  const PRIORITY_ORDER = { e: 0, d: 1, c: 2, b: 3, a: 4, o: 5 };
+  function incidentSortKey(incident) {
+    const p = String(incidentPriority(incident)).trim().toLowerCase().charAt(0);
+    const rank = p in PRIORITY_ORDER ? PRIORITY_ORDER[p] : 9;
+    return rank + ":" + String(incident.id).padStart(12, "0");
+  }
+
+  const CLOSED_INCIDENT_STATUSES = new Set(["closed", "cancelled"]);
+
+  // The brief's shape is {priority, location_text}; the incident summary of the server says
+  // {determinant, address}. Accept both.
+  function incidentPriority(incident) {
+    return incident.priority || incident.determinant || "";
+  }
+
+  function incidentPlace(incident) {
+    return incident.location_text || incident.address || incident.road_street || "";
+  }
+
+  function upsertIncident(incident) {
+    if (!incident || incident.id == null) return;
+    if (CLOSED_INCIDENT_STATUSES.has(incident.status)) {
+      removeIncident(incident.id);
+      return;
+    }
+    const id = String(incident.id);
+    let entry = state.incidents.get(id);
+    if (!entry) {
+      entry = { data: incident, marker: null, li: null };
+      state.incidents.set(id, entry);
+    }
+    entry.data = Object.assign({}, entry.data, incident);
+    const data = entry.data;
+    if (hasPosition(data)) {
+      const latlng = [Number(data.lat), Number(data.lon)];
+      if (!entry.marker) {
+        entry.marker = L.marker(latlng, { icon: incidentIcon(data), zIndexOffset: 1000, keyboard: false })
+          .bindPopup(function () { return incidentPopup(entry.data); })
+          .addTo(incidentLayer);
+        entry.marker.on("click", function () { select(entry.li); });
+      } else {
+        entry.marker.setLatLng(latlng);
+        entry.marker.setIcon(incidentIcon(data));
+        if (entry.marker.isPopupOpen()) entry.marker.setPopupContent(incidentPopup(data));
+      }
+    } else if (entry.marker) {
+      incidentLayer.removeLayer(entry.marker);
+      entry.marker = null;
+    }
+    const li = entry.li || el("li", "incident");
+    li.tabIndex = 0;
+    li.dataset.incidentId = id;
+    li.dataset.priority = incidentPriority(data);
+    li.dataset.status = data.status || "";
+    li.replaceChildren();
+    li.appendChild(el("span", "badge prio prio-" + priorityColour(incidentPriority(data)), priorityLabel(incidentPriority(data))));
+    li.appendChild(el("span", "incident-cc", data.chief_complaint || "Incident #" + id));
+    li.appendChild(el("span", "incident-status", statusLabel(data.status)));
+    li.appendChild(el("span", "incident-loc", incidentPlace(data) || (hasPosition(data)
+      ? Number(data.lat).toFixed(5) + ", " + Number(data.lon).toFixed(5) : "location unknown")));
+    entry.li = li;
+    insertSorted(incidentList, li, incidentSortKey(data));
+    updateIncidentCounts();
+  }
+
+  function removeIncident(id) {
+    const key = String(id);
+    const entry = state.incidents.get(key);
+    if (!entry) return;
+    if (entry.marker) incidentLayer.removeLayer(entry.marker);
+    if (entry.li) entry.li.remove();
+    state.incidents.delete(key);
+    updateIncidentCounts();
+  }
+
+  // ---- list -> map -----------------------------------------------------------------------
+
+  function focusFromList(event) {
+    const li = event.target.closest("li");
+    if (!li) return;
+    let entry = null;
+    if (li.dataset.unitId) entry = state.units.get(li.dataset.unitId);
+    else if (li.dataset.incidentId) entry = state.incidents.get(li.dataset.incidentId);
+    else if (li.dataset.hospitalId) entry = state.hospitals.get(li.dataset.hospitalId);
+    select(li);
+    if (entry && entry.marker) {
+      map.setView(entry.marker.getLatLng(), Math.max(map.getZoom(), 15));
+      entry.marker.openPopup();
+      state.userMoved = true;
+    }
+  }
+  [unitList, incidentList, hospitalList].forEach(function (list) {
+    if (!list) return;
+    list.addEventListener("click", focusFromList);
+    list.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        focusFromList(event);
+      }
+    });
   });
+
+  // ---- route -----------------------------------------------------------------------------
+
+  function clearRoute() {
+    if (state.route) {
+      map.removeLayer(state.route);
+      state.route = null;
+    }
+  }
+
+  // Accepts a GeoJSON LineString geometry, a Feature holding one, or a FeatureCollection.
+  function showRoute(geojson, label) {
+    clearRoute();
+    if (!geojson) return null;
+    const casing = L.geoJSON(geojson, {
+      pane: "route", interactive: false,
+      style: { color: "#ffffff", weight: 9, opacity: 0.95, lineCap: "round", lineJoin: "round" },
+    });
+    const line = L.geoJSON(geojson, {
+      pane: "route", interactive: false,
+      style: { color: "#1f65c1", weight: 5, opacity: 0.95, lineCap: "round", lineJoin: "round" },
+    });
+    state.route = L.featureGroup([casing, line]).addTo(map);
+    const bounds = state.route.getBounds();
+    if (label) {
+      const coords = [];
+      line.eachLayer(function (layer) {
+        const pts = layer.getLatLngs();
+        (Array.isArray(pts[0]) ? pts.flat() : pts).forEach(function (p) { coords.push(p); });
+      });
+      const middle = coords.length ? coords[Math.floor(coords.length / 2)] : bounds.getCenter();
+      L.tooltip({ permanent: true, direction: "center", className: "route-label", pane: "tooltipPane" })
+        .setLatLng(middle)
+        .setContent(escapeHtml(label))
+        .addTo(state.route);
+    }
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [60, 60], maxZoom: 17 });
+    return state.route;
+  }
+
+  // ---- map clicks: locate the caller ------------------------------------------------------
+
+  function onMapClick(callback) {
+    if (typeof callback !== "function") return function () {};
+    state.clickHandlers.push(callback);
+    return function () {
+      state.clickHandlers = state.clickHandlers.filter(function (fn) { return fn !== callback; });
+    };
+  }
+
+  const latInput = document.getElementById("location_lat");
+  const lonInput = document.getElementById("location_lon");
+  const pickHint = document.getElementById("location-pick");
+  const pickDefault = pickHint ? pickHint.textContent : "";
+
+  function setPick(lat, lon) {
+    if (state.pick) map.removeLayer(state.pick);
+    state.pick = null;
+    if (latInput) latInput.value = lat == null ? "" : lat.toFixed(6);
+    if (lonInput) lonInput.value = lon == null ? "" : lon.toFixed(6);
+    if (pickHint) {
+      pickHint.textContent = lat == null ? pickDefault : "Pin at " + lat.toFixed(5) + ", " + lon.toFixed(5);
+      pickHint.classList.toggle("picked", lat != null);
+    }
+    if (lat == null) return;
+    state.pick = L.marker([lat, lon], {
+      icon: L.divIcon({ className: "gh-marker pick-marker", iconSize: null, html: '<div class="cross"></div>' }),
+      interactive: false,
+      zIndexOffset: 2000,
+    }).addTo(map);
+  }
+
+  map.on("click", function (event) {
+    // A click that only closed a popup is not a location.
+    if (Date.now() - state.lastPopupClose < 250) return;
+    const lat = event.latlng.lat;
+    const lon = event.latlng.lng;
+    setPick(lat, lon);
+    state.clickHandlers.forEach(function (fn) { fn(lat, lon); });
+  });
+
+  const form = document.getElementById("intake-form");
+  if (form) form.addEventListener("reset", function () { setPick(null, null); });
+  // Until intake is wired to the server, never let the browser post the form (and the
+  // caller's details) back to this page; a handler that takes over calls preventDefault.
+  document.addEventListener("submit", function (event) {
+    if (event.target !== form || event.defaultPrevented) return;
+    event.preventDefault();
+    const result = document.getElementById("intake-result");
+    if (result) {
+      result.className = "intake-result error";
+      result.textContent = "Incident intake is not available on this server yet.";
+    }
+  });
+
+  // ---- socket ----------------------------------------------------------------------------
+
+  function applySnapshot(data) {
+    const units = Array.isArray(data.units) ? data.units : [];
+    const hospitals = Array.isArray(data.hospitals) ? data.hospitals : [];
+    const unitIds = new Set(units.map(function (u) { return String(u.id); }));
+    Array.from(state.units.keys()).forEach(function (id) { if (!unitIds.has(id)) removeUnit(id); });
+    unitList.querySelectorAll("li[data-unit-id]").forEach(function (li) {
+      if (!unitIds.has(li.dataset.unitId)) li.remove();
+    });
+    units.forEach(upsertUnit);
+    const hospitalIds = new Set(hospitals.map(function (h) { return String(h.id); }));
+    Array.from(state.hospitals.keys()).forEach(function (id) { if (!hospitalIds.has(id)) removeHospital(id); });
+    hospitals.forEach(upsertHospital);
+    if (Array.isArray(data.incidents)) {
+      const incidentIds = new Set(data.incidents.map(function (i) { return String(i.id); }));
+      Array.from(state.incidents.keys()).forEach(function (id) { if (!incidentIds.has(id)) removeIncident(id); });
+      data.incidents.forEach(upsertIncident);
+    }
+    updateUnitCounts();
+    updateIncidentCounts();
+    if (!state.fitted) fitFirstLoad();
+  }
+
+  function handleMessage(msg) {
+    if (!msg || typeof msg.type !== "string") return;
+    const data = msg.data || {};
+    switch (msg.type) {
+      case "dispatch.board.snapshot":
+        applySnapshot(data);
+        break;
+      case "dispatch.unit.online":
+        setPresence(data.unit_id, data.device_id || "tablet");
+        break;
+      case "dispatch.unit.offline":
+        setPresence(data.unit_id, null);
+        break;
+      case "dispatch.unit.updated":
+        upsertUnit(data);
+        break;
+      case "handoff.hospital.updated":
+        upsertHospital(data);
+        break;
+      default:
+        break;
+    }
+    const extra = state.messageHandlers.get(msg.type);
+    if (extra) extra.forEach(function (fn) { fn(msg); });
+  }
+
+  function on(type, callback) {
+    if (!state.messageHandlers.has(type)) state.messageHandlers.set(type, []);
+    state.messageHandlers.get(type).push(callback);
+  }
+
+  // ---- start -----------------------------------------------------------------------------
+
+  readJson("initial-hospitals").forEach(upsertHospital);
+  readJson("initial-units").forEach(upsertUnit);
+  readJson("initial-incidents").forEach(upsertIncident);
+  updateIncidentCounts();
+  fitFirstLoad();
+  startBaseMap();
+
+  const socket = GH.connect ? GH.connect("/ws/dispatch/", { message: handleMessage }) : null;
+
+  GH.console = {
+    map: map,
+    socket: socket,
+    upsertUnit: upsertUnit,
+    removeUnit: removeUnit,
+    upsertHospital: upsertHospital,
+    upsertIncident: upsertIncident,
+    removeIncident: removeIncident,
+    showRoute: showRoute,
+    clearRoute: clearRoute,
+    onMapClick: onMapClick,
+    on: on,
+  };
 })();

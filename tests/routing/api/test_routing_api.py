@@ -32,7 +32,11 @@ def test_snap_returns_the_point_on_the_road(api):
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"lat": 91, "lon": 24.9}, "lat"), ({"lat": 60.1, "lon": "east"}, "lon"), ({"lat": 60.1}, "lon")],
+    [
+        ({"lat": 91, "lon": 24.9}, "lat"),
+        ({"lat": 60.1, "lon": "east"}, "lon"),
+        ({"lat": 60.1}, "lon"),
+    ],
 )
 def test_bad_coordinates_are_refused_naming_the_field(api, params, field):
     response = api.get("/api/v1/routing/snap/", params)
@@ -43,7 +47,7 @@ def test_bad_coordinates_are_refused_naming_the_field(api, params, field):
 def test_a_point_at_sea_is_refused_with_the_distance(api):
     response = api.get("/api/v1/routing/snap/", AT_SEA)
     assert response.status_code == 400
-    message = " ".join(sum(response.json().values(), []))
+    message = " ".join(m for messages in response.json().values() for m in messages)
     assert " m" in message
 
 
@@ -51,18 +55,33 @@ def test_rank_orders_sources_by_drive_time_and_keeps_their_ids(api, road_map):
     sources = [dict(HAKANIEMI, id="far"), dict(KAISANIEMI, id="near")]
     target = {"lat": 60.1700, "lon": 24.9450}
     body = api.post(
-        "/api/v1/routing/rank/", {"target": target, "sources": sources}, content_type="application/json"
+        "/api/v1/routing/rank/",
+        {"target": target, "sources": sources},
+        content_type="application/json",
     ).json()
-    assert [row["id"] for row in body] == [r["id"] for r in sorted(
-        [dict(s, eta=road_map.rank((target["lat"], target["lon"]), [(s["lat"], s["lon"])])[0].eta_s) for s in sources],
-        key=lambda r: r["eta"],
-    )]
+    assert [row["id"] for row in body] == [
+        r["id"]
+        for r in sorted(
+            [
+                dict(
+                    s,
+                    eta=road_map.rank((target["lat"], target["lon"]), [(s["lat"], s["lon"])])[
+                        0
+                    ].eta_s,
+                )
+                for s in sources
+            ],
+            key=lambda r: r["eta"],
+        )
+    ]
     assert all(row["reachable"] and row["eta_s"] > 0 and row["distance_m"] > 0 for row in body)
 
 
 def test_rank_refuses_an_empty_list_of_sources(api):
     response = api.post(
-        "/api/v1/routing/rank/", {"target": KAISANIEMI, "sources": []}, content_type="application/json"
+        "/api/v1/routing/rank/",
+        {"target": KAISANIEMI, "sources": []},
+        content_type="application/json",
     )
     assert response.status_code == 400
     assert "sources" in response.json()
@@ -96,7 +115,9 @@ def test_non_urgent_transport_is_slower_than_lights_and_sirens(api):
 
 def test_isochrone_is_a_polygon(api):
     body = api.post(
-        "/api/v1/routing/isochrone/", {"origin": ERottaja, "seconds": 120}, content_type="application/json"
+        "/api/v1/routing/isochrone/",
+        {"origin": ERottaja, "seconds": 120},
+        content_type="application/json",
     ).json()
     assert body["geometry"]["type"] in {"Polygon", "MultiPolygon"}
 
@@ -127,8 +148,14 @@ def test_geocode_finds_a_real_address(api):
 
 
 def test_geocode_accepts_coordinates_and_plus_codes(api):
-    assert api.get("/api/v1/geocode/", {"q": "60.1699, 24.9384"}).json()["candidates"][0]["kind"] == "latlon"
-    assert api.get("/api/v1/geocode/", {"q": "9GG65WCH+2V"}).json()["candidates"][0]["kind"] == "pluscode"
+    assert (
+        api.get("/api/v1/geocode/", {"q": "60.1699, 24.9384"}).json()["candidates"][0]["kind"]
+        == "latlon"
+    )
+    assert (
+        api.get("/api/v1/geocode/", {"q": "9GG65WCH+2V"}).json()["candidates"][0]["kind"]
+        == "pluscode"
+    )
 
 
 def test_geocode_with_no_match_offers_suggestions(api):
