@@ -40,6 +40,7 @@
     roadsRequested: false,
     fitted: false,
     userMoved: false,
+    seq: null, // last sequence number applied from the centre stream
     route: null,
     pick: null,
     clickHandlers: [],
@@ -618,8 +619,44 @@
       escapeHtml(priorityLabel(incidentPriority(incident))) + "</span> " + escapeHtml(statusLabel(incident.status)) + "</p>" +
       (incidentPlace(incident) ? "<p>" + escapeHtml(incidentPlace(incident)) + "</p>" : "") +
       (incident.access_notes ? "<p>Access: " + escapeHtml(incident.access_notes) + "</p>" : "") +
+      locationDetail(incident) +
+      assignmentLines(incident) +
       "<p>#" + escapeHtml(incident.id) + "</p>"
     );
+  }
+
+  const SOURCE_LABELS = {
+    caller_gps: "caller's phone", address: "address", map: "map click", latlon: "coordinates", pluscode: "plus code",
+  };
+
+  function locationDetail(incident) {
+    if (!incident.location_source) return "";
+    let text = "Located by " + (SOURCE_LABELS[incident.location_source] || incident.location_source);
+    if (incident.confidence != null) text += ", confidence " + Math.round(Number(incident.confidence) * 100) + "%";
+    if (incident.accuracy_m != null) text += ", ±" + Math.round(Number(incident.accuracy_m)) + " m";
+    let road = "";
+    if (incident.road_street || incident.road_distance_m != null) {
+      road = "<p>Road: " + escapeHtml(incident.road_street || "unnamed") +
+        (incident.road_distance_m != null ? " (" + Math.round(Number(incident.road_distance_m)) + " m away)" : "") + "</p>";
+    }
+    return '<p class="muted">' + escapeHtml(text) + "</p>" + road;
+  }
+
+  function mmss(seconds) {
+    if (seconds == null || !isFinite(seconds)) return "–";
+    const s = Math.max(0, Math.round(Number(seconds)));
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  function assignmentLines(incident) {
+    const list = Array.isArray(incident.assignments) ? incident.assignments : [];
+    const active = list.filter(function (a) { return a.status !== "cancelled" && a.status !== "cleared"; });
+    if (!active.length) return "";
+    return "<ul class=\"assignment-lines\">" + active.map(function (a) {
+      const eta = a.live_eta_s != null ? a.live_eta_s : a.eta_s;
+      return "<li>" + escapeHtml(a.call_sign) + " · " + escapeHtml(statusLabel(a.status)) +
+        (a.status === "dispatched" || a.status === "en_route" ? " · ETA " + mmss(eta) : "") + "</li>";
+    }).join("") + "</ul>";
   }
 
   function updateIncidentCounts() {
@@ -679,6 +716,7 @@
       incidentLayer.removeLayer(entry.marker);
       entry.marker = null;
     }
+    drawLocationDetail(entry);
     const li = entry.li || el("li", "incident");
     li.tabIndex = 0;
     li.dataset.incidentId = id;
@@ -690,15 +728,46 @@
     li.appendChild(el("span", "incident-status", statusLabel(data.status)));
     li.appendChild(el("span", "incident-loc", incidentPlace(data) || (hasPosition(data)
       ? Number(data.lat).toFixed(5) + ", " + Number(data.lon).toFixed(5) : "location unknown")));
+    const units = (Array.isArray(data.assignments) ? data.assignments : []).filter(function (a) {
+      return a.status !== "cancelled" && a.status !== "cleared";
+    });
+    if (units.length) {
+      li.appendChild(el("span", "incident-units", units.map(function (a) {
+        const eta = a.live_eta_s != null ? a.live_eta_s : a.eta_s;
+        return a.call_sign + " " + statusLabel(a.status) +
+          (a.status === "dispatched" || a.status === "en_route" ? " ETA " + mmss(eta) : "");
+      }).join(" · ")));
+    }
     entry.li = li;
     insertSorted(incidentList, li, incidentSortKey(data));
     updateIncidentCounts();
+  }
+
+  // The caller's point, how sure we are of it (the accuracy circle), and where a crew can stop
+  // (the snapped road point, joined to the caller by a dashed line).
+  function drawLocationDetail(entry) {
+    const data = entry.data;
+    (entry.extras || []).forEach(function (layer) { incidentLayer.removeLayer(layer); });
+    entry.extras = [];
+    if (!hasPosition(data)) return;
+    const point = [Number(data.lat), Number(data.lon)];
+    if (data.accuracy_m != null && Number(data.accuracy_m) > 0) {
+      entry.extras.push(L.circle(point, { radius: Number(data.accuracy_m), weight: 1, color: "#b3261e", fillOpacity: 0.06, interactive: false }));
+    }
+    if (data.road_lat != null && data.road_lon != null) {
+      const road = [Number(data.road_lat), Number(data.road_lon)];
+      entry.extras.push(L.polyline([point, road], { weight: 2, dashArray: "4 4", color: "#1d2330", interactive: false }));
+      entry.extras.push(L.circleMarker(road, { radius: 4, weight: 2, color: "#1d2330", fillColor: "#fff", fillOpacity: 1 })
+        .bindTooltip("Road point: " + (data.road_street || "unnamed road")));
+    }
+    entry.extras.forEach(function (layer) { layer.addTo(incidentLayer); });
   }
 
   function removeIncident(id) {
     const key = String(id);
     const entry = state.incidents.get(key);
     if (!entry) return;
+    (entry.extras || []).forEach(function (layer) { incidentLayer.removeLayer(layer); });
     if (entry.marker) incidentLayer.removeLayer(entry.marker);
     if (entry.li) entry.li.remove();
     state.incidents.delete(key);
@@ -814,18 +883,6 @@
 
   const form = document.getElementById("intake-form");
   if (form) form.addEventListener("reset", function () { setPick(null, null); });
-  // Until intake is wired to the server, never let the browser post the form (and the
-  // caller's details) back to this page; a handler that takes over calls preventDefault.
-  document.addEventListener("submit", function (event) {
-    if (event.target !== form || event.defaultPrevented) return;
-    event.preventDefault();
-    const result = document.getElementById("intake-result");
-    if (result) {
-      result.className = "intake-result error";
-      result.textContent = "Incident intake is not available on this server yet.";
-    }
-  });
-
   // ---- socket ----------------------------------------------------------------------------
 
   function applySnapshot(data) {
@@ -850,8 +907,27 @@
     if (!state.fitted) fitFirstLoad();
   }
 
+  // Events of the centre stream carry a sequence number: drop repeats, and on a gap ask the
+  // server for what was missed (it answers from its event log, or with a fresh snapshot).
+  function inSequence(msg) {
+    if (msg.type === "dispatch.board.snapshot") {
+      state.seq = typeof msg.seq === "number" ? msg.seq : 0;
+      return true;
+    }
+    if (msg.type === "replay") return false;
+    if (typeof msg.seq !== "number" || state.seq == null) return true;
+    if (msg.seq <= state.seq) return false;
+    if (msg.seq > state.seq + 1) {
+      if (socket) socket.send({ type: "resync", since: state.seq });
+      return false;
+    }
+    state.seq = msg.seq;
+    return true;
+  }
+
   function handleMessage(msg) {
     if (!msg || typeof msg.type !== "string") return;
+    if (!inSequence(msg)) return;
     const data = msg.data || {};
     switch (msg.type) {
       case "dispatch.board.snapshot":
@@ -865,6 +941,10 @@
         break;
       case "dispatch.unit.updated":
         upsertUnit(data);
+        break;
+      case "dispatch.incident.created":
+      case "dispatch.incident.updated":
+        upsertIncident(data);
         break;
       case "handoff.hospital.updated":
         upsertHospital(data);
@@ -904,5 +984,8 @@
     clearRoute: clearRoute,
     onMapClick: onMapClick,
     on: on,
+    incident: function (id) { const e = state.incidents.get(String(id)); return e ? e.data : null; },
+    unit: function (id) { const e = state.units.get(String(id)); return e ? e.data : null; },
+    mmss: mmss,
   };
 })();

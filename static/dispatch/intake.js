@@ -1,0 +1,273 @@
+// Call intake to dispatch: locate (address, coordinates, plus code or a map click), create the
+// incident (warning about duplicates), rank units by drive time, dispatch, and keep the ETAs of
+// units on their way live as they move.
+"use strict";
+(function () {
+  const GH = window.GoldenHour;
+  const ui = GH && GH.console;
+  const form = document.getElementById("intake-form");
+  if (!ui || !form) return;
+
+  const result = document.getElementById("intake-result");
+  const recList = document.getElementById("recommendations");
+  const recEmpty = document.querySelector(".rec-empty");
+  const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  let currentIncident = null;
+
+  function api(method, url, body) {
+    return fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return { status: response.status, ok: response.ok, data: data };
+      });
+    });
+  }
+
+  function say(text, kind) {
+    result.className = "intake-result" + (kind ? " " + kind : "");
+    result.replaceChildren();
+    if (typeof text === "string") result.textContent = text;
+    else result.appendChild(text);
+  }
+
+  // DRF errors are {field: [messages]}; show them with the field named.
+  function errorText(data) {
+    if (!data || typeof data !== "object") return "The server refused the request.";
+    if (data.detail) return String(data.detail);
+    return Object.keys(data).filter(function (k) { return k !== "code"; }).map(function (field) {
+      const value = data[field];
+      const text = Array.isArray(value) ? value.join(" ") : typeof value === "object" ? errorText(value) : String(value);
+      return (field === "non_field_errors" ? "" : field.replace(/_/g, " ") + ": ") + text;
+    }).join(" ");
+  }
+
+  function button(label, className, onClick) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = className || "";
+    b.textContent = label;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function fieldValue(name) {
+    const node = form.elements.namedItem(name);
+    return node ? String(node.value || "").trim() : "";
+  }
+
+  function baseIncident() {
+    return {
+      caller_name: fieldValue("caller_name"),
+      caller_phone: fieldValue("caller_phone"),
+      chief_complaint: fieldValue("chief_complaint"),
+      determinant: fieldValue("priority"),
+      access_notes: fieldValue("access_notes"),
+      notes: fieldValue("notes"),
+    };
+  }
+
+  // ---- locate ------------------------------------------------------------------------
+
+  function locate() {
+    const lat = fieldValue("location_lat");
+    const lon = fieldValue("location_lon");
+    const text = fieldValue("location_text");
+    if (lat && lon) {
+      return Promise.resolve({ source: "map", lat: Number(lat), lon: Number(lon), text: text });
+    }
+    if (!text) return Promise.reject(new Error("Type an address, a place, coordinates or a plus code, or click the map."));
+    return api("GET", "/api/v1/geocode/?q=" + encodeURIComponent(text) + "&limit=5").then(function (r) {
+      if (!r.ok) throw new Error(errorText(r.data));
+      const candidates = r.data.candidates || [];
+      if (!candidates.length) {
+        const near = (r.data.suggestions || []).map(function (c) { return c.label; }).slice(0, 3);
+        throw new Error("No match for “" + text + "”." + (near.length ? " Nearest: " + near.join("; ") + "." : ""));
+      }
+      const top = candidates[0];
+      if (top.kind === "latlon" || top.kind === "pluscode") {
+        return { source: top.kind === "latlon" ? "latlon" : "pluscode", text: text };
+      }
+      // One clear answer goes straight through; otherwise the dispatcher picks.
+      const clear = top.confidence >= 0.85 && (candidates.length === 1 || candidates[1].confidence < top.confidence - 0.1);
+      if (clear) return { source: "address", text: top.label, lat: top.lat, lon: top.lon, confidence: top.confidence };
+      return chooseCandidate(candidates);
+    });
+  }
+
+  function chooseCandidate(candidates) {
+    return new Promise(function (resolve) {
+      const box = document.createElement("div");
+      box.appendChild(document.createTextNode("Which place?"));
+      const list = document.createElement("ol");
+      list.className = "candidates";
+      candidates.forEach(function (c) {
+        const li = document.createElement("li");
+        li.appendChild(button(c.label + " (" + Math.round(c.confidence * 100) + "%)", "candidate", function () {
+          resolve({ source: "address", text: c.label, lat: c.lat, lon: c.lon, confidence: c.confidence });
+        }));
+        list.appendChild(li);
+      });
+      box.appendChild(list);
+      say(box, "choose");
+    });
+  }
+
+  // ---- create ------------------------------------------------------------------------
+
+  function create(location, extra) {
+    const body = Object.assign(baseIncident(), extra || {});
+    if (location) body.location = location;
+    say("Saving…");
+    return api("POST", "/api/v1/incidents/", body).then(function (r) {
+      if (r.status === 409 && r.data.code === "duplicate") return offerDuplicates(location, r.data);
+      if (!r.ok) throw new Error(errorText(r.data));
+      return r.data;
+    });
+  }
+
+  function offerDuplicates(location, data) {
+    return new Promise(function (resolve, reject) {
+      const box = document.createElement("div");
+      box.appendChild(document.createTextNode(data.detail));
+      const list = document.createElement("ul");
+      (data.duplicates || []).forEach(function (d) {
+        const li = document.createElement("li");
+        li.appendChild(document.createTextNode("#" + d.id + " " + d.determinant + " " + d.chief_complaint + " — " + (d.address || "")));
+        li.appendChild(button("Attach call to #" + d.id, "attach", function () {
+          create(null, { attach_to: d.id }).then(resolve, reject);
+        }));
+        list.appendChild(li);
+      });
+      box.appendChild(list);
+      box.appendChild(button("New incident anyway", "primary", function () {
+        create(location, { allow_duplicate: true }).then(resolve, reject);
+      }));
+      say(box, "warning");
+    });
+  }
+
+  // ---- recommend and dispatch -------------------------------------------------------
+
+  function showRecommendations(incident) {
+    currentIncident = incident;
+    recList.replaceChildren();
+    if (recEmpty) recEmpty.hidden = true;
+    return api("GET", "/api/v1/incidents/" + incident.id + "/recommendations/").then(function (r) {
+      if (!r.ok) throw new Error(errorText(r.data));
+      r.data.forEach(function (rec, index) {
+        const li = document.createElement("li");
+        li.className = "rec" + (rec.excluded ? " excluded" : "");
+        li.dataset.unitId = rec.unit_id;
+        const label = document.createElement("span");
+        label.className = "rec-label";
+        label.textContent = rec.call_sign + " · " + rec.unit_type +
+          (rec.excluded ? " — " + rec.excluded : " · ETA " + ui.mmss(rec.eta_s) + " · " + (rec.distance_m / 1000).toFixed(1) + " km");
+        li.appendChild(label);
+        if (!rec.excluded) {
+          li.appendChild(button("Dispatch", index === 0 ? "primary dispatch" : "dispatch", function (event) {
+            event.stopPropagation();
+            dispatchUnit(incident, rec, event.currentTarget);
+          }));
+          li.addEventListener("click", function () { previewRoute(rec.unit_id, incident); });
+        }
+        recList.appendChild(li);
+      });
+      const first = r.data.find(function (rec) { return !rec.excluded; });
+      if (first) previewRoute(first.unit_id, incident);
+    });
+  }
+
+  function unitLatLon(unitId) {
+    const unit = ui.unit(unitId);
+    return unit && unit.lat != null ? { lat: Number(unit.lat), lon: Number(unit.lon) } : null;
+  }
+
+  function routeFor(unitId, incident) {
+    const from = unitLatLon(unitId);
+    if (!from) return Promise.resolve(null);
+    const mode = incident.response_mode === "lights_sirens" ? "urgent" : "non_urgent";
+    return api("POST", "/api/v1/routing/route/", {
+      origin: from, destination: { lat: incident.road_lat, lon: incident.road_lon }, mode: mode,
+    }).then(function (r) { return r.ok ? r.data : null; });
+  }
+
+  function previewRoute(unitId, incident) {
+    routeFor(unitId, incident).then(function (route) {
+      const unit = ui.unit(unitId);
+      if (route) ui.showRoute(route.geometry, (unit ? unit.call_sign : "Unit") + " · " + ui.mmss(route.duration_s));
+    });
+  }
+
+  function dispatchUnit(incident, rec, btn) {
+    btn.disabled = true;
+    btn.textContent = "Dispatching…";
+    api("POST", "/api/v1/incidents/" + incident.id + "/assignments/", { unit_ids: [rec.unit_id], device_id: "console" })
+      .then(function (r) {
+        if (!r.ok) throw new Error(errorText(r.data));
+        btn.textContent = "Dispatched";
+        say(rec.call_sign + " dispatched to #" + incident.id + ", ETA " + ui.mmss(r.data[0].eta_s) + ".", "ok");
+        previewRoute(rec.unit_id, incident);
+      })
+      .catch(function (err) {
+        btn.disabled = false;
+        btn.textContent = "Dispatch";
+        say(err.message, "error");
+      });
+  }
+
+  // ---- submit ------------------------------------------------------------------------
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!fieldValue("chief_complaint")) { say("chief complaint: say what the emergency is.", "error"); return; }
+    say("Locating…");
+    locate()
+      .then(function (location) { return create(location); })
+      .then(function (incident) {
+        ui.upsertIncident(incident);
+        say("Incident #" + incident.id + " created at " + (incident.address || incident.road_street || "the map point") + ".", "ok");
+        form.reset();
+        return showRecommendations(incident);
+      })
+      .catch(function (err) { say(err.message || String(err), "error"); });
+  });
+
+  ui.onMapClick(function (lat, lon) {
+    api("GET", "/api/v1/geocode/reverse/?lat=" + lat.toFixed(6) + "&lon=" + lon.toFixed(6)).then(function (r) {
+      const text = form.elements.namedItem("location_text");
+      if (text && !text.value && r.ok) text.value = r.data.label;
+    });
+  });
+
+  // ---- live ETAs ---------------------------------------------------------------------
+  // Each unit on its way gets its ETA recomputed from its live position, at most every 5 s.
+  const lastEta = new Map();
+
+  ui.on("dispatch.unit.updated", function (msg) {
+    const unit = msg.data;
+    if (unit.status !== "dispatched" && unit.status !== "en_route") return;
+    const now = Date.now();
+    if (now - (lastEta.get(unit.id) || 0) < 5000) return;
+    lastEta.set(unit.id, now);
+    document.querySelectorAll("#incident-list li[data-incident-id]").forEach(function (li) {
+      const incident = ui.incident(li.dataset.incidentId);
+      if (!incident || !Array.isArray(incident.assignments)) return;
+      const assignment = incident.assignments.find(function (a) {
+        return a.unit_id === unit.id && (a.status === "dispatched" || a.status === "en_route");
+      });
+      if (!assignment) return;
+      routeFor(unit.id, incident).then(function (route) {
+        if (!route) return;
+        assignment.live_eta_s = route.duration_s;
+        ui.upsertIncident(incident);
+        if (currentIncident && currentIncident.id === incident.id) {
+          ui.showRoute(route.geometry, unit.call_sign + " · " + ui.mmss(route.duration_s));
+        }
+      });
+    });
+  });
+})();
