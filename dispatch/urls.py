@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dispatch import map_views, views
+from dispatch import map_views, report_views, views
 
 app_name = "dispatch"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.console, name="console"),
     path("tablet/", views.tablet, name="tablet"),
     path("map/roads.geojson", map_views.roads_geojson, name="map-roads"),
+    path("reports/", report_views.report, name="report"),
 ]
