@@ -21,7 +21,7 @@ install: $(STAMP)
 
 # Migrate, build the road map (cached after the first time) and load the demo region.
 setup: $(STAMP)
-	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py build_map
 	$(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
 
