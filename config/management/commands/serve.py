@@ -13,6 +13,15 @@ from config.scheduler import start_embedded_scheduler
 logger = logging.getLogger(__name__)
 
 
+def demo_users_present() -> list[str]:
+    """The demo usernames that exist (so the hint is only printed for a demo database)."""
+    from accounts.models import User
+    from config import demo
+
+    names = [row[0] for row in demo.USERS]
+    return sorted(User.objects.filter(username__in=names).values_list("username", flat=True))
+
+
 class Command(BaseCommand):
     help = "Run daphne on the ASGI application (and the periodic jobs in embedded mode)."
 
@@ -25,7 +34,22 @@ class Command(BaseCommand):
 
         warm_up()
         start_embedded_scheduler()
-        self.stdout.write(f"Serving on http://{options['host']}:{options['port']}/")
+        base = f"http://{options['host']}:{options['port']}"
+        self.stdout.write(f"Serving on {base}/")
+        self._print_demo_logins(base)
         CommandLineInterface().run(
             ["-b", options["host"], "-p", str(options["port"]), "config.asgi:application"]
         )
+
+    def _print_demo_logins(self, base: str) -> None:
+        from config import demo
+
+        present = set(demo_users_present())
+        if not present:
+            return
+        who = ", ".join(
+            f"{name} ({role.replace('_', ' ')})"
+            for name, _f, _l, role, _o, _c in demo.USERS
+            if name in present
+        )
+        self.stdout.write(f"Log in at {base}/login/ as {who}; password '{demo.DEMO_PASSWORD}'.")
