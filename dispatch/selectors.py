@@ -158,6 +158,15 @@ def assignment_for_crew(assignment: Assignment) -> dict[str, Any]:
     return data
 
 
+def crew_current_assignment(unit: Unit) -> Assignment | None:
+    """The unit's active assignment, if any (a unit does one job at a time)."""
+    return (
+        unit.assignments.filter(status__in=ACTIVE_ASSIGNMENT_STATUSES)
+        .select_related("incident", "unit__home_station")
+        .first()
+    )
+
+
 def dispatch_board_snapshot(*, centre_id: int) -> dict[str, Any]:
     """Everything a dispatcher screen of one centre shows: units, open incidents, hospitals."""
     units = Unit.objects.filter(centre_id=centre_id).select_related("home_station")

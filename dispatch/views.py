@@ -8,7 +8,9 @@ from django.shortcuts import render
 
 from accounts.access import role_required
 from accounts.models import Role
-from dispatch import access, selectors
+from config.events import stream_head
+from dispatch import access, events, selectors
+from handoff.models import Hospital
 
 
 @role_required(Role.DISPATCHER)
@@ -22,4 +24,19 @@ def console(request: HttpRequest) -> HttpResponse:
 @role_required(Role.CREW)
 def tablet(request: HttpRequest) -> HttpResponse:
     unit = access.access_crew_unit(request.user)
-    return render(request, "dispatch/tablet.html", {"unit": unit})
+    # The head is read before the assignment, as for the socket snapshot: an event committed
+    # in between is replayed once more and dropped by the page's sequence check, never lost.
+    head = stream_head(events.unit_group(unit.pk))
+    current = selectors.crew_current_assignment(unit)
+    initial = {
+        "seq": head,
+        "unit": selectors.unit_summary(unit),
+        "assignment": selectors.assignment_for_crew(current) if current else None,
+    }
+    context = {
+        "unit": unit,
+        "initial": initial,
+        "hospitals": Hospital.objects.order_by("name"),
+        "tile_url": settings.MAP_TILE_URL,
+    }
+    return render(request, "dispatch/tablet.html", context)

@@ -38,13 +38,19 @@ def test_create_list_detail_recommend_dispatch(client, dispatcher, demo_units):
     eligible = [r for r in recs if r["excluded"] is None]
     assert eligible == sorted(eligible, key=lambda r: r["eta_s"])
     assert {r["excluded"] for r in recs if r["unit_type"] == "BLS"} == {"Echo needs an ALS unit"}
-    dispatched = post(client, f"/api/v1/incidents/{incident['id']}/assignments/", {"unit_ids": [eligible[0]["unit_id"]]})
+    dispatched = post(
+        client,
+        f"/api/v1/incidents/{incident['id']}/assignments/",
+        {"unit_ids": [eligible[0]["unit_id"]]},
+    )
     assert dispatched.status_code == 201
     assert dispatched.json()[0]["status"] == "dispatched"
     assert len(client.get(f"/api/v1/incidents/{incident['id']}/assignments/").json()) == 1
 
 
-def test_a_nearby_open_incident_is_shown_before_saving_and_the_call_can_be_attached(client, dispatcher, road_map):
+def test_a_nearby_open_incident_is_shown_before_saving_and_the_call_can_be_attached(
+    client, dispatcher, road_map
+):
     client.force_login(dispatcher)
     first = post(client, "/api/v1/incidents/", NEW_CALL).json()
     again = post(client, "/api/v1/incidents/", NEW_CALL)
@@ -82,13 +88,21 @@ def test_bad_calls_are_refused_naming_the_field(client, dispatcher, road_map, ch
 def test_refused_transition_is_409_naming_the_state(client, dispatcher, demo_units, make_incident):
     client.force_login(dispatcher)
     incident = make_incident()
-    [assignment] = services.assignments_create(user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk])
-    response = post(client, f"/api/v1/assignments/{assignment.pk}/transition/", {"status": "at_destination"})
+    [assignment] = services.assignments_create(
+        user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk]
+    )
+    response = post(
+        client, f"/api/v1/assignments/{assignment.pk}/transition/", {"status": "at_destination"}
+    )
     assert response.status_code == 409
     assert "is dispatched" in response.json()["status"][0]
     ok = post(client, f"/api/v1/assignments/{assignment.pk}/transition/", {"status": "en_route"})
     assert ok.json()["status"] == "en_route"
-    taken = post(client, f"/api/v1/incidents/{make_incident(where=(60.1660, 24.9450)).pk}/assignments/", {"unit_ids": [demo_units[0].pk]})
+    taken = post(
+        client,
+        f"/api/v1/incidents/{make_incident(where=(60.1660, 24.9450)).pk}/assignments/",
+        {"unit_ids": [demo_units[0].pk]},
+    )
     assert taken.status_code == 409
     assert taken.json()["code"] == "unit_unavailable"
 
@@ -96,8 +110,16 @@ def test_refused_transition_is_409_naming_the_state(client, dispatcher, demo_uni
 def test_unit_status_out_of_service_and_back(client, dispatcher, demo_units):
     client.force_login(dispatcher)
     unit = demo_units[1]
-    assert post(client, f"/api/v1/units/{unit.pk}/status/", {"status": "out_of_service"}).json()["status"] == "out_of_service"
-    assert post(client, f"/api/v1/units/{unit.pk}/status/", {"status": "available"}).json()["status"] == "available"
+    assert (
+        post(client, f"/api/v1/units/{unit.pk}/status/", {"status": "out_of_service"}).json()[
+            "status"
+        ]
+        == "out_of_service"
+    )
+    assert (
+        post(client, f"/api/v1/units/{unit.pk}/status/", {"status": "available"}).json()["status"]
+        == "available"
+    )
     assert post(client, f"/api/v1/units/{unit.pk}/status/", {"status": "flying"}).status_code == 400
 
 
@@ -108,21 +130,42 @@ def test_avl_box_posts_a_batch_with_a_token(client, unit):
     body = {
         "device_id": "avl-1",
         "positions": [
-            {"id": "f1", "lat": 60.17, "lon": 24.945, "recorded_at": now.isoformat(), "speed_mps": 12.5},
-            {"id": "f2", "lat": 60.171, "lon": 24.946, "recorded_at": now.isoformat(), "heading": 400},
+            {
+                "id": "f1",
+                "lat": 60.17,
+                "lon": 24.945,
+                "recorded_at": now.isoformat(),
+                "speed_mps": 12.5,
+            },
+            {
+                "id": "f2",
+                "lat": 60.171,
+                "lon": 24.946,
+                "recorded_at": now.isoformat(),
+                "heading": 400,
+            },
         ],
     }
     response = client.post(
-        f"/api/v1/units/{unit.pk}/positions/", body, content_type="application/json",
+        f"/api/v1/units/{unit.pk}/positions/",
+        body,
+        content_type="application/json",
         HTTP_AUTHORIZATION=f"Token {token.key}",
     )
     assert response.status_code == 200
     assert response.json()["results"] == [
         {"id": "f1", "status": "stored", "field": None, "message": ""},
-        {"id": "f2", "status": "rejected", "field": "heading", "message": "heading must be 0 to 359.9 degrees."},
+        {
+            "id": "f2",
+            "status": "rejected",
+            "field": "heading",
+            "message": "heading must be 0 to 359.9 degrees.",
+        },
     ]
     again = client.post(
-        f"/api/v1/units/{unit.pk}/positions/", body, content_type="application/json",
+        f"/api/v1/units/{unit.pk}/positions/",
+        body,
+        content_type="application/json",
         HTTP_AUTHORIZATION=f"Token {token.key}",
     )
     assert again.json()["results"][0]["status"] == "duplicate"
@@ -132,7 +175,12 @@ def test_avl_box_posts_a_batch_with_a_token(client, unit):
 def test_positions_for_another_unit_are_forbidden(client, paramedic, demo_units):
     client.force_login(paramedic)
     other = demo_units[2]
-    body = {"device_id": "t", "positions": [{"id": "x", "lat": 60.17, "lon": 24.94, "recorded_at": timezone.now().isoformat()}]}
+    body = {
+        "device_id": "t",
+        "positions": [
+            {"id": "x", "lat": 60.17, "lon": 24.94, "recorded_at": timezone.now().isoformat()}
+        ],
+    }
     assert post(client, f"/api/v1/units/{other.pk}/positions/", body).status_code == 403
 
 
@@ -149,7 +197,9 @@ def test_positions_for_another_unit_are_forbidden(client, paramedic, demo_units)
         ("dispatcher", "get", "/api/v1/units/", True),
     ],
 )
-def test_access_by_role(client, request, dispatcher, demo_units, make_incident, role, method, url, allowed):
+def test_access_by_role(
+    client, request, dispatcher, demo_units, make_incident, role, method, url, allowed
+):
     incident = make_incident()
     user = request.getfixturevalue(role)
     client.force_login(user)

@@ -32,7 +32,12 @@ async def _tablet(async_client, paramedic, device_id="tab-1"):
 
 
 def _position(item_id, seq, **data):
-    payload = {"lat": 60.1700, "lon": 24.9450, "recorded_at": timezone.now().isoformat(), "fix_id": item_id}
+    payload = {
+        "lat": 60.1700,
+        "lon": 24.9450,
+        "recorded_at": timezone.now().isoformat(),
+        "fix_id": item_id,
+    }
     payload.update(data)
     return {"type": "position", "id": item_id, "seq": seq, "data": payload}
 
@@ -42,7 +47,9 @@ def assigned(dispatcher, paramedic, demo_units, make_incident):
     paramedic.unit = demo_units[0]
     paramedic.save()
     incident = make_incident()
-    [assignment] = services.assignments_create(user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk])
+    [assignment] = services.assignments_create(
+        user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk]
+    )
     return assignment
 
 
@@ -64,16 +71,54 @@ async def test_a_repeated_item_is_acknowledged_again_and_stored_once(async_clien
 @pytest.mark.parametrize(
     ("item", "field", "code"),
     [
-        ({"type": "position", "id": "p", "seq": 1, "data": {"lat": 95, "lon": 24.9, "recorded_at": "2026-01-01T00:00:00Z"}}, "lat", "invalid"),
-        ({"type": "position", "id": "p", "seq": 1, "data": {"lat": 60.1, "lon": 24.9, "recorded_at": "yesterday"}}, "recorded_at", "invalid"),
-        ({"type": "position", "id": "p", "seq": 1, "data": {"lat": 60.1, "lon": 24.9, "recorded_at": "2099-01-01T00:00:00Z"}}, "recorded_at", "invalid"),
+        (
+            {
+                "type": "position",
+                "id": "p",
+                "seq": 1,
+                "data": {"lat": 95, "lon": 24.9, "recorded_at": "2026-01-01T00:00:00Z"},
+            },
+            "lat",
+            "invalid",
+        ),
+        (
+            {
+                "type": "position",
+                "id": "p",
+                "seq": 1,
+                "data": {"lat": 60.1, "lon": 24.9, "recorded_at": "yesterday"},
+            },
+            "recorded_at",
+            "invalid",
+        ),
+        (
+            {
+                "type": "position",
+                "id": "p",
+                "seq": 1,
+                "data": {"lat": 60.1, "lon": 24.9, "recorded_at": "2099-01-01T00:00:00Z"},
+            },
+            "recorded_at",
+            "invalid",
+        ),
         ({"type": "position", "id": "p", "seq": 1, "data": "nope"}, "data", "invalid"),
         ({"type": "position", "id": "bad id!", "seq": 1, "data": {}}, "id", "invalid"),
         ({"type": "position", "id": "p", "seq": -4, "data": {}}, "seq", "invalid"),
-        ({"type": "status", "id": "s", "seq": 2, "data": {"assignment_id": 999999, "status": "en_route"}}, "assignment_id", "invalid"),
+        (
+            {
+                "type": "status",
+                "id": "s",
+                "seq": 2,
+                "data": {"assignment_id": 999999, "status": "en_route"},
+            },
+            "assignment_id",
+            "invalid",
+        ),
     ],
 )
-async def test_invalid_items_get_a_typed_rejection_naming_the_field(async_client, paramedic, item, field, code):
+async def test_invalid_items_get_a_typed_rejection_naming_the_field(
+    async_client, paramedic, item, field, code
+):
     tablet, _ = await _tablet(async_client, paramedic)
     await tablet.send_json_to(item)
     answer = await tablet.receive_json_from()
@@ -98,9 +143,18 @@ async def test_the_same_rejected_id_is_rejected_the_same_way(async_client, param
 
 async def test_status_and_acknowledge_from_the_tablet(async_client, paramedic, assigned):
     tablet, _ = await _tablet(async_client, paramedic)
-    await tablet.send_json_to({"type": "acknowledge", "id": "a1", "seq": 1, "data": {"assignment_id": assigned.pk}})
+    await tablet.send_json_to(
+        {"type": "acknowledge", "id": "a1", "seq": 1, "data": {"assignment_id": assigned.pk}}
+    )
     assert (await tablet.receive_json_from())["type"] in {"ack", "dispatch.assignment.updated"}
-    await tablet.send_json_to({"type": "status", "id": "s1", "seq": 2, "data": {"assignment_id": assigned.pk, "status": "on_scene"}})
+    await tablet.send_json_to(
+        {
+            "type": "status",
+            "id": "s1",
+            "seq": 2,
+            "data": {"assignment_id": assigned.pk, "status": "on_scene"},
+        }
+    )
     reject = None
     for _ in range(5):
         message = await tablet.receive_json_from()
@@ -109,7 +163,14 @@ async def test_status_and_acknowledge_from_the_tablet(async_client, paramedic, a
             break
     assert reject["code"] == "invalid_transition"
     assert "is dispatched" in reject["message"]
-    await tablet.send_json_to({"type": "status", "id": "s2", "seq": 3, "data": {"assignment_id": assigned.pk, "status": "en_route"}})
+    await tablet.send_json_to(
+        {
+            "type": "status",
+            "id": "s2",
+            "seq": 3,
+            "data": {"assignment_id": assigned.pk, "status": "en_route"},
+        }
+    )
     ack = None
     for _ in range(5):
         message = await tablet.receive_json_from()
@@ -126,9 +187,13 @@ async def test_status_and_acknowledge_from_the_tablet(async_client, paramedic, a
 async def test_items_before_hello_are_refused(async_client, paramedic):
     await async_client.aforce_login(paramedic)
     communicator = WebsocketCommunicator(
-        application, "/ws/crew/",
-        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000"),
-                 (b"cookie", f"sessionid={async_client.cookies['sessionid'].value}".encode())],
+        application,
+        "/ws/crew/",
+        headers=[
+            (b"origin", b"http://127.0.0.1:8000"),
+            (b"host", b"127.0.0.1:8000"),
+            (b"cookie", f"sessionid={async_client.cookies['sessionid'].value}".encode()),
+        ],
     )
     await communicator.connect()
     await communicator.receive_json_from()

@@ -38,7 +38,11 @@ def test_dispatch_then_the_whole_lifecycle_keeps_times_people_and_devices(
     for to_status, time_field, unit_status, incident_status in FULL_PATH:
         extra = {"destination_id": hospital.pk} if to_status == "transporting" else {}
         services.assignment_transition(
-            user=paramedic, assignment_id=assignment.pk, to_status=to_status, device_id="tablet-9", **extra
+            user=paramedic,
+            assignment_id=assignment.pk,
+            to_status=to_status,
+            device_id="tablet-9",
+            **extra,
         )
         assignment.refresh_from_db()
         unit.refresh_from_db()
@@ -48,7 +52,9 @@ def test_dispatch_then_the_whole_lifecycle_keeps_times_people_and_devices(
         assert unit.status == unit_status
         assert incident.status == incident_status
     assert assignment.destination == hospital
-    transitions = list(assignment.transitions.values_list("from_status", "to_status", "by", "device_id"))
+    transitions = list(
+        assignment.transitions.values_list("from_status", "to_status", "by", "device_id")
+    )
     assert transitions[0] == ("", "dispatched", dispatcher.pk, "console-1")
     assert transitions[1:] == [
         (prev, nxt, paramedic.pk, "tablet-9")
@@ -79,13 +85,17 @@ def test_a_transition_the_state_does_not_allow_is_refused_naming_the_state(
     dispatcher, demo_units, make_incident, path, refused
 ):
     incident = make_incident()
-    [assignment] = services.assignments_create(user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk])
+    [assignment] = services.assignments_create(
+        user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk]
+    )
     for step in path:
         services.assignment_transition(user=dispatcher, assignment_id=assignment.pk, to_status=step)
     assignment.refresh_from_db()
     before = (assignment.status, assignment.transitions.count(), EventLog.objects.count())
     with pytest.raises(services.InvalidTransition) as excinfo:
-        services.assignment_transition(user=dispatcher, assignment_id=assignment.pk, to_status=refused)
+        services.assignment_transition(
+            user=dispatcher, assignment_id=assignment.pk, to_status=refused
+        )
     current = assignment.status.replace("_", " ")
     assert f"is {current}" in excinfo.value.message
     assignment.refresh_from_db()
@@ -94,8 +104,12 @@ def test_a_transition_the_state_does_not_allow_is_refused_naming_the_state(
 
 def test_cancel_frees_the_unit_and_reopens_the_incident(dispatcher, demo_units, make_incident):
     incident = make_incident()
-    [assignment] = services.assignments_create(user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk])
-    services.assignment_transition(user=dispatcher, assignment_id=assignment.pk, to_status="cancelled", note="wrong address")
+    [assignment] = services.assignments_create(
+        user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk]
+    )
+    services.assignment_transition(
+        user=dispatcher, assignment_id=assignment.pk, to_status="cancelled", note="wrong address"
+    )
     assignment.refresh_from_db()
     incident.refresh_from_db()
     demo_units[0].refresh_from_db()
@@ -105,23 +119,36 @@ def test_cancel_frees_the_unit_and_reopens_the_incident(dispatcher, demo_units, 
     assert incident.status == IncidentStatus.OPEN
 
 
-def test_divert_changes_the_destination_only_while_transporting(dispatcher, demo_units, make_incident):
+def test_divert_changes_the_destination_only_while_transporting(
+    dispatcher, demo_units, make_incident
+):
     first, second = factories.HospitalFactory(), factories.HospitalFactory()
     incident = make_incident()
-    [assignment] = services.assignments_create(user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk])
+    [assignment] = services.assignments_create(
+        user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk]
+    )
     with pytest.raises(services.InvalidTransition, match="is dispatched"):
-        services.assignment_divert(user=dispatcher, assignment_id=assignment.pk, destination_id=second.pk)
+        services.assignment_divert(
+            user=dispatcher, assignment_id=assignment.pk, destination_id=second.pk
+        )
     for step in ("en_route", "on_scene"):
         services.assignment_transition(user=dispatcher, assignment_id=assignment.pk, to_status=step)
     services.assignment_transition(
-        user=dispatcher, assignment_id=assignment.pk, to_status="transporting", destination_id=first.pk
+        user=dispatcher,
+        assignment_id=assignment.pk,
+        to_status="transporting",
+        destination_id=first.pk,
     )
-    services.assignment_divert(user=dispatcher, assignment_id=assignment.pk, destination_id=second.pk, reason="CT down")
+    services.assignment_divert(
+        user=dispatcher, assignment_id=assignment.pk, destination_id=second.pk, reason="CT down"
+    )
     assignment.refresh_from_db()
     assert assignment.destination == second
     assert "CT down" in assignment.transitions.last().note
     with pytest.raises(services.DispatchError, match="No hospital") as excinfo:
-        services.assignment_divert(user=dispatcher, assignment_id=assignment.pk, destination_id=999999)
+        services.assignment_divert(
+            user=dispatcher, assignment_id=assignment.pk, destination_id=999999
+        )
     assert excinfo.value.field == "destination"
 
 
@@ -130,16 +157,22 @@ def test_a_unit_already_committed_cannot_be_dispatched_again(dispatcher, demo_un
     second = make_incident(where=(60.1660, 24.9450))
     services.assignments_create(user=dispatcher, incident_id=first.pk, unit_ids=[demo_units[0].pk])
     with pytest.raises(services.DispatchError, match="not available") as excinfo:
-        services.assignments_create(user=dispatcher, incident_id=second.pk, unit_ids=[demo_units[0].pk])
+        services.assignments_create(
+            user=dispatcher, incident_id=second.pk, unit_ids=[demo_units[0].pk]
+        )
     assert excinfo.value.code == "unit_unavailable"
     assert second.assignments.count() == 0
 
 
-def test_dispatch_refuses_units_of_another_centre_and_unknown_units(dispatcher, demo_units, make_incident):
+def test_dispatch_refuses_units_of_another_centre_and_unknown_units(
+    dispatcher, demo_units, make_incident
+):
     incident = make_incident()
     stranger = factories.UnitFactory()
     with pytest.raises(services.DispatchError, match="another centre"):
-        services.assignments_create(user=dispatcher, incident_id=incident.pk, unit_ids=[stranger.pk])
+        services.assignments_create(
+            user=dispatcher, incident_id=incident.pk, unit_ids=[stranger.pk]
+        )
     with pytest.raises(services.DispatchError, match="Unknown unit"):
         services.assignments_create(user=dispatcher, incident_id=incident.pk, unit_ids=[987654])
     assert incident.assignments.count() == 0
@@ -159,7 +192,9 @@ def test_out_of_service_only_without_an_active_assignment(dispatcher, demo_units
     unit.refresh_from_db()
     assert unit.status == UnitStatus.OUT_OF_SERVICE
     with pytest.raises(services.DispatchError, match="out of service"):
-        services.assignments_create(user=dispatcher, incident_id=make_incident().pk, unit_ids=[unit.pk])
+        services.assignments_create(
+            user=dispatcher, incident_id=make_incident().pk, unit_ids=[unit.pk]
+        )
     services.unit_set_service(user=dispatcher, unit_id=unit.pk, in_service=True)
     incident = make_incident(where=(60.1660, 24.9450))
     services.assignments_create(user=dispatcher, incident_id=incident.pk, unit_ids=[unit.pk])
@@ -169,15 +204,23 @@ def test_out_of_service_only_without_an_active_assignment(dispatcher, demo_units
 
 def test_acknowledge_is_idempotent(dispatcher, paramedic, demo_units, make_incident):
     incident = make_incident()
-    [assignment] = services.assignments_create(user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk])
-    first = services.assignment_acknowledge(user=paramedic, assignment_id=assignment.pk).acknowledged_at
-    again = services.assignment_acknowledge(user=paramedic, assignment_id=assignment.pk).acknowledged_at
+    [assignment] = services.assignments_create(
+        user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk]
+    )
+    first = services.assignment_acknowledge(
+        user=paramedic, assignment_id=assignment.pk
+    ).acknowledged_at
+    again = services.assignment_acknowledge(
+        user=paramedic, assignment_id=assignment.pk
+    ).acknowledged_at
     assert first == again is not None
 
 
 def test_every_change_is_logged_on_its_streams_in_sequence(dispatcher, demo_units, make_incident):
     incident = make_incident()
-    [assignment] = services.assignments_create(user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk])
+    [assignment] = services.assignments_create(
+        user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk]
+    )
     centre_stream = f"dispatch.center.{dispatcher.dispatch_centre_id}"
     unit_stream = f"dispatch.unit.{demo_units[0].pk}"
     centre_events = list(EventLog.objects.filter(stream=centre_stream).order_by("seq"))

@@ -164,14 +164,20 @@ async def test_a_device_token_authenticates_the_socket(paramedic):
     communicator = WebsocketCommunicator(
         application,
         "/ws/crew/",
-        headers=[ORIGIN, (b"host", b"127.0.0.1:8000"), (b"authorization", f"Token {token.key}".encode())],
+        headers=[
+            ORIGIN,
+            (b"host", b"127.0.0.1:8000"),
+            (b"authorization", f"Token {token.key}".encode()),
+        ],
     )
     connected, _ = await communicator.connect()
     assert connected
     assert (await communicator.receive_json_from())["type"] == "dispatch.unit.snapshot"
     await communicator.disconnect()
     wrong = WebsocketCommunicator(
-        application, "/ws/crew/", headers=[ORIGIN, (b"host", b"127.0.0.1:8000"), (b"authorization", b"Token nope")]
+        application,
+        "/ws/crew/",
+        headers=[ORIGIN, (b"host", b"127.0.0.1:8000"), (b"authorization", b"Token nope")],
     )
     connected, code = await wrong.connect()
     assert not connected

@@ -36,7 +36,9 @@ def test_build_prints_sizes_and_puts_the_map_in_service(map_dir, settings):
         ("missing.osm.pbf", None, "does not exist"),
     ],
 )
-def test_a_bad_map_file_is_refused_and_the_old_map_stays(map_dir, settings, tmp_path, name, content, message):
+def test_a_bad_map_file_is_refused_and_the_old_map_stays(
+    map_dir, settings, tmp_path, name, content, message
+):
     call_command("build_map", settings.MAP_SOURCE, stdout=StringIO())
     before = services.network_status()
     path = tmp_path / name
@@ -75,7 +77,15 @@ def test_a_place_download_is_saved_as_graphml_and_built(map_dir, monkeypatch, tm
     for node, (x, y) in coords.items():
         graph.add_node(node, x=x, y=y)
     for u, v in ((1, 2), (2, 1), (2, 3), (3, 2), (3, 1), (1, 3)):
-        graph.add_edge(u, v, highway="residential", oneway=False, reversed=False, name="Testikatu", length=300.0)
+        graph.add_edge(
+            u,
+            v,
+            highway="residential",
+            oneway=False,
+            reversed=False,
+            name="Testikatu",
+            length=300.0,
+        )
     osmnx.save_graphml(graph, recorded)
     monkeypatch.setattr(osmnx, "graph_from_place", lambda query, **kw: osmnx.load_graphml(recorded))
     out = StringIO()

@@ -1,0 +1,120 @@
+"""Browser tests: a real daphne serving the test database, and Debian's chromium via Playwright.
+
+Reusable by every screen's browser test:
+
+- `live_server_url`: daphne on a free port (session-wide) against pytest-django's test
+  database, with the demo map of `built_map_dir`. Tests that write data for it must use
+  `@pytest.mark.django_db(transaction=True)` so the server process sees committed rows.
+- `browser`: chromium (session-wide); `browser_context`: a fresh 1280x800 context per test,
+  with every request outside the test server refused (no map tiles, no telemetry).
+- `browser_login(context, user)`: logs in through the real login form.
+
+Screenshots of failed tests are saved under `test-results/`. Without chromium or Playwright
+the tests are skipped, or fail when REQUIRE_SERVICES=1 (as in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REQUIRE_SERVICES
+from tests.dispatch.conftest import demo_units, make_incident  # noqa: F401  (shared fixtures)
+from tests.factories import TEST_PASSWORD
+from tests.services import processes
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+VIEWPORT = {"width": 1280, "height": 800}
+RESULTS_DIR = processes.ROOT / "test-results"
+
+
+def _unavailable(message: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " and REQUIRE_SERVICES=1")
+    pytest.skip(message)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    # Fixtures read this to know whether the test body failed (screenshots on failure).
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright is not installed (pip install playwright==1.65.2)")
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        _unavailable(f"chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
+    # Playwright's sync API keeps an event loop running in this thread, which Django takes for
+    # async code; the tests' ORM calls are still plain sync calls between browser steps.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    """Debian's chromium, headless; never a Playwright-downloaded browser."""
+    instance = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield instance
+    instance.close()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup, django_db_blocker, built_map_dir):
+    """A daphne process serving the project on the test database; yields its base URL."""
+    with django_db_blocker.unblock():
+        env = processes.child_env(MAP_CACHE_DIR=str(built_map_dir))
+    with processes.daphne(env) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def browser_context(request, browser, live_server_url):
+    """A fresh browser profile per test (empty localStorage), 1280x800, test server only."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=live_server_url, locale="en-GB")
+    context.route(re.compile(r"^(?!" + re.escape(live_server_url) + r")"), lambda r: r.abort())
+    yield context
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-150:]
+        for number, page in enumerate(context.pages):
+            page.screenshot(path=str(RESULTS_DIR / f"{safe}-{number}.png"), full_page=True)
+    context.close()
+
+
+def _server_password(user) -> None:
+    # The test process hashes with MD5 for speed; the server keeps the production hashers.
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode(TEST_PASSWORD, hasher.salt())
+    user.save(update_fields=["password"])
+
+
+@pytest.fixture
+def browser_login():
+    """Log a user in through the login form of the live server; returns the open page."""
+
+    def login(context, user, next_path: str = "/"):
+        _server_password(user)
+        page = context.new_page()
+        page.goto(f"/login/?next={next_path}")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", TEST_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(re.escape(next_path) + "$"))
+        return page
+
+    return login

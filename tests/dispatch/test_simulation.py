@@ -1,0 +1,146 @@
+"""The simulator against a real daphne process: a call, a dispatch, a unit that drives it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+
+from config.models import DeviceItem, EventLog
+from dispatch.events import unit_group
+from dispatch.models import Assignment, AssignmentTransition, UnitPosition
+from dispatch.simulation import Path2D, SimulationConfig, Simulator, metres, simulation_plan
+from tests.services import processes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SENATE_SQUARE = (60.16940, 24.95200)
+WAIT_S = 60.0
+
+
+def _env(map_dir: Any) -> dict[str, str]:
+    env = processes.child_env(MAP_CACHE_DIR=str(map_dir))
+    # One daphne process: the in-memory channel layer is enough, never a developer's Redis.
+    for name in ("REDIS_URL", "CELERY_BROKER_URL"):
+        env.pop(name, None)
+    return env
+
+
+async def _db(query: Any) -> Any:
+    def run() -> Any:
+        try:
+            return query()
+        finally:
+            connections.close_all()
+
+    return await asyncio.to_thread(run)
+
+
+def _near_route(point: tuple[float, float], route: Path2D) -> float:
+    """Distance from a point to a route, sampled every 5 m."""
+    steps = int(route.length_m // 5) + 1
+    return min(metres(point, route.at(k * 5.0)[0]) for k in range(steps + 1))
+
+
+def test_a_dispatched_unit_drives_its_route_to_the_scene_and_on(road_map, built_map_dir, tmp_path):
+    call_command("seed_demo", verbosity=0)
+    plan = simulation_plan(dispatcher="dispatcher", call_signs=["HE101", "HE102"])
+    config = SimulationConfig(
+        calls=False,
+        tick_s=0.2,
+        scene_minutes=0.2,
+        speedup=40.0,
+        idle_interval_s=2.0,
+        outbox_dir=tmp_path / "outboxes",
+        seed=1,
+    )
+
+    async def scenario(port: int) -> tuple[int, list[str]]:
+        sim = Simulator(
+            config=SimulationConfig(**{**config.__dict__, "base_url": f"http://127.0.0.1:{port}"}),
+            plan=plan,
+        )
+        running = asyncio.create_task(sim.run())
+        try:
+            async with asyncio.timeout(20):
+                for driver in sim.drivers:
+                    await driver.client.wait_connected()
+            incident_id = await sim.create_call(
+                point=SENATE_SQUARE, complaint="chest pain", determinant="DELTA"
+            )
+            seen: list[str] = []
+            for _ in range(int(WAIT_S / 0.1)):
+                status = await _db(
+                    lambda: (
+                        Assignment.objects.filter(incident_id=incident_id)
+                        .values_list("status", flat=True)
+                        .first()
+                    )
+                )
+                if status and (not seen or seen[-1] != status):
+                    seen.append(status)
+                if status == "cleared":
+                    break
+                await asyncio.sleep(0.1)
+            # Let the last items of the return drive settle before stopping.
+            await asyncio.sleep(0.5)
+            return incident_id, seen
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+
+    with processes.daphne(_env(built_map_dir)) as port:
+        incident_id, seen = asyncio.run(scenario(port))
+
+    assignment = Assignment.objects.select_related("unit", "incident").get(incident_id=incident_id)
+    unit = assignment.unit
+    assert unit.call_sign in {"HE101", "HE102"}
+    transitions = list(
+        AssignmentTransition.objects.filter(assignment=assignment)
+        .order_by("at", "pk")
+        .values_list("to_status", flat=True)
+    )
+    assert transitions[:3] == ["dispatched", "en_route", "on_scene"]
+    # With this speedup the whole job fits in the time bound: transport, handover, clear.
+    assert transitions == [
+        "dispatched",
+        "en_route",
+        "on_scene",
+        "transporting",
+        "at_destination",
+        "cleared",
+    ], seen
+    assert assignment.acknowledged_at is not None
+    assert assignment.destination is not None
+    assert "stemi_pci_24_7" in assignment.destination.capabilities
+
+    # The unit drove the route it was sent: fixes from the station to the scene lie on it.
+    created = EventLog.objects.get(
+        stream=unit_group(unit.pk), type="dispatch.assignment.created"
+    ).data
+    route = Path2D([(lat, lon) for lon, lat in created["route"]["geometry"]["coordinates"]])
+    scene = (assignment.incident.road_lat, assignment.incident.road_lon)
+    fixes = list(
+        UnitPosition.objects.filter(unit=unit).order_by("recorded_at").values_list("lat", "lon")
+    )
+    arrival = min(range(len(fixes)), key=lambda k: metres(fixes[k], scene))
+    assert metres(fixes[arrival], scene) < 25
+    en_route = [
+        f
+        for f in fixes[: arrival + 1]
+        if metres(f, (unit.home_station.lat, unit.home_station.lon)) > 30
+    ]
+    assert len(en_route) >= 3
+    assert max(_near_route(f, route) for f in en_route) < 25
+    # The unit moved on from the scene (to the hospital, then toward its station).
+    assert unit.last_fix_at is not None
+    assert metres((unit.last_lat, unit.last_lon), scene) > 25
+
+    # Every position once: one stored row per accepted item, nothing refused.
+    device_id = f"sim-{unit.call_sign.lower()}"
+    accepted = DeviceItem.objects.filter(device_id=device_id, type="position", accepted=True)
+    assert accepted.count() == UnitPosition.objects.filter(unit=unit).count() > 10
+    assert not DeviceItem.objects.filter(accepted=False).exists()
