@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SIMULATE ?= 1
 
 .PHONY: run test lint setup install services-test clean
 
@@ -26,7 +27,7 @@ setup: $(STAMP)
 	$(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
 
 run: setup
-	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT) $(if $(filter 1,$(SIMULATE)),--simulate,)
 
 test: setup
 	$(BIN)/python -m pytest

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from daphne.cli import CommandLineInterface
@@ -28,6 +32,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--simulate",
+            action="store_true",
+            help="also run `manage.py simulate` against this server so the demo map is alive",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from routing.services import warm_up
@@ -37,6 +46,8 @@ class Command(BaseCommand):
         base = f"http://{options['host']}:{options['port']}"
         self.stdout.write(f"Serving on {base}/")
         self._print_demo_logins(base)
+        if options["simulate"]:
+            self._start_simulator(base)
         CommandLineInterface().run(
             ["-b", options["host"], "-p", str(options["port"]), "config.asgi:application"]
         )
@@ -53,3 +64,16 @@ class Command(BaseCommand):
             if name in present
         )
         self.stdout.write(f"Log in at {base}/login/ as {who}; password '{demo.DEMO_PASSWORD}'.")
+
+    def _start_simulator(self, base: str) -> None:
+        """The simulator in its own process, ended with the server (its clients retry until
+        daphne listens, so starting it first is harmless)."""
+        manage = Path(__file__).resolve().parents[3] / "manage.py"
+        simulator = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+            [sys.executable, str(manage), "simulate", "--base-url", base]
+        )
+        atexit.register(simulator.terminate)
+        self.stdout.write(
+            f"Simulator running (pid {simulator.pid}): calls arrive and units drive; "
+            "`make run SIMULATE=0` turns it off."
+        )
