@@ -16,6 +16,7 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+LOG_DIR = ROOT / "test-results"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 
 
@@ -68,6 +69,9 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def daphne(env: dict[str, str]) -> Iterator[int]:
     """A daphne process serving the project on a free port; yields the port."""
     port = free_port()
+    # The server's own log, kept for the post-mortem of a failing test (CI keeps test-results/).
+    LOG_DIR.mkdir(exist_ok=True)
+    log = (LOG_DIR / f"daphne-{port}.log").open("wb")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -81,14 +85,15 @@ def daphne(env: dict[str, str]) -> Iterator[int]:
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port(port, proc)
         yield port
     finally:
         stop(proc)
+        log.close()
 
 
 @contextlib.contextmanager
