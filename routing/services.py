@@ -192,10 +192,18 @@ def _online_geocoder() -> OnlineGeocoder | None:
     key = (settings.GEOCODER, settings.GEOCODER_USER_AGENT, settings.GEOCODER_TIMEOUT_SECONDS)
     cached = _geocoder.get("online")
     if cached is None or cached[0] != key:
+        viewbox = None
+        try:
+            west, south, east, north = get_network().bbox
+            # Bias the online geocoder to the map in service: "Main Street 1" means ours.
+            viewbox = (south, west, north, east)
+        except MapNotBuiltError:
+            pass
         geocoder = make_online_geocoder(
             settings.GEOCODER,
             user_agent=settings.GEOCODER_USER_AGENT,
             timeout_s=settings.GEOCODER_TIMEOUT_SECONDS,
+            viewbox=viewbox,
         )
         cached = (key, geocoder)
         _geocoder["online"] = cached

@@ -181,3 +181,18 @@ def test_without_a_built_map_routing_answers_503(client, dispatcher):
     response = client.get("/api/v1/routing/snap/", ERottaja)
     assert response.status_code == 503
     assert "build_map" in response.json()["detail"]
+
+
+def test_the_online_geocoder_is_chosen_by_setting_and_biased_to_the_map(settings, road_map):
+    from routing import services
+
+    settings.GEOCODER = "nominatim"
+    services._geocoder.pop("online", None)
+    online = services._online_geocoder()
+    assert online is not None
+    assert type(online).__name__ == "GeopyGeocoder"
+    west, south, east, north = road_map.bbox
+    assert online.settings.viewbox == (south, west, north, east)
+    settings.GEOCODER = "offline"
+    services._geocoder.pop("online", None)
+    assert services._online_geocoder() is None
