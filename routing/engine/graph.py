@@ -16,7 +16,7 @@ from scipy.spatial import cKDTree
 from .errors import MapSourceError
 from .profile import MODES, Mode, SpeedProfile
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 EARTH_RADIUS_M = 6_371_008.8
 # Spacing of the spatial-index sample points along every road segment; the snap search
 # radius is widened by half of it so the nearest segment can never be missed.
@@ -24,7 +24,10 @@ SAMPLE_SPACING_M = 30.0
 # scipy's csgraph drops explicit zeros from sparse input, which would delete zero-length
 # OSM edges (duplicated nodes) from the graph.
 MIN_WEIGHT_S = 1e-6
-CCH_SCALE = 1000.0  # routingkit weights are uint32; milliseconds keep rounding < 0.1 %
+# routingkit weights are uint32 and its "infinity" is 2**31 - 1. The CCH time metric
+# (rank and route) counts 0.1 ms units when `eta_bound_s` shows every shortest path fits,
+# else this coarser fallback of milliseconds (see queries._CCH.scale).
+CCH_SCALE = 1000.0
 
 F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
@@ -75,6 +78,10 @@ class CompiledGraph:
     sample_xy: F64  # (k, 2) sample points along segments, in local metres
     sample_seg: I32
     cch_order: I32
+    # Per mode (urgent, non-urgent): an upper bound on any shortest drive time, the sum of
+    # the farthest node to and from a central node (exact bound on a strongly connected
+    # graph); sizes the integer CCH metrics.
+    eta_bound_s: F64
     origin: F64  # lat0, lon0 of the local projection
     meta_json: str = "{}"
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -221,31 +228,65 @@ def _intern(values: list[str]) -> tuple[npt.NDArray[np.str_], I32]:
     return np.array(list(table), dtype=str), idx
 
 
+def _twin_ok(
+    e: I64, t: I64, length: F64, offsets: I64, glon: F64, glat: F64
+) -> npt.NDArray[np.bool_]:
+    """Vectorised: is edge t the geometry of edge e reversed (same test as the loop)?"""
+    ce = offsets[e + 1] - offsets[e]
+    ct = offsets[t + 1] - offsets[t]
+    ok = (ce == ct) & (np.abs(length[e] - length[t]) <= 0.01 * np.maximum(1.0, length[e]))
+    cand = np.flatnonzero(ok & (ce > 0))
+    if len(cand) == 0:
+        return ok
+    cnt = ce[cand]
+    first = np.cumsum(cnt) - cnt
+    k = np.arange(int(cnt.sum())) - np.repeat(first, cnt)
+    ie = np.repeat(offsets[e[cand]], cnt) + k
+    it = np.repeat(offsets[t[cand] + 1] - 1, cnt) - k
+    bad = (np.abs(glon[ie] - glon[it]) > 1e-7) | (np.abs(glat[ie] - glat[it]) > 1e-7)
+    bad_pair = np.add.reduceat(bad.astype(np.int64), first) > 0
+    ok[cand[bad_pair]] = False
+    return ok
+
+
 def _find_twins(u: I32, v: I32, length: F64, offsets: I64, glon: F64, glat: F64) -> I32:
-    """Pair each edge with a reverse edge whose geometry is the same line reversed."""
-    twin = np.full(len(u), -1, dtype=np.int32)
-    by_pair: dict[tuple[int, int], list[int]] = {}
-    for e in range(len(u)):
-        by_pair.setdefault((int(u[e]), int(v[e])), []).append(e)
-    for (a, b), edges in by_pair.items():
-        if a >= b:
-            continue
-        back = by_pair.get((b, a))
-        if not back:
-            continue
-        free = list(back)
-        for e in edges:
-            s0, s1 = offsets[e], offsets[e + 1]
-            for t in free:
-                t0, t1 = offsets[t], offsets[t + 1]
-                if (
-                    t1 - t0 == s1 - s0
-                    and abs(length[e] - length[t]) <= 0.01 * max(1.0, length[e])
-                    and np.allclose(glon[s0:s1], glon[t0:t1][::-1], atol=1e-7, rtol=0)
-                    and np.allclose(glat[s0:s1], glat[t0:t1][::-1], atol=1e-7, rtol=0)
-                ):
-                    twin[e], twin[t] = t, e
-                    free.remove(t)
+    """Pair each edge with a reverse edge whose geometry is the same line reversed.
+
+    Vectorised: edges are grouped by unordered node pair with one lexsort; a pair with
+    exactly one edge each way (nearly all of them) is checked in bulk, and only node pairs
+    with parallel edges go through the greedy per-edge loop (first free match in id order).
+    """
+    m = len(u)
+    twin = np.full(m, -1, dtype=np.int32)
+    u64, v64 = u.astype(np.int64), v.astype(np.int64)
+    n = int(max(u64.max(initial=0), v64.max(initial=0))) + 1
+    ids = np.flatnonzero(u64 != v64)
+    fwd = u64[ids] < v64[ids]
+    key = np.minimum(u64[ids], v64[ids]) * n + np.maximum(u64[ids], v64[ids])
+    order = np.lexsort((ids, ~fwd, key))
+    ids, fwd, key = ids[order], fwd[order], key[order]
+    start = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+    size = np.diff(np.concatenate([start, [len(key)]]))
+    n_fwd = np.add.reduceat(fwd.astype(np.int64), start) if len(start) else start
+    n_bwd = size - n_fwd
+    simple = start[(n_fwd == 1) & (n_bwd == 1)]
+    e, t = ids[simple], ids[simple + 1]
+    ok = _twin_ok(e, t, length, offsets, glon, glat)
+    twin[e[ok]] = t[ok]
+    twin[t[ok]] = e[ok]
+    for s, z in zip(
+        start[(n_fwd >= 1) & (n_bwd >= 1) & (size > 2)].tolist(),
+        size[(n_fwd >= 1) & (n_bwd >= 1) & (size > 2)].tolist(),
+        strict=True,
+    ):
+        group = ids[s : s + z]
+        gf = fwd[s : s + z]
+        free = group[~gf].tolist()
+        for a in group[gf].tolist():
+            for b in free:
+                if _twin_ok(np.array([a]), np.array([b]), length, offsets, glon, glat)[0]:
+                    twin[a], twin[b] = b, a
+                    free.remove(b)
                     break
     return twin
 
@@ -347,6 +388,7 @@ def compile_arrays(
         sample_xy=np.empty((0, 2)),
         sample_seg=np.empty(0, np.int32),
         cch_order=np.empty(0, np.int32),
+        eta_bound_s=np.zeros(2),
         origin=np.array(
             [
                 (float(glat.min()) + float(glat.max())) / 2,
@@ -356,6 +398,7 @@ def compile_arrays(
         meta_json=json.dumps(meta or {}),
     )
     _build_spatial_index(g)
+    g.eta_bound_s = _eta_bounds(g)
     if compute_order:
         g.cch_order = _cch_order(g)
     return g
@@ -394,6 +437,25 @@ def _build_spatial_index(g: CompiledGraph) -> None:
     sy = g.seg_y0[sample_seg] + t * (g.seg_y1 - g.seg_y0)[sample_seg]
     g.sample_xy = np.column_stack([sx, sy])
     g.sample_seg = sample_seg
+
+
+def _eta_bounds(g: CompiledGraph) -> F64:
+    """Farthest drive time to plus from a central node, per mode (inf if not connected)."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import dijkstra
+
+    x, y = g.project(g.node_lat, g.node_lon)
+    root = int(np.argmin(x * x + y * y))
+    n = g.n_nodes
+    out = np.zeros(2)
+    for i, mode in enumerate(MODES):
+        total = 0.0
+        for reverse in (False, True):
+            c = _collapse(g, mode, reverse)
+            mat = sp.csr_matrix((c.data, c.indices, c.indptr), shape=(n, n), copy=False)
+            total += float(dijkstra(mat, directed=True, indices=root).max())
+        out[i] = total
+    return out
 
 
 def _cch_order(g: CompiledGraph) -> I32:

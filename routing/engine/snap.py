@@ -10,10 +10,11 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import SnapError
-from .graph import SAMPLE_SPACING_M, CompiledGraph
+from .graph import EARTH_RADIUS_M, SAMPLE_SPACING_M, CompiledGraph
 
 DEFAULT_MAX_SNAP_M = 500.0
 _K = 8
+_K_WIDE = 96
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,29 @@ def _check_range(lat: float, lon: float, field: str) -> None:
         raise SnapError(f"Longitude {lon} is outside -180..180.", field=field)
 
 
+_NUMBER_TYPES = frozenset({float, int})
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _checked_array(points: list[tuple[float, float]], field: str) -> npt.NDArray[np.float64]:
+    """(k, 2) float array of the points; the first bad point raises its own SnapError."""
+    kinds = {type(x) for p in points for x in p}
+    arr: npt.NDArray[np.float64] | None = None
+    if kinds <= _NUMBER_TYPES and all(len(p) == 2 for p in points):
+        arr = np.asarray(points, dtype=np.float64)
+        lat, lon = arr[:, 0], arr[:, 1]
+        good = (
+            np.isfinite(arr).all() and (np.abs(lat) <= 90.0).all() and (np.abs(lon) <= 180.0).all()
+        )
+        if good:
+            return arr
+    # Slow path only to name the first offending point, exactly as before.
+    for i, (lat_i, lon_i) in enumerate(points):
+        _check_range(lat_i, lon_i, field if len(points) == 1 else f"{field}[{i}]")
+    return np.asarray(points, dtype=np.float64)
+
+
 def _project_on_segments(
     g: CompiledGraph, segs: npt.NDArray[np.int64], px: Any, py: Any
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -68,8 +92,53 @@ def snap(
     max_distance_m: float = DEFAULT_MAX_SNAP_M,
     field: str = "location",
 ) -> Snap:
-    """Snap one coordinate to the nearest edge; SnapError if too far or off the map."""
-    return snap_many(g, [(lat, lon)], max_distance_m, field=field)[0]
+    """Snap one coordinate to the nearest edge; SnapError if too far or off the map.
+
+    Fast path for the common case (scalar maths around one k-nearest query); anything
+    unusual (bad input, off the map, too far, or k samples that cannot prove the nearest
+    segment) goes through `snap_many`, which raises or runs the ball query.
+    """
+    slow = [(lat, lon)]
+    if type(lat) not in _NUMBER_TYPES or type(lon) not in _NUMBER_TYPES:
+        return snap_many(g, slow, max_distance_m, field=field)[0]
+    min_lon, min_lat, max_lon, max_lat = g.bbox()
+    dlat = max_distance_m / 111_000.0
+    dlon = dlat / max(0.01, math.cos(math.radians(float(g.origin[0]))))
+    if not (min_lat - dlat <= lat <= max_lat + dlat and min_lon - dlon <= lon <= max_lon + dlon):
+        return snap_many(g, slow, max_distance_m, field=field)[0]
+    lat0, lon0 = float(g.origin[0]), float(g.origin[1])
+    kk = math.pi / 180.0 * EARTH_RADIUS_M
+    px = (lon - lon0) * kk * math.cos(math.radians(lat0))
+    py = (lat - lat0) * kk
+    k = min(_K, len(g.sample_seg))
+    dk, ik = g.kdtree().query((px, py), k=k)
+    segs = g.sample_seg[np.atleast_1d(ik)].astype(np.int64)
+    dist, t = _project_on_segments(g, segs, px, py)
+    b = int(np.argmin(dist))
+    best_d = float(dist[b])
+    if (k == _K and best_d + SAMPLE_SPACING_M / 2 > float(np.atleast_1d(dk)[-1])) or (
+        best_d > max_distance_m
+    ):
+        return snap_many(g, slow, max_distance_m, field=field)[0]
+    seg = int(segs[b])
+    bt = float(t[b])
+    edge = int(g.seg_edge[seg])
+    x0, y0 = float(g.seg_x0[seg]), float(g.seg_y0[seg])
+    dx, dy = float(g.seg_x1[seg]) - x0, float(g.seg_y1[seg]) - y0
+    along = float(g.seg_cum0[seg]) + bt * float(np.hypot(dx, dy))
+    total = float(g.edge_proj_len[edge])
+    frac = min(1.0, max(0.0, along / total)) if total > 0 else 0.0
+    slat = (y0 + bt * dy) / kk + lat0
+    slon = (x0 + bt * dx) / (kk * math.cos(math.radians(lat0))) + lon0
+    return Snap(
+        edge,
+        frac,
+        frac * float(g.length_m[edge]),
+        slat,
+        slon,
+        best_d,
+        str(g.street_names[g.edge_name[edge]]),
+    )
 
 
 def snap_many(
@@ -81,9 +150,7 @@ def snap_many(
     """Snap many coordinates with one batched tree query; the first bad one raises."""
     if not points:
         return []
-    for i, (lat, lon) in enumerate(points):
-        _check_range(lat, lon, field if len(points) == 1 else f"{field}[{i}]")
-    arr = np.asarray(points, dtype=np.float64)
+    arr = _checked_array(points, field)
     min_lon, min_lat, max_lon, max_lat = g.bbox()
     # Widen the box by the snap limit so a point just outside the last road still snaps.
     dlat = max_distance_m / 111_000.0
@@ -115,7 +182,26 @@ def snap_many(
     # nearer segment than the best candidate must have a sample inside this radius; only
     # when that radius reaches past the k-th sample can a nearer one have been missed.
     radius = best_d + SAMPLE_SPACING_M / 2
-    for j in (int(x) for x in np.flatnonzero((radius > dk[:, -1]) & (k == _K))):
+    unsure = np.flatnonzero((radius > dk[:, -1]) & (k == _K))
+    if len(unsure):
+        # Same answer as the ball query below (nearest segment among the samples within
+        # `radius`, ties to the lowest segment id), for all unsure points in one batched
+        # k-nearest query; only points whose ball is still larger go to the loop.
+        k2 = min(_K_WIDE, len(g.sample_seg))
+        dk2, ik2 = tree.query(np.column_stack([px[unsure], py[unsure]]), k=k2)
+        dk2 = np.asarray(dk2, dtype=np.float64).reshape(len(unsure), k2)
+        segs2 = g.sample_seg[np.asarray(ik2).reshape(len(unsure), k2)].astype(np.int64)
+        d2, t2 = _project_on_segments(g, segs2, px[unsure, None], py[unsure, None])
+        d2 = np.where(dk2 <= radius[unsure, None], d2, np.inf)
+        pick = np.lexsort((segs2, d2), axis=-1)[:, 0]
+        r2 = np.arange(len(unsure))
+        done = (radius[unsure] < dk2[:, -1]) | (k2 == len(g.sample_seg))
+        j2 = unsure[done]
+        best_seg[j2] = segs2[r2, pick][done]
+        best_t[j2] = t2[r2, pick][done]
+        best_d[j2] = d2[r2, pick][done]
+        unsure = unsure[~done]
+    for j in unsure.tolist():
         near = np.asarray(tree.query_ball_point([px[j], py[j]], radius[j]), dtype=np.int64)
         cand = np.unique(g.sample_seg[near]).astype(np.int64)
         d2, t2 = _project_on_segments(g, cand, px[j], py[j])
@@ -142,16 +228,32 @@ def snap_many(
     snap_lat, snap_lon = g.unproject(x0 + best_t * dx, y0 + best_t * dy)
     offset = frac * g.length_m[edge]
     names = g.street_names[g.edge_name[edge]]
-    return [
-        Snap(int(e), float(f), float(o), float(la), float(lo), float(d), str(nm))
-        for e, f, o, la, lo, d, nm in zip(
-            edge.tolist(),
-            frac.tolist(),
-            offset.tolist(),
-            snap_lat.tolist(),
-            snap_lon.tolist(),
-            best_d.tolist(),
-            names.tolist(),
-            strict=True,
+    # Snap objects in bulk: setting the frozen dataclass's instance dict in one go costs
+    # half of its guarded __init__ (same fields, equality, hash and repr).
+    out = []
+    for e, f, o, la, lo, d, nm in zip(
+        edge.tolist(),
+        frac.tolist(),
+        offset.tolist(),
+        snap_lat.tolist(),
+        snap_lon.tolist(),
+        best_d.tolist(),
+        names.tolist(),
+        strict=True,
+    ):
+        s = _new(Snap)
+        _set(
+            s,
+            "__dict__",
+            {
+                "edge": e,
+                "fraction": f,
+                "offset_m": o,
+                "lat": la,
+                "lon": lo,
+                "distance_m": d,
+                "street": nm,
+            },
         )
-    ]
+        out.append(s)
+    return out

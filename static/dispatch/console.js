@@ -299,7 +299,8 @@
       className: "gh-marker",
       iconSize: null,
       html:
-        '<div class="unit-marker is-' + cssToken(unit.status) + '"' + offset + '><span class="dot"></span>' +
+        '<div class="unit-marker is-' + cssToken(unit.status) + (unit.position_stale ? " is-stale" : "") + '"' +
+        offset + (unit.position_stale ? ' title="No position for over a minute"' : "") + '><span class="dot"></span>' +
         '<span class="label">' + escapeHtml(unit.call_sign) + "</span></div>",
     });
   }
@@ -316,7 +317,8 @@
       "<p>Station: " + escapeHtml(u.station) + "</p>" +
       "<p>Capabilities: " + escapeHtml(caps) + "</p>" +
       "<p>Tablet: " + (device ? "online (" + escapeHtml(device) + ")" : "offline") + "</p>" +
-      "<p>" + escapeHtml(sinceText(u.last_fix_at)) + "</p>"
+      "<p>" + escapeHtml(sinceText(u.last_fix_at)) + "</p>" +
+      (u.position_stale ? '<p class="stale-note">Position stale: no fix received recently</p>' : "")
     );
   }
 
@@ -333,6 +335,7 @@
     li.appendChild(el("span", "unit-type", u.unit_type));
     li.appendChild(el("span", "badge status-" + cssToken(u.status), statusLabel(u.status)));
     li.appendChild(el("span", "unit-station", u.station || ""));
+    if (u.position_stale) li.appendChild(el("span", "badge stale", "position stale"));
     const device = state.presence.get(String(u.id));
     const presence = el("span", "presence " + (device ? "online" : "offline"), device ? "online" : "offline");
     if (device) presence.title = "Tablet " + device;

@@ -88,6 +88,11 @@
         throw new Error("No match for “" + text + "”." + (near.length ? " Nearest: " + near.join("; ") + "." : ""));
       }
       const top = candidates[0];
+      const accuracy = fieldValue("location_accuracy");
+      if (top.kind === "latlon" && accuracy !== "") {
+        // Coordinates with an accuracy radius are the caller's phone position (AML / GPS).
+        return { source: "caller_gps", lat: top.lat, lon: top.lon, accuracy_m: Number(accuracy), text: text };
+      }
       if (top.kind === "latlon" || top.kind === "pluscode") {
         return { source: top.kind === "latlon" ? "latlon" : "pluscode", text: text };
       }
@@ -242,6 +247,34 @@
       if (text && !text.value && r.ok) text.value = r.data.label;
     });
   });
+
+  // ---- the selected unit's route ----------------------------------------------------
+
+  function activeIncidentOf(unitId) {
+    let found = null;
+    document.querySelectorAll("#incident-list li[data-incident-id]").forEach(function (li) {
+      const incident = ui.incident(li.dataset.incidentId);
+      if (!found && incident && Array.isArray(incident.assignments) && incident.assignments.some(function (a) {
+        return a.unit_id === Number(unitId) && (a.status === "dispatched" || a.status === "en_route");
+      })) found = incident;
+    });
+    return found;
+  }
+
+  const unitList = document.getElementById("unit-list");
+  if (unitList) {
+    unitList.addEventListener("click", function (event) {
+      const li = event.target.closest("li[data-unit-id]");
+      if (!li) return;
+      const incident = activeIncidentOf(li.dataset.unitId);
+      if (incident) {
+        currentIncident = incident;
+        previewRoute(Number(li.dataset.unitId), incident);
+      } else {
+        ui.clearRoute();
+      }
+    });
+  }
 
   // ---- live ETAs ---------------------------------------------------------------------
   // Each unit on its way gets its ETA recomputed from its live position, at most every 5 s.
