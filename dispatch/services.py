@@ -16,6 +16,7 @@ from dispatch import events, selectors
 from dispatch.models import (
     ACTIVE_ASSIGNMENT_STATUSES,
     DETERMINANT_RESPONSE,
+    OPEN_INCIDENT_STATUSES,
     Assignment,
     AssignmentStatus,
     AssignmentTransition,
@@ -273,12 +274,7 @@ def incident_attach_call(
     """Attach a further call about an open incident to it (a duplicate call)."""
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
-        if locked.status not in {
-            IncidentStatus.OPEN,
-            IncidentStatus.DISPATCHED,
-            IncidentStatus.ON_SCENE,
-            IncidentStatus.TRANSPORTING,
-        }:
+        if locked.status not in OPEN_INCIDENT_STATUSES:
             raise DispatchError(
                 f"Incident #{locked.pk} is {locked.status}; start a new one.", field="incident"
             )
