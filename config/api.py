@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from dispatch.services import DispatchError
+from handoff.services import CONFLICT_CODES, HandoffError
 from routing.engine import RoutingError, UnreachableError
 from routing.engine.coords import GeocodeError
 from routing.services import MapNotBuiltError
@@ -21,6 +22,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DispatchError):
         # A state conflict (unit taken, transition not allowed) is 409; bad input is 400.
         conflict = exc.code in {"invalid_transition", "unit_unavailable", "duplicate"}
+        return Response(
+            {exc.field or "non_field_errors": [exc.message], "code": exc.code},
+            status=status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, HandoffError):
+        conflict = exc.code in CONFLICT_CODES
         return Response(
             {exc.field or "non_field_errors": [exc.message], "code": exc.code},
             status=status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST,

@@ -6,4 +6,5 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("", include("routing.api.urls")),
     path("", include("dispatch.api.urls")),
+    path("", include("handoff.api.urls")),
 ]

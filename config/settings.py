@@ -138,6 +138,8 @@ def _database() -> dict[str, Any]:
     engine = config.get("ENGINE", "")
     if engine == "django.db.backends.sqlite3":
         config["OPTIONS"] = dict(_SQLITE_OPTIONS)
+        # A file, not Django's in-memory default: test servers in other processes share it.
+        config["TEST"] = {"NAME": f"{config['NAME']}.test"}
     elif engine != "django.db.backends.postgresql":
         raise EnvError("DATABASE_URL", "only postgres:// and sqlite:// URLs are supported")
     return config
@@ -216,12 +218,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 UNIT_STALE_AFTER_SECONDS = env.integer("UNIT_STALE_AFTER_SECONDS", 60, minimum=5)
 STALE_CHECK_INTERVAL_SECONDS = env.integer("STALE_CHECK_INTERVAL_SECONDS", 5, minimum=1)
+# An unacknowledged team activation is re-sent and escalated to the ED's charge role.
+ACTIVATION_ESCALATE_AFTER_SECONDS = env.integer(
+    "ACTIVATION_ESCALATE_AFTER_SECONDS", 120, minimum=10
+)
+# How long the receiving ED keeps access to a patient's record after transfer of care.
+ED_ACCESS_HOURS_AFTER_HANDOFF = env.integer("ED_ACCESS_HOURS_AFTER_HANDOFF", 24, minimum=1)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "heartbeat": {"task": "config.tasks.heartbeat", "schedule": 15.0},
     "units-flag-stale": {
         "task": "dispatch.tasks.units_flag_stale",
         "schedule": float(STALE_CHECK_INTERVAL_SECONDS),
     },
+    "activations-escalate": {"task": "handoff.tasks.activations_escalate", "schedule": 15.0},
 }
 # The embedded scheduler starts with the ASGI server; tests and management commands leave it off.
 EMBEDDED_SCHEDULER = env.boolean("EMBEDDED_SCHEDULER", default=CELERY_EMBEDDED)
@@ -306,7 +315,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per periodic task run every few seconds drowns what matters.
+        "celery.app.trace": {"level": "WARNING"},
+        "pyrosm": {"level": "WARNING"},
+    },
 }
 
 if PRODUCTION:

@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from config.devices import ItemRejected, ItemType
 from dispatch import access, services
+from handoff.devices import HANDOFF_ITEM_TYPES
 
 
 def _number(data: dict[str, Any], name: str, *, required: bool = True) -> float | None:
@@ -112,7 +113,7 @@ def acknowledge(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, An
     return {"assignment_id": assignment.pk}
 
 
-CREW_ITEM_TYPES = {
+DISPATCH_ITEM_TYPES = {
     item.name: item
     for item in (
         ItemType("position", position),
@@ -120,3 +121,5 @@ CREW_ITEM_TYPES = {
         ItemType("acknowledge", acknowledge),
     )
 }
+# The tablet's handoff items (encounter, vitals, message, destination) share the socket.
+CREW_ITEM_TYPES = {**DISPATCH_ITEM_TYPES, **HANDOFF_ITEM_TYPES}

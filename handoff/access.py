@@ -1,14 +1,25 @@
-"""The only way to fetch handoff objects on behalf of a user."""
+"""The only way to fetch handoff objects on behalf of a user.
+
+Least privilege (docs/handoff.md): crew see the encounters of their own unit while they are
+open; ED staff see encounters bound for their hospital until ED_ACCESS_HOURS_AFTER_HANDOFF
+after transfer of care; dispatchers and administrators see no clinical record at all.
+Missing objects raise DoesNotExist (404); objects of others raise PermissionDenied (403).
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from accounts.access import user_has_role
 from accounts.models import Role
-from handoff.models import Hospital
+from dispatch.models import ACTIVE_ASSIGNMENT_STATUSES, Assignment
+from handoff.models import Encounter, EncounterStatus, Hospital, TeamActivation
 
 
 def access_staff_hospital(user: Any) -> Hospital:
@@ -16,3 +27,112 @@ def access_staff_hospital(user: Any) -> Hospital:
     if not user_has_role(user, Role.ED_STAFF) or user.hospital_id is None:
         raise PermissionDenied("Only ED staff have a hospital.")
     return Hospital.objects.get(pk=user.hospital_id)
+
+
+def access_ed_hospital(user: Any, hospital_id: int) -> Hospital:
+    """Hospital `hospital_id` when `user` is on its ED staff; PermissionDenied otherwise."""
+    hospital = Hospital.objects.get(pk=hospital_id)
+    if not user_has_role(user, Role.ED_STAFF) or user.hospital_id != hospital.pk:
+        raise PermissionDenied("Only this hospital's ED staff may do that.")
+    return hospital
+
+
+def is_crew_of(user: Any, encounter: Encounter, *, open_only: bool = True) -> bool:
+    """True for the crew of the encounter's unit (while the encounter is open, by default)."""
+    return (
+        user_has_role(user, Role.CREW)
+        and (encounter.status == EncounterStatus.OPEN or not open_only)
+        and encounter.assignment.unit_id == user.unit_id
+    )
+
+
+def ed_access_ends(encounter: Encounter) -> Any:
+    """When the receiving ED stops seeing the encounter (None while it is in progress)."""
+    ended = encounter.transfer_of_care_at or encounter.closed_at
+    if ended is None:
+        return None
+    return ended + timedelta(hours=settings.ED_ACCESS_HOURS_AFTER_HANDOFF)
+
+
+def is_ed_of(user: Any, encounter: Encounter) -> bool:
+    """True for staff of the destination ED, until the access window after handoff ends."""
+    if not user_has_role(user, Role.ED_STAFF) or encounter.destination_id is None:
+        return False
+    if encounter.destination_id != user.hospital_id:
+        return False
+    ends = ed_access_ends(encounter)
+    return ends is None or timezone.now() < ends
+
+
+def check_crew(user: Any, encounter: Encounter, *, open_only: bool = True) -> None:
+    """PermissionDenied unless `user` crews the encounter's unit (and it is open).
+
+    Services pass `open_only=False` and then refuse a closed encounter with a HandoffError,
+    so the crew is told "closed" (409) rather than "not yours" (403).
+    """
+    if not is_crew_of(user, encounter, open_only=open_only):
+        raise PermissionDenied("Only the crew of this encounter's unit, while it is open.")
+
+
+def check_ed(user: Any, encounter: Encounter) -> None:
+    """PermissionDenied unless `user` is staff of the encounter's destination ED."""
+    if not is_ed_of(user, encounter):
+        raise PermissionDenied("Only staff of the receiving ED.")
+
+
+def check_crew_or_ed(user: Any, encounter: Encounter, *, open_only: bool = True) -> str:
+    """'crew' or 'ed' for who `user` is to the encounter; PermissionDenied for anyone else."""
+    if is_crew_of(user, encounter, open_only=open_only):
+        return "crew"
+    if is_ed_of(user, encounter):
+        return "ed"
+    raise PermissionDenied("This patient's record is not yours to see.")
+
+
+def _encounter(public_id: UUID | str) -> Encounter:
+    return Encounter.objects.select_related("assignment__unit", "destination").get(
+        public_id=public_id
+    )
+
+
+def access_encounter(user: Any, public_id: UUID | str, *, open_only: bool = True) -> Encounter:
+    """An encounter the user may read: its crew (while open) or its destination ED staff.
+
+    Write views pass `open_only=False` so the service answers "closed" (409) to its crew.
+    """
+    encounter = _encounter(public_id)
+    check_crew_or_ed(user, encounter, open_only=open_only)
+    return encounter
+
+
+def access_crew_encounter(user: Any, public_id: UUID | str) -> Encounter:
+    """An open encounter of the crew's own unit (crew-only actions: vitals, destination)."""
+    encounter = _encounter(public_id)
+    check_crew(user, encounter)
+    return encounter
+
+
+def access_ed_encounter(user: Any, public_id: UUID | str) -> Encounter:
+    """An encounter bound for the ED staff member's hospital (ED-only actions)."""
+    encounter = _encounter(public_id)
+    check_ed(user, encounter)
+    return encounter
+
+
+def access_crew_assignment(user: Any, assignment_id: int) -> Assignment:
+    """An active assignment of the crew's unit, to open encounters on."""
+    assignment = Assignment.objects.select_related("unit").get(pk=assignment_id)
+    if not user_has_role(user, Role.CREW) or assignment.unit_id != user.unit_id:
+        raise PermissionDenied("Only the crew of the assigned unit records its patients.")
+    if assignment.status not in ACTIVE_ASSIGNMENT_STATUSES:
+        raise PermissionDenied("The assignment is no longer active.")
+    return assignment
+
+
+def access_activation(user: Any, activation_id: int) -> TeamActivation:
+    """A team activation of an encounter bound for the ED staff member's hospital."""
+    activation = TeamActivation.objects.select_related(
+        "encounter__assignment", "encounter__destination"
+    ).get(pk=activation_id)
+    check_ed(user, activation.encounter)
+    return activation

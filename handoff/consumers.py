@@ -6,11 +6,11 @@ from typing import Any
 
 from config.realtime import ScreenConsumer, envelope
 from dispatch.selectors import hospital_summary
-from handoff import access, events
+from handoff import access, events, selectors
 
 
 class EDBoardConsumer(ScreenConsumer):
-    """An ED board: follows its hospital's stream."""
+    """An ED board: follows its hospital's stream. ED actions go through the REST API."""
 
     def resolve(self, user: Any) -> Any:
         return access.access_staff_hospital(user)
@@ -22,5 +22,10 @@ class EDBoardConsumer(ScreenConsumer):
         return envelope(
             "handoff.board.snapshot",
             stream=events.ed_group(target.pk),
-            data={"hospital": hospital_summary(target)},
+            data={
+                "hospital": hospital_summary(target),
+                # Sickest first (NEWS2 risk), then soonest ETA: the rows of
+                # handoff.encounter.updated, which replace a row by encounter_id.
+                "incoming": selectors.ed_incoming_list(hospital_id=target.pk),
+            },
         )

@@ -1,0 +1,252 @@
+"""Shapes of the handoff API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from handoff.models import DestinationReason, EDStatus, Sex
+
+# --- Input ---------------------------------------------------------------------------------
+
+
+class MedicationEntrySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    name = serializers.CharField(max_length=120)
+    anticoagulant = serializers.BooleanField(default=False)
+
+
+class BeFastSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    balance = serializers.BooleanField(allow_null=True, required=False)
+    eyes = serializers.BooleanField(allow_null=True, required=False)
+    face = serializers.BooleanField(allow_null=True, required=False)
+    arm = serializers.BooleanField(allow_null=True, required=False)
+    speech = serializers.BooleanField(allow_null=True, required=False)
+
+
+class EncounterWriteSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Crew-editable fields; every one optional (the service validates the domain rules)."""
+
+    family_name = serializers.CharField(
+        max_length=100, allow_null=True, allow_blank=True, required=False
+    )
+    given_name = serializers.CharField(
+        max_length=100, allow_null=True, allow_blank=True, required=False
+    )
+    sex = serializers.ChoiceField(choices=Sex.choices, required=False)
+    birth_date = serializers.DateField(allow_null=True, required=False)
+    estimated_age_years = serializers.IntegerField(
+        min_value=0, max_value=130, allow_null=True, required=False
+    )
+    age_text = serializers.CharField(max_length=40, allow_blank=True, required=False)
+    time_of_onset = serializers.DateTimeField(allow_null=True, required=False)
+    mechanism = serializers.CharField(allow_blank=True, required=False)
+    injuries = serializers.CharField(allow_blank=True, required=False)
+    chief_complaint = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    working_impression = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    working_impression_code = serializers.CharField(max_length=16, allow_blank=True, required=False)
+    allergies = serializers.ListField(child=serializers.CharField(max_length=120), required=False)
+    medications = MedicationEntrySerializer(many=True, required=False)
+    history = serializers.ListField(child=serializers.CharField(max_length=120), required=False)
+    findings = serializers.JSONField(
+        required=False,
+        help_text="Crew findings for team activations: booleans such as cardiac_arrest, "
+        "suspected_infection, injured, CDC trauma patterns, and befast {balance, eyes, ...}",
+    )
+    last_known_well = serializers.DateTimeField(
+        allow_null=True, required=False, help_text="eSituation.18"
+    )
+
+
+class EncounterCreateSerializer(EncounterWriteSerializer):
+    public_id = serializers.UUIDField(
+        required=False, help_text="The tablet's own id for the record (idempotent create)"
+    )
+
+
+class VitalsCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    client_id = serializers.CharField(max_length=64, help_text="The device's id for this set")
+    taken_at = serializers.DateTimeField(required=False)
+    device_id = serializers.CharField(max_length=64, required=False, default="")
+    vitals = serializers.JSONField(
+        help_text="Keys of docs/clinical.md (heart_rate, spo2, ..., on_oxygen, spo2_scale) "
+        "plus ecg_stemi"
+    )
+
+
+class InterventionCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    client_id = serializers.CharField(max_length=64)
+    text = serializers.CharField(max_length=200)
+    code = serializers.CharField(max_length=16, required=False, default="")
+    performed_at = serializers.DateTimeField(required=False)
+
+
+class MedicationCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    client_id = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=120)
+    dose = serializers.FloatField(min_value=0, required=False, allow_null=True)
+    unit = serializers.CharField(max_length=16, required=False, default="")
+    route = serializers.CharField(max_length=32, required=False, default="")
+    given_at = serializers.DateTimeField(required=False)
+
+
+class DestinationSetSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    hospital = serializers.IntegerField()
+    reason = serializers.ChoiceField(choices=DestinationReason.choices, help_text="eDisposition.20")
+
+
+class BaySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    bay = serializers.CharField(max_length=32)
+
+
+class MessageCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    text = serializers.CharField(max_length=1000)
+    client_id = serializers.CharField(max_length=64, required=False, default="")
+
+
+class ReconcileSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    mrn = serializers.CharField(max_length=32, help_text="The hospital's medical record number")
+
+
+class EDStatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    status = serializers.ChoiceField(choices=EDStatus.choices)
+    reason = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+# --- Output --------------------------------------------------------------------------------
+
+
+class ActivationSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    encounter_id = serializers.UUIDField()
+    temp_identifier = serializers.CharField()
+    kind = serializers.CharField()
+    kind_label = serializers.CharField()
+    reason = serializers.CharField()
+    capability = serializers.CharField(allow_null=True)
+    proposed_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    escalated_at = serializers.DateTimeField(allow_null=True)
+    resent_count = serializers.IntegerField()
+
+
+class MessageSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    encounter_id = serializers.UUIDField()
+    temp_identifier = serializers.CharField()
+    sender = serializers.CharField()
+    text = serializers.CharField()
+    sent_at = serializers.DateTimeField()
+
+
+class VitalsSetSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    client_id = serializers.CharField()
+    taken_at = serializers.DateTimeField()
+    values = serializers.DictField(help_text="Recorded vitals, keys of docs/clinical.md")
+    ecg_stemi = serializers.BooleanField(allow_null=True)
+    news2_total = serializers.IntegerField(allow_null=True)
+    news2_risk = serializers.CharField(allow_null=True)
+    news2_missing = serializers.ListField(child=serializers.CharField())
+    news2_change = serializers.DictField()
+    gcs_total = serializers.IntegerField(allow_null=True)
+    shock_index = serializers.FloatField(allow_null=True)
+    qsofa_score = serializers.IntegerField(allow_null=True)
+    flags = serializers.ListField(child=serializers.DictField())
+    trend = serializers.DictField(help_text="Change of each vital since the previous set")
+
+
+class UnitRefSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    call_sign = serializers.CharField()
+
+
+class TreatmentSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    text = serializers.CharField()
+
+
+class BoardRowSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The ED board row (no patient names): also the `handoff.encounter.updated` payload."""
+
+    encounter_id = serializers.UUIDField()
+    temp_identifier = serializers.CharField()
+    status = serializers.CharField()
+    unit = UnitRefSerializer()
+    assignment_id = serializers.IntegerField()
+    assignment_status = serializers.CharField()
+    destination_id = serializers.IntegerField(allow_null=True)
+    destination_reason = serializers.CharField(allow_null=True)
+    eta_at = serializers.DateTimeField(allow_null=True)
+    eta_approximate = serializers.BooleanField()
+    acuity = serializers.CharField(allow_null=True, help_text="NEWS2 risk of the latest set")
+    news2_total = serializers.IntegerField(allow_null=True)
+    age_years = serializers.IntegerField(allow_null=True)
+    age_text = serializers.CharField()
+    sex = serializers.CharField()
+    chief_complaint = serializers.CharField()
+    working_impression = serializers.CharField()
+    time_of_onset = serializers.DateTimeField(allow_null=True)
+    last_known_well = serializers.DateTimeField(allow_null=True)
+    allergies = serializers.ListField(child=serializers.CharField())
+    anticoagulated = serializers.BooleanField()
+    latest_vitals = VitalsSetSerializer(allow_null=True)
+    trend = serializers.DictField(help_text="Per vital, [[taken_at, value], ...] for the sparkline")
+    treatment = TreatmentSerializer(many=True)
+    activations = ActivationSerializer(many=True)
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    bay = serializers.CharField(allow_null=True)
+    arrived_at = serializers.DateTimeField(allow_null=True, help_text="eTimes.11")
+    crew_confirmed_at = serializers.DateTimeField(allow_null=True)
+    ed_confirmed_at = serializers.DateTimeField(allow_null=True)
+    transfer_of_care_at = serializers.DateTimeField(allow_null=True, help_text="eTimes.12")
+    offload_seconds = serializers.IntegerField(allow_null=True)
+    admission_status = serializers.CharField(allow_null=True)
+    reconciled = serializers.BooleanField()
+    updated_at = serializers.DateTimeField()
+
+
+class EncounterDetailSerializer(BoardRowSerializer):
+    id = serializers.IntegerField()
+    family_name = serializers.CharField(allow_null=True)
+    given_name = serializers.CharField(allow_null=True)
+    birth_date = serializers.DateField(allow_null=True)
+    estimated_age_years = serializers.IntegerField(allow_null=True)
+    mechanism = serializers.CharField()
+    injuries = serializers.CharField()
+    working_impression_code = serializers.CharField()
+    medications = MedicationEntrySerializer(many=True)
+    history = serializers.ListField(child=serializers.CharField())
+    findings = serializers.DictField()
+    destination_ed_status = serializers.CharField(allow_null=True)
+    vitals = VitalsSetSerializer(many=True)
+    messages = MessageSerializer(many=True)
+    mrn = serializers.CharField(allow_null=True)
+    reconciled_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class HospitalSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    lat = serializers.FloatField()
+    lon = serializers.FloatField()
+    capabilities = serializers.ListField(child=serializers.CharField())
+    ed_status = serializers.CharField()
+    diversion_reason = serializers.CharField()
+
+
+class DestinationSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    hospital = HospitalSerializer()
+    drive_time_s = serializers.FloatField(allow_null=True)
+    distance_m = serializers.FloatField(allow_null=True)
+    approximate = serializers.BooleanField(
+        help_text="Part of the way is off the road graph: straight line at 30 km/h"
+    )
+    needs = serializers.ListField(child=serializers.CharField())
+    meets_needs = serializers.BooleanField()
+    needs_met = serializers.ListField(child=serializers.CharField())
+    needs_missing = serializers.ListField(child=serializers.CharField())
+    on_diversion = serializers.BooleanField()
+    diversion_reason = serializers.CharField(allow_null=True)

@@ -1,0 +1,41 @@
+from django.urls import path
+
+from handoff.api import views
+
+E = "encounters/<uuid:public_id>/"
+
+urlpatterns = [
+    path(
+        "assignments/<int:assignment_id>/encounters/",
+        views.AssignmentEncountersView.as_view(),
+        name="assignment-encounters",
+    ),
+    path(E, views.EncounterDetailView.as_view(), name="encounter-detail"),
+    path(E + "close/", views.EncounterCloseView.as_view(), name="encounter-close"),
+    path(E + "vitals/", views.VitalsView.as_view(), name="encounter-vitals"),
+    path(E + "interventions/", views.InterventionsView.as_view(), name="encounter-interventions"),
+    path(E + "medications/", views.MedicationsView.as_view(), name="encounter-medications"),
+    path(
+        E + "destinations/",
+        views.DestinationRecommendationsView.as_view(),
+        name="encounter-destinations",
+    ),
+    path(E + "destination/", views.DestinationSetView.as_view(), name="encounter-destination"),
+    path(E + "acknowledge/", views.EDAcknowledgeView.as_view(), name="encounter-acknowledge"),
+    path(E + "bay/", views.BayView.as_view(), name="encounter-bay"),
+    path(E + "arrival/", views.ArrivalView.as_view(), name="encounter-arrival"),
+    path(E + "transfer/", views.TransferView.as_view(), name="encounter-transfer"),
+    path(E + "reconcile/", views.ReconcileView.as_view(), name="encounter-reconcile"),
+    path(E + "messages/", views.MessagesView.as_view(), name="encounter-messages"),
+    path(
+        "activations/<int:activation_id>/acknowledge/",
+        views.ActivationAcknowledgeView.as_view(),
+        name="activation-acknowledge",
+    ),
+    path("ed/incoming/", views.EDIncomingView.as_view(), name="ed-incoming"),
+    path(
+        "hospitals/<int:hospital_id>/ed-status/",
+        views.HospitalEDStatusView.as_view(),
+        name="hospital-ed-status",
+    ),
+]

@@ -1,0 +1,275 @@
+"""The handoff REST API: translate, call one service or selector, translate back.
+
+Every encounter is fetched through handoff.access; dispatchers and administrators get 403
+on every clinical path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dispatch.selectors import hospital_summary
+from handoff import access, selectors, services
+from handoff.api import serializers as s
+from handoff.models import Encounter
+
+
+def _valid(serializer_class: type[Any], data: Any, *, partial: bool = False) -> dict[str, Any]:
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data  # type: ignore[no-any-return]
+
+
+def _detail(encounter: Encounter, *, code: int = status.HTTP_200_OK) -> Response:
+    encounter = Encounter.objects.select_related("assignment__unit", "destination").get(
+        pk=encounter.pk
+    )
+    return Response(
+        s.EncounterDetailSerializer(selectors.encounter_detail(encounter)).data, status=code
+    )
+
+
+def _fields(data: dict[str, Any]) -> dict[str, Any]:
+    # Nested serializers hand back OrderedDicts; the service wants plain JSON-like values.
+    if "medications" in data:
+        data["medications"] = [dict(m) for m in data["medications"]]
+    return data
+
+
+class AssignmentEncountersView(APIView):
+    @extend_schema(responses=s.BoardRowSerializer(many=True))
+    def get(self, request: Request, assignment_id: int) -> Response:
+        """The open encounters of an active assignment of the crew's unit."""
+        assignment = access.access_crew_assignment(request.user, assignment_id)
+        rows = [
+            selectors.board_row(e)
+            for e in assignment.encounters.filter(status="open").select_related("assignment__unit")
+        ]
+        return Response(s.BoardRowSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=s.EncounterCreateSerializer, responses={201: s.EncounterDetailSerializer}
+    )
+    def post(self, request: Request, assignment_id: int) -> Response:
+        """Open a patient record on the assignment (several patients per assignment)."""
+        assignment = access.access_crew_assignment(request.user, assignment_id)
+        data = _fields(_valid(s.EncounterCreateSerializer, request.data))
+        public_id = data.pop("public_id", None)
+        encounter = services.encounter_open(
+            user=request.user, assignment_id=assignment.pk, public_id=public_id, data=data
+        )
+        return _detail(encounter, code=status.HTTP_201_CREATED)
+
+
+class EncounterDetailView(APIView):
+    @extend_schema(responses=s.EncounterDetailSerializer)
+    def get(self, request: Request, public_id: UUID) -> Response:
+        """The full pre-hospital record, for its crew (while open) and the receiving ED."""
+        return _detail(access.access_encounter(request.user, public_id))
+
+    @extend_schema(request=s.EncounterWriteSerializer, responses=s.EncounterDetailSerializer)
+    def patch(self, request: Request, public_id: UUID) -> Response:
+        """Change the patient, ATMIST, history or findings (crew only)."""
+        encounter = access.access_encounter(request.user, public_id, open_only=False)
+        data = _fields(_valid(s.EncounterWriteSerializer, request.data, partial=True))
+        updated = services.encounter_update(user=request.user, encounter_id=encounter.pk, data=data)
+        return _detail(updated)
+
+
+class EncounterCloseView(APIView):
+    @extend_schema(request=None, responses=s.EncounterDetailSerializer)
+    def post(self, request: Request, public_id: UUID) -> Response:
+        """Close the record without a handoff (treated on scene, no transport)."""
+        encounter = access.access_encounter(request.user, public_id, open_only=False)
+        closed = services.encounter_close(user=request.user, encounter_id=encounter.pk)
+        return Response(s.BoardRowSerializer(selectors.board_row(closed)).data)
+
+
+class VitalsView(APIView):
+    @extend_schema(responses=s.VitalsSetSerializer(many=True))
+    def get(self, request: Request, public_id: UUID) -> Response:
+        """The vitals sets of the encounter, oldest first, with their scores."""
+        encounter = access.access_encounter(request.user, public_id)
+        rows = [selectors.vitals_summary(v) for v in encounter.vitals.order_by("taken_at", "pk")]
+        return Response(s.VitalsSetSerializer(rows, many=True).data)
+
+    @extend_schema(request=s.VitalsCreateSerializer, responses={201: s.VitalsSetSerializer})
+    def post(self, request: Request, public_id: UUID) -> Response:
+        """Record a vitals set; out-of-range values are refused naming the field and range."""
+        encounter = access.access_encounter(request.user, public_id, open_only=False)
+        data = _valid(s.VitalsCreateSerializer, request.data)
+        if not isinstance(data["vitals"], dict):
+            raise services.HandoffError("vitals must be an object.", field="vitals")
+        stored = services.vitals_record(
+            user=request.user,
+            encounter_id=encounter.pk,
+            data=data["vitals"],
+            client_id=data["client_id"],
+            device_id=data["device_id"],
+            taken_at=data.get("taken_at"),
+        )
+        return Response(
+            s.VitalsSetSerializer(selectors.vitals_summary(stored)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class InterventionsView(APIView):
+    @extend_schema(request=s.InterventionCreateSerializer, responses={201: s.BoardRowSerializer})
+    def post(self, request: Request, public_id: UUID) -> Response:
+        """Record a procedure done by the crew."""
+        encounter = access.access_encounter(request.user, public_id, open_only=False)
+        data = _valid(s.InterventionCreateSerializer, request.data)
+        services.intervention_record(user=request.user, encounter_id=encounter.pk, **data)
+        encounter.refresh_from_db()
+        return Response(
+            s.BoardRowSerializer(selectors.board_row(encounter)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class MedicationsView(APIView):
+    @extend_schema(request=s.MedicationCreateSerializer, responses={201: s.BoardRowSerializer})
+    def post(self, request: Request, public_id: UUID) -> Response:
+        """Record a medication the crew gave."""
+        encounter = access.access_encounter(request.user, public_id, open_only=False)
+        data = _valid(s.MedicationCreateSerializer, request.data)
+        services.medication_record(user=request.user, encounter_id=encounter.pk, **data)
+        encounter.refresh_from_db()
+        return Response(
+            s.BoardRowSerializer(selectors.board_row(encounter)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class DestinationRecommendationsView(APIView):
+    @extend_schema(responses=s.DestinationSerializer(many=True))
+    def get(self, request: Request, public_id: UUID) -> Response:
+        """Hospitals for this patient: capable open EDs by drive time, then the rest with why."""
+        encounter = access.access_crew_encounter(request.user, public_id)
+        rows = selectors.destination_recommendations(encounter)
+        return Response(s.DestinationSerializer(rows, many=True).data)
+
+
+class DestinationSetView(APIView):
+    @extend_schema(request=s.DestinationSetSerializer, responses=s.EncounterDetailSerializer)
+    def post(self, request: Request, public_id: UUID) -> Response:
+        """Choose the receiving hospital; the patient is pre-registered in its queue."""
+        encounter = access.access_encounter(request.user, public_id, open_only=False)
+        data = _valid(s.DestinationSetSerializer, request.data)
+        updated = services.destination_set(
+            user=request.user,
+            encounter_id=encounter.pk,
+            hospital_id=data["hospital"],
+            reason=data["reason"],
+        )
+        return _detail(updated)
+
+
+class EDAcknowledgeView(APIView):
+    @extend_schema(request=None, responses=s.EncounterDetailSerializer)
+    def post(self, request: Request, public_id: UUID) -> Response:
+        """The receiving ED has seen the incoming patient."""
+        encounter = access.access_ed_encounter(request.user, public_id)
+        return _detail(services.ed_acknowledge(user=request.user, encounter_id=encounter.pk))
+
+
+class BayView(APIView):
+    @extend_schema(request=s.BaySerializer, responses=s.EncounterDetailSerializer)
+    def post(self, request: Request, public_id: UUID) -> Response:
+        """The ED names the bay the crew should bring the patient to."""
+        encounter = access.access_ed_encounter(request.user, public_id)
+        data = _valid(s.BaySerializer, request.data)
+        return _detail(
+            services.ed_assign_bay(user=request.user, encounter_id=encounter.pk, bay=data["bay"])
+        )
+
+
+class ArrivalView(APIView):
+    @extend_schema(request=None, responses=s.EncounterDetailSerializer)
+    def post(self, request: Request, public_id: UUID) -> Response:
+        """The patient has arrived at the ED (eTimes.11); crew or ED."""
+        encounter = access.access_encounter(request.user, public_id, open_only=False)
+        return _detail(services.patient_arrived(user=request.user, encounter_id=encounter.pk))
+
+
+class TransferView(APIView):
+    @extend_schema(request=None, responses=s.BoardRowSerializer)
+    def post(self, request: Request, public_id: UUID) -> Response:
+        """Confirm the transfer of care; done (eTimes.12) when crew and ED both have."""
+        encounter = access.access_encounter(request.user, public_id, open_only=False)
+        updated = services.transfer_of_care_confirm(user=request.user, encounter_id=encounter.pk)
+        # The crew's access ends with the handoff: answer with the row, not the record.
+        return Response(s.BoardRowSerializer(selectors.board_row(updated)).data)
+
+
+class ReconcileView(APIView):
+    @extend_schema(request=s.ReconcileSerializer, responses=s.EncounterDetailSerializer)
+    def post(self, request: Request, public_id: UUID) -> Response:
+        """Link the pre-registration to the hospital's medical record number."""
+        encounter = access.access_ed_encounter(request.user, public_id)
+        data = _valid(s.ReconcileSerializer, request.data)
+        return _detail(
+            services.admission_reconcile(
+                user=request.user, encounter_id=encounter.pk, mrn=data["mrn"]
+            )
+        )
+
+
+class MessagesView(APIView):
+    @extend_schema(responses=s.MessageSerializer(many=True))
+    def get(self, request: Request, public_id: UUID) -> Response:
+        """The messages between the crew and the ED about this patient."""
+        encounter = access.access_encounter(request.user, public_id)
+        rows = [selectors.message_summary(m) for m in encounter.messages.all()]
+        return Response(s.MessageSerializer(rows, many=True).data)
+
+    @extend_schema(request=s.MessageCreateSerializer, responses={201: s.MessageSerializer})
+    def post(self, request: Request, public_id: UUID) -> Response:
+        """Send a message to the other side (crew to ED, or ED to crew)."""
+        encounter = access.access_encounter(request.user, public_id, open_only=False)
+        side = access.check_crew_or_ed(request.user, encounter, open_only=False)
+        data = _valid(s.MessageCreateSerializer, request.data)
+        send = services.crew_message_send if side == "crew" else services.ed_message_send
+        message = send(user=request.user, encounter_id=encounter.pk, **data)
+        return Response(
+            s.MessageSerializer(selectors.message_summary(message)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ActivationAcknowledgeView(APIView):
+    @extend_schema(request=None, responses=s.ActivationSerializer)
+    def post(self, request: Request, activation_id: int) -> Response:
+        """An ED clinician confirms a proposed team activation."""
+        activation = access.access_activation(request.user, activation_id)
+        updated = services.activation_acknowledge(user=request.user, activation_id=activation.pk)
+        return Response(s.ActivationSerializer(selectors.activation_summary(updated)).data)
+
+
+class EDIncomingView(APIView):
+    @extend_schema(responses=s.BoardRowSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """The ED's incoming patients: highest NEWS2 risk first, then soonest ETA."""
+        hospital = access.access_staff_hospital(request.user)
+        rows = selectors.ed_incoming_list(hospital_id=hospital.pk)
+        return Response(s.BoardRowSerializer(rows, many=True).data)
+
+
+class HospitalEDStatusView(APIView):
+    @extend_schema(request=s.EDStatusSerializer, responses=s.HospitalSerializer)
+    def post(self, request: Request, hospital_id: int) -> Response:
+        """Open the ED or put it on diversion (with a reason); dispatch maps update at once."""
+        hospital = access.access_ed_hospital(request.user, hospital_id)
+        data = _valid(s.EDStatusSerializer, request.data)
+        updated = services.ed_status_set(
+            user=request.user, hospital_id=hospital.pk, status=data["status"], reason=data["reason"]
+        )
+        return Response(s.HospitalSerializer(hospital_summary(updated)).data)
