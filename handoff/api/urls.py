@@ -27,6 +27,8 @@ urlpatterns = [
     path(E + "transfer/", views.TransferView.as_view(), name="encounter-transfer"),
     path(E + "reconcile/", views.ReconcileView.as_view(), name="encounter-reconcile"),
     path(E + "messages/", views.MessagesView.as_view(), name="encounter-messages"),
+    path(E + "fhir/", views.EncounterFhirView.as_view(), name="encounter-fhir"),
+    path(E + "hl7/", views.EncounterHl7View.as_view(), name="encounter-hl7"),
     path(
         "activations/<int:activation_id>/acknowledge/",
         views.ActivationAcknowledgeView.as_view(),

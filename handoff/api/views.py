@@ -9,7 +9,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +21,7 @@ from rest_framework.views import APIView
 from dispatch.selectors import hospital_summary
 from handoff import access, selectors, services
 from handoff.api import serializers as s
+from handoff.interop import fhir, hl7
 from handoff.models import Encounter
 
 
@@ -273,3 +277,42 @@ class HospitalEDStatusView(APIView):
             user=request.user, hospital_id=hospital.pk, status=data["status"], reason=data["reason"]
         )
         return Response(s.HospitalSerializer(hospital_summary(updated)).data)
+
+
+class EncounterFhirView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, public_id: UUID) -> Response:
+        """The encounter as a FHIR R4 document Bundle (application/fhir+json)."""
+        encounter = access.access_encounter(request.user, public_id, open_only=False)
+        bundle = fhir.encounter_bundle(selectors.encounter_document(encounter))
+        return Response(bundle, content_type="application/fhir+json")
+
+
+HL7_TRIGGERS = ("A05", "A04", "A08")
+
+
+class EncounterHl7View(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("trigger", str, enum=list(HL7_TRIGGERS), default="A05")],
+        responses={(200, "text/plain"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request, public_id: UUID) -> HttpResponse:
+        """The encounter as an HL7 v2.5 ADT message: A05 pre-admit, A04 arrival, A08 update."""
+        encounter = access.access_encounter(request.user, public_id, open_only=False)
+        trigger = request.query_params.get("trigger", "A05")
+        if trigger not in HL7_TRIGGERS:
+            return Response(
+                {"trigger": [f"Use one of {', '.join(HL7_TRIGGERS)}."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        now = timezone.now()
+        message = hl7.adt_message(
+            selectors.encounter_document(encounter),
+            trigger,  # type: ignore[arg-type]
+            sending_facility="GOLDENHOUR",
+            receiving_facility=encounter.destination.code if encounter.destination else "",
+            control_id=f"GH{encounter.pk}{now:%Y%m%d%H%M%S}",
+            now=now,
+        )
+        # MLLP and files use CR between segments; browsers and curl show it as one line.
+        return HttpResponse(message, content_type="text/plain; charset=utf-8")
