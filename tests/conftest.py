@@ -74,6 +74,16 @@ def require_service(name: str, url: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    # API throttles and login lockouts count in the cache; each test starts from zero.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2 at production strength costs ~0.3 s per login; tests only need it to work.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
