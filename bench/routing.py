@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from routing.engine import (
     CompiledGraph,
+    RoadNetwork,
     SpeedProfile,
     build_graph,
     compile_arrays,
@@ -129,13 +130,17 @@ def bench_graph(name: str, g: CompiledGraph, build_s: float, reps: int, nx_reps:
         t0 = time.perf_counter()
         g2 = CompiledGraph.load(path)
         load_s = time.perf_counter() - t0
+        # A restart: load, then the first rank (snap grid, CCH topology and both rank
+        # metrics are built on first use, and the kd-tree as soon as one point is on a
+        # junction or far from every road, which happens in this sample).
+        first = random_points(g2, 501, np.random.default_rng(1))
         t0 = time.perf_counter()
+        RoadNetwork(g2).rank(first[0], first[1:])
+        prep_s = time.perf_counter() - t0
         g2.kdtree()
         g2.collapsed("urgent", True)
         g2.collapsed("urgent", False)
-        for kind in ("rank", "lex"):
-            cch(g2).metric("urgent", kind)
-        prep_s = time.perf_counter() - t0
+        cch(g2).metric("urgent", "rank")
     g = g2
     t0 = time.perf_counter()
     dg = to_networkx(g, "urgent") if nx_reps else None
@@ -144,7 +149,11 @@ def bench_graph(name: str, g: CompiledGraph, build_s: float, reps: int, nx_reps:
     rows[0] = (rows[0][0], rows[0][1], nx_build)
     rows.append(("load .npz (s)", f"{load_s:9.3f} s ({size_mb:.0f} MB file)", "-"))
     rows.append(
-        ("first-query indexes (s)", f"{prep_s:9.3f} s (kd-tree, CSR, CCH + 2 metrics)", "-")
+        (
+            "first rank 500 after load (s)",
+            f"{prep_s:9.3f} s (snap grid, kd-tree when a point needs it, CCH + 2 metrics)",
+            "-",
+        )
     )
     rows.append(("peak RSS so far (process)", f"{peak_rss_mb():9.0f} MB", "-"))
 
@@ -153,13 +162,22 @@ def bench_graph(name: str, g: CompiledGraph, build_s: float, reps: int, nx_reps:
         ("snap", fmt(timed(lambda: snap(g, *pts[int(rng.integers(len(pts)))]), reps * 5)), "n/a")
     )
 
+    net = RoadNetwork(g)
+
     def our_rank(k: int) -> Callable[[], Any]:
+        # The public entry point: snaps the incident and every unit, then ranks.
         def run() -> Any:
             chosen = [pts[int(i)] for i in rng.integers(0, len(pts), k + 1)]
-            t = snap(g, *chosen[0])
-            return rank(g, t, snap_many(g, chosen[1:]), "urgent")
+            return net.rank(chosen[0], chosen[1:], "urgent")
 
         return run
+
+    fleet = [pts[int(i)] for i in rng.integers(0, len(pts), 500)]
+
+    def our_rank_fleet() -> Any:
+        # Same 500 units for every call (a dispatcher ranks its fleet for each incident):
+        # the pinned ETA query objects are reused, snapping and both sweeps still run.
+        return net.rank(pts[int(rng.integers(len(pts)))], fleet, "urgent")
 
     def nx_rank(k: int) -> Callable[[], Any]:
         # Same kind of query on networkx: snapped incident and units (snapping not timed),
@@ -191,6 +209,13 @@ def bench_graph(name: str, g: CompiledGraph, build_s: float, reps: int, nx_reps:
             "rank 500 (snap incl.)",
             fmt(timed(our_rank(500), reps)),
             fmt(nx_timed(nx_rank(500), nx_reps) if rdg else []) + " (snap excl.)",
+        )
+    )
+    rows.append(
+        (
+            "rank 500, same fleet each call (snap incl.)",
+            fmt(timed(our_rank_fleet, reps)),
+            "-",
         )
     )
     # Accuracy of the CCH rank against the exact float scipy search on the same input.

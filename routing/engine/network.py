@@ -8,8 +8,8 @@ from typing import Any
 from .build import BuildReport, load_or_build
 from .graph import CompiledGraph
 from .profile import Mode, SpeedProfile
-from .queries import Coverage, RankResult, Route, coverage, isochrone, rank, route
-from .snap import DEFAULT_MAX_SNAP_M, Snap, snap, snap_many
+from .queries import Coverage, RankResult, Route, coverage, isochrone, rank_positions, route
+from .snap import DEFAULT_MAX_SNAP_M, Snap, snap, snap_many, snap_positions
 
 LatLon = tuple[float, float]
 
@@ -47,8 +47,10 @@ class RoadNetwork:
     ) -> list[RankResult]:
         """Drive times from every source to the target, in source order."""
         target = self.snap(*target_latlon, field="target")
-        sources = snap_many(self.graph, list(sources_latlon), self.max_snap_m, field="sources")
-        return rank(self.graph, target, sources, mode)
+        edge, frac = snap_positions(
+            self.graph, list(sources_latlon), self.max_snap_m, field="sources"
+        )
+        return rank_positions(self.graph, target, edge, frac, mode)
 
     def route(self, a_latlon: LatLon, b_latlon: LatLon, mode: Mode = "urgent") -> Route:
         """Fastest route between two coordinates."""

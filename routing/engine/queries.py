@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import queue
 import threading
+import weakref
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +23,10 @@ from .snap import Snap
 # First pass of rank: most dispatch candidates are within this drive time, and a bounded
 # search is several times cheaper; anything not reached gets a second, unbounded pass.
 RANK_FIRST_LIMIT_S = 900.0
+# Many-to-one sweeps with at least this many pinned nodes run as two concurrent halves; a
+# sweep costs about 2 us per pin on 100k nodes, so below this the thread hand-off (tens
+# of microseconds) would eat the gain.
+SPLIT_SWEEP_PINS = 200
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -351,19 +358,32 @@ def _lex_params(bound_s: float, v_max: float) -> _Lex:
 
 
 class _CCH:
-    """Routingkit CCH; metrics are customised per mode on first use; queries per thread."""
+    """Routingkit CCH; metrics are customised per mode on first use; queries per thread.
+
+    Many-to-one sweeps with many pins are split in two halves (by position in the node
+    order, so each half is one side of the top separators) and the second half runs on a
+    helper thread: routingkit releases the GIL during a sweep, so on two cores the halves
+    overlap. Routingkit query objects are bound to the thread that made them, so every
+    thread (callers and the helper) keeps its own, together with the pins last set on it.
+    """
 
     def __init__(self, g: CompiledGraph) -> None:
         import routingkit_cch as rk
 
         self.g = g
-        order = g.cch_order.tolist()
+        order = g.cch_order
         if len(order) != g.n_nodes:
-            order = rk.compute_order_degree(g.n_nodes, g.edge_u.tolist(), g.edge_v.tolist())
-        self.cch = rk.CCH(order, g.edge_u.tolist(), g.edge_v.tolist(), False)
+            order = np.asarray(
+                rk.compute_order_degree(g.n_nodes, g.edge_u.tolist(), g.edge_v.tolist()),
+                dtype=np.int64,
+            )
+        self.cch = rk.CCH(order.tolist(), g.edge_u.tolist(), g.edge_v.tolist(), False)
+        self.position = np.empty(g.n_nodes, dtype=np.int64)
+        self.position[np.asarray(order, dtype=np.int64)] = np.arange(g.n_nodes)
         self._metrics: dict[tuple[Mode, str], Any] = {}
         self._lex: dict[Mode, _Lex] = {}
         self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[Any] | None = None
         self.local = threading.local()
 
     def scale(self, mode: Mode) -> float:
@@ -420,15 +440,87 @@ class _CCH:
             setattr(self.local, mode, q)
         return q
 
-    def many_to_one(self, mode: Mode, kind: str) -> Any:
+    def _helper(self) -> queue.SimpleQueue[Any]:
+        jobs = self._jobs
+        if jobs is None:
+            with self._lock:
+                if self._jobs is None:
+                    self._jobs = queue.SimpleQueue()
+                    threading.Thread(
+                        target=_helper_loop, args=(self._jobs,), name="cch-sweep", daemon=True
+                    ).start()
+                    # The helper's query objects must be dropped on the helper thread
+                    # (routingkit refuses otherwise): when this CCH goes, it clears them
+                    # and stops. A daemon thread, so it never holds up interpreter exit.
+                    weakref.finalize(self, self._jobs.put, None)
+                jobs = self._jobs
+        return jobs
+
+    def _sweep_here(
+        self,
+        mode: Mode,
+        kind: str,
+        pins: I64,
+        seeds: list[tuple[int, int]],
+        store: dict[str, list[Any]] | None = None,
+    ) -> F64:
+        """One many-to-one sweep on this thread's query object for (mode, kind); the pins
+        are re-set only when they differ from the ones already pinned there."""
         import routingkit_cch as rk
 
-        name = f"m2o_{mode}_{kind}"
-        q = getattr(self.local, name, None)
-        if q is None:
-            q = rk.CCHManyToOne(self.metric(mode, kind), [0])
-            setattr(self.local, name, q)
-        return q
+        if store is None:
+            store = getattr(self.local, "m2o", None)
+            if store is None:
+                store = {}
+                self.local.m2o = store
+        name = f"{mode}_{kind}"
+        entry = store.get(name)
+        if entry is None:
+            entry = [rk.CCHManyToOne(self.metric(mode, kind), [0]), b""]
+            store[name] = entry
+        key = pins.tobytes()
+        if entry[1] != key:
+            entry[0].repin_sources(pins.tolist())
+            entry[1] = key
+        return _as_float(entry[0].distances_to_multi(seeds))
+
+    def distances(self, mode: Mode, kind: str, pins: I64, seeds: list[tuple[int, int]]) -> F64:
+        """Metric distances from every node in `pins` (distinct) to the seeded target
+        (nan: unreachable), in one sweep or in two concurrent half sweeps."""
+        if len(pins) == 0:
+            return np.zeros(0)
+        if len(pins) < SPLIT_SWEEP_PINS:
+            return self._sweep_here(mode, kind, pins, seeds)
+        by_pos = np.argsort(self.position[pins], kind="stable")
+        first, second = by_pos[: len(pins) // 2], by_pos[len(pins) // 2 :]
+        pending: Future[F64] = Future()
+        self._helper().put((self._sweep_here, (mode, kind, pins[second], seeds), pending))
+        try:
+            near = self._sweep_here(mode, kind, pins[first], seeds)
+        finally:
+            far = pending.result()
+        out = np.empty(len(pins))
+        out[first] = near
+        out[second] = far
+        return out
+
+
+def _helper_loop(jobs: queue.SimpleQueue[Any]) -> None:
+    """Run (function, args, future) jobs with this thread's own query-object store; None
+    clears the store here and ends the thread."""
+    store: dict[str, list[Any]] = {}
+    while True:
+        job = jobs.get()
+        if job is None:
+            store.clear()
+            return
+        fn, args, pending = job
+        del job  # hold no reference to the CCH between jobs, so it can be collected
+        try:
+            pending.set_result(fn(*args, store))
+        except BaseException as exc:  # handed to the waiting caller
+            pending.set_exception(exc)
+        del fn, args, pending
 
 
 def cch(g: CompiledGraph) -> _CCH:
@@ -436,15 +528,12 @@ def cch(g: CompiledGraph) -> _CCH:
     return g._cached("cch", lambda: _CCH(g))  # type: ignore[no-any-return]
 
 
-def _positions(g: CompiledGraph, snaps: list[Snap]) -> tuple[I64, F64, I64]:
-    """(edge, fraction, owner) of every directed position of the snaps, twins included."""
-    k = len(snaps)
-    e = np.fromiter((s.edge for s in snaps), dtype=np.int64, count=k)
-    f = np.fromiter((s.fraction for s in snaps), dtype=np.float64, count=k)
-    tw = g.edge_twin[e].astype(np.int64)
+def _positions(g: CompiledGraph, edge: I64, frac: F64) -> tuple[I64, F64, I64]:
+    """(edge, fraction, owner) of every directed position of the sources, twins included."""
+    tw = g.edge_twin[edge].astype(np.int64)
     has = tw >= 0
-    owner = np.concatenate([np.arange(k), np.flatnonzero(has)])
-    return np.concatenate([e, tw[has]]), np.concatenate([f, 1.0 - f[has]]), owner
+    owner = np.concatenate([np.arange(len(edge)), np.flatnonzero(has)])
+    return np.concatenate([edge, tw[has]]), np.concatenate([frac, 1.0 - frac[has]]), owner
 
 
 def _as_float(values: list[int | None]) -> F64:
@@ -454,16 +543,34 @@ def _as_float(values: list[int | None]) -> F64:
 def rank(
     g: CompiledGraph, target: Snap, sources: list[Snap], mode: Mode = "urgent"
 ) -> list[RankResult]:
-    """Drive time and distance from every source to the target.
+    """Drive time and distance from every source to the target (see `rank_positions`)."""
+    mode = _check_mode(mode)
+    k = len(sources)
+    edge = np.fromiter((s.edge for s in sources), dtype=np.int64, count=k)
+    frac = np.fromiter((s.fraction for s in sources), dtype=np.float64, count=k)
+    return rank_positions(g, target, edge, frac, mode, sources)
 
-    ETAs: one CCH many-to-one query on integer times (see `_CCH.scale`) with the sources'
-    edge heads pinned; the partial edge at each source is added in float afterwards and the
-    target's partial edges seed the query. Distances: a second many-to-one query on the
-    lexicographic (time, length) metric; a source whose answer cannot be decoded exactly
-    (`_Lex`), or that the CCH finds unreachable, is answered by the exact scipy search.
+
+def rank_positions(
+    g: CompiledGraph,
+    target: Snap,
+    edge: I64,
+    frac: F64,
+    mode: Mode = "urgent",
+    sources: list[Snap] | None = None,
+) -> list[RankResult]:
+    """`rank` for sources given as snapped (edge, fraction) arrays (no Snap objects).
+
+    ETAs: one CCH many-to-one sweep on integer times (see `_CCH.scale`) with the distinct
+    heads of the sources' edges and twins pinned (split over two threads when there are
+    many); the partial edge at each source is added in float afterwards and the target's
+    partial edges seed the sweep. Distances: a second sweep on the lexicographic (time,
+    length) metric with only the head each source's fastest route leaves by pinned; a
+    source whose answer cannot be decoded exactly (`_Lex`), or that the CCH finds
+    unreachable, is answered by the exact scipy search.
     """
     mode = _check_mode(mode)
-    if not sources:
+    if len(edge) == 0:
         return []
     tt = g.travel_time(mode)
     length = g.length_m
@@ -471,72 +578,75 @@ def rank(
     scale = c.scale(mode)
     lex = c.lex(mode)
     tpos = target.positions(g)
-    pe, pf, owner = _positions(g, sources)
+    pe, pf, owner = _positions(g, np.asarray(edge, dtype=np.int64), np.asarray(frac))
     heads = g.edge_v[pe].astype(np.int64)
     uniq, inv = np.unique(heads, return_inverse=True)
-    pins = uniq.tolist()
-    m2o = c.many_to_one(mode, "rank")
-    m2o.repin_sources(pins)
-    fine = _as_float(
-        m2o.distances_to_multi(
-            [(int(g.edge_u[e]), round(f * float(tt[e]) * scale)) for e, f in tpos]
-        )
+    fine = c.distances(
+        mode,
+        "rank",
+        uniq,
+        [(int(g.edge_u[e]), round(f * float(tt[e]) * scale)) for e, f in tpos],
     )
-    m2l = c.many_to_one(mode, "lex")
-    m2l.repin_sources(pins)
-    mult = float(1 << lex.bits)
-    seeds = [
-        (
-            int(g.edge_u[e]),
-            int(
-                round(f * float(tt[e]) / lex.time_q) * mult
-                + round(f * float(length[e]) / lex.length_q)
-            ),
-        )
-        for e, f in tpos
-    ]
-    w = _as_float(m2l.distances_to_multi(seeds))
-    high = np.floor(w / mult)
-    ok_lex = np.isfinite(w) & (high <= lex.max_high)
-    lex_len = (w - high * mult) * lex.length_q
-    eta_via = (1.0 - pf) * tt[pe] + fine[inv] / scale
-    dist_via = (1.0 - pf) * length[pe] + lex_len[inv]
-    good_via = ok_lex[inv]
     # Candidates per source: via the head of each directed position, or straight along the
     # target's own edge when the source is behind the target on it (preferred on ties).
-    c_eta, c_dist, c_own, c_prio, c_good = (
-        [eta_via],
-        [dist_via],
+    n_pos = len(pe)
+    c_eta, c_pos, c_own, c_prio, c_dist = (
+        [(1.0 - pf) * tt[pe] + fine[inv] / scale],
+        [np.arange(n_pos)],
         [owner],
-        [np.ones(len(pe))],
-        [good_via],
+        [np.ones(n_pos)],
+        [np.zeros(n_pos)],
     )
     for te, tf in tpos:
         j = np.flatnonzero((pe == te) & (pf <= tf))
         c_eta.append((tf - pf[j]) * float(tt[te]))
-        c_dist.append((tf - pf[j]) * float(length[te]))
+        c_pos.append(np.full(len(j), -1))
         c_own.append(owner[j])
         c_prio.append(np.zeros(len(j)))
-        c_good.append(np.ones(len(j), dtype=bool))
+        c_dist.append((tf - pf[j]) * float(length[te]))
     ceta = np.concatenate(c_eta)
     ceta = np.where(np.isnan(ceta), np.inf, ceta)
     cown = np.concatenate(c_own)
     order = np.lexsort((np.concatenate(c_prio), ceta, cown))
     first = order[np.concatenate([[True], cown[order][1:] != cown[order][:-1]])]
     eta = ceta[first]
+    pos = np.concatenate(c_pos)[first]
     dist = np.concatenate(c_dist)[first]
-    exact = np.flatnonzero(~np.isfinite(eta) | ~np.concatenate(c_good)[first])
     ok = np.isfinite(eta)
+    via = np.flatnonzero(ok & (pos >= 0))
+    bad = via[:0]
+    if len(via):
+        vpos = pos[via]
+        u2, inv2 = np.unique(heads[vpos], return_inverse=True)
+        mult = float(1 << lex.bits)
+        seeds = [
+            (
+                int(g.edge_u[e]),
+                int(
+                    round(f * float(tt[e]) / lex.time_q) * mult
+                    + round(f * float(length[e]) / lex.length_q)
+                ),
+            )
+            for e, f in tpos
+        ]
+        w = c.distances(mode, "lex", u2, seeds)[inv2]
+        high = np.floor(w / mult)
+        good = np.isfinite(w) & (high <= lex.max_high)
+        dist[via] = (1.0 - pf[vpos]) * length[pe[vpos]] + (w - high * mult) * lex.length_q
+        bad = via[~good]
+    exact = np.union1d(np.flatnonzero(~ok), bad)
     out_eta = np.where(ok, eta, np.inf).tolist()
     out_dist = np.where(ok, dist, np.inf).tolist()
     reach = ok.tolist()
     if len(exact):
-        for i, r in zip(
-            exact.tolist(), _rank_exact(g, target, [sources[i] for i in exact], mode), strict=True
-        ):
+        if sources is None:
+            redo = [Snap(int(edge[i]), float(frac[i]), 0.0, 0.0, 0.0, 0.0, "") for i in exact]
+        else:
+            redo = [sources[i] for i in exact]
+        for i, r in zip(exact.tolist(), _rank_exact(g, target, redo, mode), strict=True):
             out_eta[i], out_dist[i], reach[i] = r.eta_s, r.distance_m, r.reachable
     out = []
-    for i in range(len(sources)):
+    for i in range(len(out_eta)):
         r = _new(RankResult)  # bulk construction, see `_steps`
         _set(
             r,
