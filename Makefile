@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SIMULATE ?= 1
 
-.PHONY: run test lint setup install services-test clean
+.PHONY: run test lint setup install services-test clean scale
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
@@ -35,6 +35,12 @@ test: setup
 # The tests that need PostgreSQL, Redis and several processes (run by .ci/run).
 services-test: setup
 	REQUIRE_SERVICES=1 $(BIN)/python -m pytest -m services
+
+# N daphne behind one address, a Celery worker and beat, on PostgreSQL and Redis
+# (docs/operations.md, "At scale"); DATABASE_URL and REDIS_URL override the local defaults.
+SERVERS ?= 2
+scale: $(STAMP)
+	$(BIN)/python -m scripts.scale --servers $(SERVERS) --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

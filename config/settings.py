@@ -188,7 +188,17 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 defaults socket_timeout to 5 s, the same as channels_redis's
+                # blocking BZPOPMIN, so every idle read timed out and closed the sockets
+                # (django/channels_redis#422): the read timeout must exceed the pop timeout.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 5,
+                        "health_check_interval": 30,
+                    }
+                ],
                 "prefix": env.string("CHANNEL_PREFIX", "goldenhour"),
                 "capacity": CHANNEL_CAPACITY,
                 "expiry": CHANNEL_EXPIRY_SECONDS,
@@ -236,6 +246,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": float(STALE_CHECK_INTERVAL_SECONDS),
     },
     "activations-escalate": {"task": "handoff.tasks.activations_escalate", "schedule": 15.0},
+    "outbox-sweep": {"task": "config.tasks.outbox_sweep", "schedule": 10.0},
 }
 # The embedded scheduler starts with the ASGI server; tests and management commands leave it off.
 EMBEDDED_SCHEDULER = env.boolean("EMBEDDED_SCHEDULER", default=CELERY_EMBEDDED)

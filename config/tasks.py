@@ -1,4 +1,4 @@
-"""System tasks: the scheduler heartbeat and a ping that proves a worker runs tasks."""
+"""System tasks: the scheduler heartbeat, a ping that proves a worker runs tasks, the outbox."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import socket
 
 from celery import shared_task
 
-from config import services
+from config import outbox, services
 
 
 @shared_task(name="config.tasks.heartbeat", acks_late=True, reject_on_worker_lost=True)
@@ -19,3 +19,15 @@ def heartbeat(name: str = "scheduler") -> int:
 @shared_task(name="config.tasks.ping")
 def ping() -> str:
     return "pong"
+
+
+@shared_task(name="config.tasks.outbox_run", acks_late=True, reject_on_worker_lost=True)
+def outbox_run(task_id: int) -> str:
+    """Run one outbox task (config/outbox.py); a repeat or a late duplicate is a no-op."""
+    return outbox.outbox_task_run(task_id)
+
+
+@shared_task(name="config.tasks.outbox_sweep", acks_late=True, reject_on_worker_lost=True)
+def outbox_sweep() -> int:
+    """Send again outbox tasks whose message or worker was lost; each row claimed once."""
+    return outbox.outbox_sweep()

@@ -974,6 +974,13 @@
   startBaseMap();
 
   const socket = GH.connect ? GH.connect("/ws/dispatch/", { message: handleMessage }) : null;
+  // The channel layer may drop the last event of a quiet spell and nothing later would show
+  // the gap; asking every 20 s costs one replay header when nothing was missed.
+  if (socket) {
+    setInterval(function () {
+      if (state.seq != null) socket.send({ type: "resync", since: state.seq });
+    }, 20000);
+  }
 
   GH.console = {
     map: map,
