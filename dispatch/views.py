@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -10,7 +12,59 @@ from accounts.access import role_required
 from accounts.models import Role
 from config.events import stream_head
 from dispatch import access, events, selectors
-from handoff.models import Hospital
+from dispatch.models import Assignment
+from handoff import selectors as handoff_selectors
+from handoff.clinical import VITALS
+from handoff.clinical.vocabulary import STROKE_SCALE_RANGES
+from handoff.models import DestinationReason, Encounter, EncounterStatus, Hospital
+
+# The patient record's fixed choices, in the order a crew works through them.
+RECORD_FORM: dict[str, Any] = {
+    "vital_tiles": [
+        {"key": "heart_rate", "short": "HR", "unit": "/min"},
+        {"key": "respiratory_rate", "short": "RR", "unit": "/min"},
+        {"key": "systolic_bp", "short": "SBP", "unit": "mmHg"},
+        {"key": "diastolic_bp", "short": "DBP", "unit": "mmHg"},
+        {"key": "spo2", "short": "SpO₂", "unit": "%"},
+        {"key": "temperature", "short": "Temp", "unit": "°C", "decimal": True},
+        {"key": "blood_glucose", "short": "Glucose", "unit": "mmol/L", "decimal": True},
+        {"key": "etco2", "short": "EtCO₂", "unit": "mmHg", "decimal": True},
+        {"key": "pain_score", "short": "Pain", "unit": "0-10"},
+    ],
+    "avpu": [("A", "Alert"), ("V", "Voice"), ("P", "Pain"), ("U", "Unresponsive")],
+    "gcs_parts": [
+        {"key": "gcs_eye", "letter": "E", "scores": range(1, 5)},
+        {"key": "gcs_verbal", "letter": "V", "scores": range(1, 6)},
+        {"key": "gcs_motor", "letter": "M", "scores": range(1, 7)},
+    ],
+    # eVitals.03 is free text here; the exporter maps it to the NEMSIS code list.
+    "rhythms": [
+        (label, label)
+        for label in (
+            "Sinus rhythm",
+            "Sinus tachycardia",
+            "Sinus bradycardia",
+            "Atrial fibrillation",
+            "Atrial flutter",
+            "Supraventricular tachycardia",
+            "Ventricular tachycardia",
+            "Ventricular fibrillation",
+            "AV block, 2nd/3rd degree",
+            "Paced rhythm",
+            "PEA",
+            "Asystole",
+            "Other",
+        )
+    ],
+    "befast": [
+        ("balance", "Balance"),
+        ("eyes", "Eyes"),
+        ("face", "Face"),
+        ("arm", "Arm"),
+        ("speech", "Speech"),
+    ],
+    "sexes": [("male", "Male"), ("female", "Female"), ("other", "Other"), ("unknown", "Unknown")],
+}
 
 
 @role_required(Role.DISPATCHER)
@@ -36,7 +90,44 @@ def tablet(request: HttpRequest) -> HttpResponse:
     context = {
         "unit": unit,
         "initial": initial,
+        "record": _record_initial(current),
+        **RECORD_FORM,
         "hospitals": Hospital.objects.order_by("name"),
         "tile_url": settings.MAP_TILE_URL,
     }
     return render(request, "dispatch/tablet.html", context)
+
+
+def _record_initial(current: Assignment | None) -> dict[str, Any]:
+    """The patient record's start: the open encounters of the assignment and the vocabulary.
+
+    The plausible ranges come from handoff.clinical.VITALS so the tablet's instant feedback
+    cannot drift from what the server enforces (the server still judges every set).
+    """
+    encounters = []
+    if current is not None:
+        rows = (
+            Encounter.objects.filter(assignment=current, status=EncounterStatus.OPEN)
+            .select_related("assignment__unit", "destination", "admission")
+            .order_by("created_at", "pk")
+        )
+        encounters = [handoff_selectors.encounter_detail(e) for e in rows]
+    return {
+        "encounters": encounters,
+        "reasons": [{"value": v, "label": label} for v, label in DestinationReason.choices],
+        "vitals": {
+            key: {
+                "label": spec.label,
+                "kind": spec.kind.value,
+                "unit": spec.display_unit,
+                "min": spec.minimum,
+                "max": spec.maximum,
+                "flag_below": spec.flag_below,
+                "flag_above": spec.flag_above,
+                "units": dict(spec.units),
+                "codes": list(spec.codes),
+            }
+            for key, spec in VITALS.items()
+        },
+        "stroke_scales": {name: list(bounds) for name, bounds in STROKE_SCALE_RANGES.items()},
+    }

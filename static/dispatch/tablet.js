@@ -121,6 +121,21 @@
     }
   }
 
+  // ---- hooks for the patient record (static/dispatch/record.js) ------------------------------
+  // The record shares this page's outbox and unit stream; it listens rather than owning them.
+  const listeners = [];
+  function emit(name) {
+    const args = Array.prototype.slice.call(arguments, 1);
+    for (const listener of listeners) {
+      if (typeof listener[name] !== "function") continue;
+      try {
+        listener[name].apply(null, args);
+      } catch (error) {
+        console.error("tablet listener failed:", name, error && error.message);
+      }
+    }
+  }
+
   // ---- outbox ------------------------------------------------------------------------------
   let connection = null;
   const outbox = window.GoldenHour.Outbox(KEY + ".outbox", function (message) {
@@ -140,8 +155,10 @@
         a.acknowledged_at = a.acknowledged_at || new Date().toISOString();
         remember();
       }
+      emit("ack", item, answer);
     },
     onreject: function (item) {
+      emit("reject", item);
       if (item.type === "position") {
         // A refused fix is not something the crew can act on; show it by the GPS switch.
         state.gpsNote = "last fix refused: " + item.rejection.message;
@@ -188,6 +205,10 @@
     if (item.type === "status") return STATUS_LABEL[item.data.status] || item.data.status;
     if (item.type === "acknowledge") return "Acknowledge";
     if (item.type === "position") return "GPS position";
+    if (item.type === "encounter") return "Patient details";
+    if (item.type === "vitals") return "Vitals";
+    if (item.type === "message") return "Message to the ED";
+    if (item.type === "destination") return "Destination";
     return item.type;
   }
 
@@ -405,6 +426,7 @@
     renderUnit();
     renderAssignment();
     renderGps();
+    emit("render");
   }
 
   // ---- actions ---------------------------------------------------------------------------------
@@ -469,6 +491,7 @@
     state.seq = event.seq;
     if (event.type.indexOf("dispatch.assignment.") === 0) applyAssignment(event.data);
     remember();
+    if (event.type.indexOf("handoff.") === 0) emit("event", event);
     render();
   }
 
@@ -479,6 +502,7 @@
         state.helloAcked = true;
         outbox.noteServerSeq(message.last_seq);
         outbox.setOnline(true);
+        emit("online");
         return;
       case "replay":
         state.resyncPending = false;
@@ -492,12 +516,34 @@
           finish(Object.assign({}, state.assignment, { status: "cleared" }));
         }
         remember();
+        emit("online");
         render();
         return;
       default:
         if (message.stream === stream && typeof message.seq === "number") onEvent(message);
     }
   }
+
+  window.GoldenHour.tablet = {
+    outbox: outbox,
+    unitId: unitId,
+    assignment: function () { return state.assignment; },
+    status: function () { return state.assignment ? effectiveStatus(state.assignment) : null; },
+    hospitalName: function (id) {
+      const hospital = hospitals[String(id)];
+      return hospital ? hospital.name.replace(/ — ON DIVERSION$/, "") : null;
+    },
+    hospitalIds: function () { return Object.keys(hospitals); },
+    // A destination chosen in the record also readies the "Transporting" button.
+    chooseDestination: function (id) {
+      if (hospitals[String(id)]) {
+        el.destination.value = String(id);
+        render();
+      }
+    },
+    listen: function (listener) { listeners.push(listener); },
+  };
+  if (window.GoldenHour.record) window.GoldenHour.record.start(window.GoldenHour.tablet);
 
   connection = window.GoldenHour.connect(function () { return "/ws/crew/?since=" + state.seq; }, {
     watchOnline: true,
