@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from audit.context import device_item_context
 from config.models import DeviceItem
 
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -50,6 +51,7 @@ def rejection(
     return {"type": "reject", "id": item_id, "code": code, "field": field, "message": message}
 
 
+@device_item_context
 def item_process(
     *, user: Any, device_id: str, item: Any, types: dict[str, ItemType]
 ) -> dict[str, Any]:
@@ -66,9 +68,9 @@ def item_process(
     seq = item.get("seq")
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         return rejection(item_id, "seq", "seq must be a non-negative integer.")
-    previous = DeviceItem.objects.filter(device_id=device_id, client_id=item_id).first()
+    previous = _stored_answer(device_id, item_id, user)
     if previous is not None:
-        return previous.outcome  # type: ignore[no-any-return]
+        return previous
     kind = types.get(item.get("type", ""))
     data = item.get("data")
     try:
@@ -94,8 +96,12 @@ def item_process(
         outcome = rejection(item_id, exc.field, exc.message, exc.code)
     except IntegrityError:
         # The same id raced in on another connection and won; answer as it was answered.
-        winner = DeviceItem.objects.get(device_id=device_id, client_id=item_id)
-        return winner.outcome  # type: ignore[no-any-return]
+        winner = _stored_answer(device_id, item_id, user)
+        if winner is not None:
+            return winner
+        outcome = rejection(
+            item_id, "id", "The item conflicts with one already stored.", "conflict"
+        )
     try:
         with transaction.atomic():
             DeviceItem.objects.create(
@@ -109,11 +115,26 @@ def item_process(
                 received_at=timezone.now(),
             )
     except IntegrityError:
-        return DeviceItem.objects.get(device_id=device_id, client_id=item_id).outcome  # type: ignore[no-any-return]
+        return _stored_answer(device_id, item_id, user) or outcome
     return outcome
 
 
-def device_last_seq(device_id: str) -> int:
-    """The highest item sequence the server holds for a device (0 when none)."""
-    value = DeviceItem.objects.filter(device_id=device_id).aggregate(m=Max("seq"))["m"]
+def _stored_answer(device_id: str, item_id: str, user: Any) -> dict[str, Any] | None:
+    """The answer given the first time, to the same account only.
+
+    Answers can carry record ids; someone else who says hello with this device's id and
+    repeats an item id must not read them.
+    """
+    row = DeviceItem.objects.filter(device_id=device_id, client_id=item_id).first()
+    if row is None:
+        return None
+    if row.user_id != user.pk:
+        return rejection(item_id, "id", "This id is already used by another device.", "conflict")
+    return row.outcome  # type: ignore[no-any-return]
+
+
+def device_last_seq(device_id: str, user: Any) -> int:
+    """The highest item sequence the server holds from this device of this account (0: none)."""
+    rows = DeviceItem.objects.filter(device_id=device_id, user=user)
+    value = rows.aggregate(m=Max("seq"))["m"]
     return int(value or 0)

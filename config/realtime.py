@@ -13,6 +13,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from audit.context import bind_scope
+
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -61,6 +63,9 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         return {}
 
     async def connect(self) -> None:
+        # The consumer's task lives as long as the connection: its reads are audited with
+        # this client address and connection request id.
+        bind_scope(self.scope, "ws")
         self.groups_joined = []
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -101,10 +106,22 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 await self.send_json(
                     {"type": "replay", "stream": self.stream, "since": since, "head": replay.head}
                 )
-                for event in replay.events:
+                visible = await database_sync_to_async(self.replayable)(replay.events)
+                for event in visible:
                     await self.send_json(event)
                 return
         await self.send_json(await database_sync_to_async(self._snapshot_with_head)())
+
+    def replayable(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The logged events as this user may see them now (sync; subclasses narrow it).
+
+        The log keeps what was sent; access can end since (an encounter closed, the ED's
+        window after handoff passed). An event the user may no longer see is replaced by a
+        `stream.skipped` marker with the same seq, so the client's sequence stays whole.
+        """
+        from handoff.access import replay_visible
+
+        return replay_visible(self.scope["user"], events)
 
     def _snapshot_with_head(self) -> dict[str, Any]:
         from config.events import stream_head

@@ -74,10 +74,13 @@ INSTALLED_APPS = [
     "dispatch",
     "handoff",
     "routing",
+    "audit",
     "config",
 ]
 
 MIDDLEWARE = [
+    # First: every request, logins and refusals included, gets a request id for the audit trail.
+    "audit.middleware.AuditContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -370,6 +373,9 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+# How many reverse proxies in front of us append to X-Forwarded-For; 0 trusts none, and the
+# audit trail records the peer address (docs/security.md, "Audit trail").
+AUDIT_TRUSTED_PROXY_COUNT = env.integer("AUDIT_TRUSTED_PROXY_COUNT", 0, minimum=0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

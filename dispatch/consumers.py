@@ -47,7 +47,7 @@ class CrewConsumer(ScreenConsumer):
         return envelope(
             "dispatch.unit.snapshot",
             stream=events.unit_group(target.pk),
-            data=selectors.unit_summary(target),
+            data=selectors.crew_snapshot(target),
         )
 
     async def _presence(self, verb: str) -> None:
@@ -109,7 +109,7 @@ class CrewConsumer(ScreenConsumer):
             return
         self.device_id = device_id
         # The device learns the last item sequence the server holds, to resend what is after.
-        last_seq = await database_sync_to_async(device_last_seq)(device_id)
+        last_seq = await database_sync_to_async(device_last_seq)(device_id, self.scope["user"])
         await self.send_json(
             {
                 "type": "hello.ack",

@@ -167,6 +167,16 @@ def crew_current_assignment(unit: Unit) -> Assignment | None:
     )
 
 
+def crew_snapshot(unit: Unit) -> dict[str, Any]:
+    """The crew socket's snapshot: the unit, and its current assignment (or None) so a
+    device that reconnects after missing events still knows its job."""
+    current = crew_current_assignment(unit)
+    return {
+        **unit_summary(unit),
+        "assignment": assignment_for_crew(current) if current is not None else None,
+    }
+
+
 def dispatch_board_snapshot(*, centre_id: int) -> dict[str, Any]:
     """Everything a dispatcher screen of one centre shows: units, open incidents, hospitals."""
     units = Unit.objects.filter(centre_id=centre_id).select_related("home_station")

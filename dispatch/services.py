@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from config.events import event_record
 from dispatch import events, selectors
 from dispatch.models import (
@@ -265,6 +266,13 @@ def incident_create(
             taken_by=user,
         )
         _emit_incident(incident, "created")
+        audit_record(
+            actor=user,
+            action="create",
+            object_type="incident",
+            object_id=incident.pk,
+            detail={"fields": ["caller_name", "caller_phone"]},
+        )
     return incident
 
 
@@ -287,6 +295,13 @@ def incident_attach_call(
             taken_by=user,
         )
         _emit_incident(locked, "updated")
+        audit_record(
+            actor=user,
+            action="call_attach",
+            object_type="incident",
+            object_id=locked.pk,
+            detail={"call": call.pk},
+        )
     return call
 
 

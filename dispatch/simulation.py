@@ -367,10 +367,15 @@ class UnitDriver:
                 self._snapshot_seen = True
                 self.position = (float(data["lat"]), float(data["lon"]))
                 logger.info("%s: online, %s", self.name, self.status)
-                if self.status == "available":
+                current = data.get("assignment") or {}
+                if current.get("status") == "dispatched" and int(current["id"]) not in self.handled:
+                    # Dispatched before this client connected: the snapshot carries the job.
+                    self.handled.add(int(current["id"]))
+                    self._start(self._mission(current))
+                elif self.status == "available":
                     self._start(self._return_to_station())
                 else:
-                    # An assignment from before this run is not in the snapshot: hold still.
+                    # A job already under way when the simulator started: hold still.
                     self._start(self._idle())
         elif kind in {"dispatch.assignment.created", "dispatch.assignment.updated"}:
             assignment_id = int(data["id"])

@@ -13,10 +13,11 @@ from accounts.models import Role
 from config.events import stream_head
 from dispatch import access, events, selectors
 from dispatch.models import Assignment
+from handoff import access as handoff_access
 from handoff import selectors as handoff_selectors
 from handoff.clinical import VITALS
 from handoff.clinical.vocabulary import STROKE_SCALE_RANGES
-from handoff.models import DestinationReason, Encounter, EncounterStatus, Hospital
+from handoff.models import DestinationReason, Hospital
 
 # The patient record's fixed choices, in the order a crew works through them.
 RECORD_FORM: dict[str, Any] = {
@@ -90,7 +91,7 @@ def tablet(request: HttpRequest) -> HttpResponse:
     context = {
         "unit": unit,
         "initial": initial,
-        "record": _record_initial(current),
+        "record": _record_initial(request.user, current),
         **RECORD_FORM,
         "hospitals": Hospital.objects.order_by("name"),
         "tile_url": settings.MAP_TILE_URL,
@@ -98,7 +99,7 @@ def tablet(request: HttpRequest) -> HttpResponse:
     return render(request, "dispatch/tablet.html", context)
 
 
-def _record_initial(current: Assignment | None) -> dict[str, Any]:
+def _record_initial(user: Any, current: Assignment | None) -> dict[str, Any]:
     """The patient record's start: the open encounters of the assignment and the vocabulary.
 
     The plausible ranges come from handoff.clinical.VITALS so the tablet's instant feedback
@@ -106,11 +107,7 @@ def _record_initial(current: Assignment | None) -> dict[str, Any]:
     """
     encounters = []
     if current is not None:
-        rows = (
-            Encounter.objects.filter(assignment=current, status=EncounterStatus.OPEN)
-            .select_related("assignment__unit", "destination", "admission")
-            .order_by("created_at", "pk")
-        )
+        rows = handoff_access.access_crew_open_encounters(user, current)
         encounters = [handoff_selectors.encounter_detail(e) for e in rows]
     return {
         "encounters": encounters,

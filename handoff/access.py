@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.access import user_has_role
 from accounts.models import Role
+from audit.services import audit_record
 from dispatch.models import ACTIVE_ASSIGNMENT_STATUSES, Assignment
 from handoff.models import Encounter, EncounterStatus, Hospital, TeamActivation
 
@@ -26,7 +27,10 @@ def access_staff_hospital(user: Any) -> Hospital:
     """The hospital `user` works in; PermissionDenied for anyone but its ED staff."""
     if not user_has_role(user, Role.ED_STAFF) or user.hospital_id is None:
         raise PermissionDenied("Only ED staff have a hospital.")
-    return Hospital.objects.get(pk=user.hospital_id)
+    hospital = Hospital.objects.get(pk=user.hospital_id)
+    # The incoming board lists every patient bound for the hospital.
+    audit_record(actor=user, action="list", object_type="ed_board", object_id=hospital.pk)
+    return hospital
 
 
 def access_ed_hospital(user: Any, hospital_id: int) -> Hospital:
@@ -102,6 +106,7 @@ def access_encounter(user: Any, public_id: UUID | str, *, open_only: bool = True
     """
     encounter = _encounter(public_id)
     check_crew_or_ed(user, encounter, open_only=open_only)
+    audit_record(actor=user, action="read", object_type="encounter", object_id=encounter.public_id)
     return encounter
 
 
@@ -109,6 +114,7 @@ def access_crew_encounter(user: Any, public_id: UUID | str) -> Encounter:
     """An open encounter of the crew's own unit (crew-only actions: vitals, destination)."""
     encounter = _encounter(public_id)
     check_crew(user, encounter)
+    audit_record(actor=user, action="read", object_type="encounter", object_id=encounter.public_id)
     return encounter
 
 
@@ -116,6 +122,7 @@ def access_ed_encounter(user: Any, public_id: UUID | str) -> Encounter:
     """An encounter bound for the ED staff member's hospital (ED-only actions)."""
     encounter = _encounter(public_id)
     check_ed(user, encounter)
+    audit_record(actor=user, action="read", object_type="encounter", object_id=encounter.public_id)
     return encounter
 
 
@@ -129,10 +136,73 @@ def access_crew_assignment(user: Any, assignment_id: int) -> Assignment:
     return assignment
 
 
+def access_crew_open_encounters(user: Any, assignment: Assignment) -> list[Encounter]:
+    """The open encounters of the crew's own assignment, for the tablet's patient record."""
+    if not user_has_role(user, Role.CREW) or assignment.unit_id != user.unit_id:
+        raise PermissionDenied("Only the crew of the assigned unit sees its patients.")
+    rows = list(
+        Encounter.objects.filter(assignment=assignment, status=EncounterStatus.OPEN)
+        .select_related("assignment__unit", "destination", "admission")
+        .order_by("created_at", "pk")
+    )
+    for encounter in rows:
+        audit_record(
+            actor=user, action="read", object_type="encounter", object_id=encounter.public_id
+        )
+    return rows
+
+
 def access_activation(user: Any, activation_id: int) -> TeamActivation:
     """A team activation of an encounter bound for the ED staff member's hospital."""
     activation = TeamActivation.objects.select_related(
         "encounter__assignment", "encounter__destination"
     ).get(pk=activation_id)
     check_ed(user, activation.encounter)
+    audit_record(
+        actor=user,
+        action="read",
+        object_type="encounter",
+        object_id=activation.encounter.public_id,
+        detail={"team_activation": activation.pk},
+    )
     return activation
+
+
+def replay_visible(user: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replayed events with those about encounters the user can no longer see masked.
+
+    `handoff.encounter.removed` carries ids only and always passes, so a board can drop a
+    patient who was sent elsewhere.
+    """
+
+    def about(event: dict[str, Any]) -> str | None:
+        data = event.get("data")
+        if not str(event.get("type", "")).startswith("handoff.") or not isinstance(data, dict):
+            return None
+        if event["type"] == "handoff.encounter.removed":
+            return None
+        value = data.get("encounter_id")
+        return str(value) if value else None
+
+    ids = {key for key in map(about, events) if key}
+    if not ids:
+        return events
+    encounters = Encounter.objects.filter(public_id__in=ids).select_related("assignment")
+    allowed = {str(e.public_id) for e in encounters if is_crew_of(user, e) or is_ed_of(user, e)}
+    visible = []
+    for event in events:
+        key = about(event)
+        if key is None or key in allowed:
+            visible.append(event)
+        else:
+            visible.append(
+                {
+                    "type": "stream.skipped",
+                    "v": 1,
+                    "stream": event["stream"],
+                    "seq": event["seq"],
+                    "ts": event["ts"],
+                    "data": {},
+                }
+            )
+    return visible

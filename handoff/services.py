@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from audit.services import audit_record
 from config.events import event_record
 from dispatch import selectors as dispatch_selectors
 from dispatch.models import ACTIVE_ASSIGNMENT_STATUSES, Assignment, DispatchCentre
@@ -276,7 +277,9 @@ def _client_id(value: str, name: str = "client_id") -> str:
 
 def _lock(encounter_id: int) -> Encounter:
     return (
-        Encounter.objects.select_for_update()
+        # Only the encounter row: PostgreSQL refuses FOR UPDATE on the nullable side of the
+        # outer join that select_related("destination") makes.
+        Encounter.objects.select_for_update(of=("self",))
         .select_related("assignment__unit", "assignment__incident", "destination")
         .get(pk=encounter_id)
     )
@@ -406,6 +409,13 @@ def encounter_open(
             raise HandoffError("Could not allocate a temporary identifier; retry.", code="conflict")
         _activations_evaluate(encounter, now)
         _emit_encounter(encounter)
+        audit_record(
+            actor=user,
+            action="create",
+            object_type="encounter",
+            object_id=encounter.public_id,
+            detail={"fields": sorted(cleaned)},
+        )
     return encounter
 
 
@@ -422,6 +432,13 @@ def encounter_update(*, user: Any, encounter_id: int, data: Mapping[str, Any]) -
         _touch(encounter, now, *cleaned)
         _activations_evaluate(encounter, now)
         _emit_encounter(encounter)
+        audit_record(
+            actor=user,
+            action="update",
+            object_type="encounter",
+            object_id=encounter.public_id,
+            detail={"fields": sorted(cleaned)},
+        )
     return encounter
 
 
@@ -445,6 +462,9 @@ def encounter_close(*, user: Any, encounter_id: int) -> Encounter:
         encounter.closed_at = now
         _touch(encounter, now, "status", "closed_at")
         _emit_encounter(encounter)
+        audit_record(
+            actor=user, action="close", object_type="encounter", object_id=encounter.public_id
+        )
     return encounter
 
 
@@ -546,6 +566,13 @@ def vitals_record(
         _touch(encounter, now)
         _activations_evaluate(encounter, now)
         _emit_encounter(encounter)
+        audit_record(
+            actor=user,
+            action="vitals_record",
+            object_type="encounter",
+            object_id=encounter.public_id,
+            detail={"vitals_set": vitals.pk},
+        )
     return vitals
 
 
@@ -582,6 +609,13 @@ def intervention_record(
         )
         _touch(encounter, now)
         _emit_encounter(encounter)
+        audit_record(
+            actor=user,
+            action="intervention_record",
+            object_type="encounter",
+            object_id=encounter.public_id,
+            detail={"intervention": item.pk},
+        )
     return item
 
 
@@ -628,6 +662,13 @@ def medication_record(
         )
         _touch(encounter, now)
         _emit_encounter(encounter)
+        audit_record(
+            actor=user,
+            action="medication_record",
+            object_type="encounter",
+            object_id=encounter.public_id,
+            detail={"medication": item.pk},
+        )
     return item
 
 
@@ -717,6 +758,13 @@ def destination_set(*, user: Any, encounter_id: int, hospital_id: int, reason: s
             )
         _assignment_destination(encounter.assignment_id, hospital.pk)
         _emit_encounter(encounter)
+        audit_record(
+            actor=user,
+            action="destination_set",
+            object_type="encounter",
+            object_id=encounter.public_id,
+            detail={"hospital": hospital.pk},
+        )
     return encounter
 
 
@@ -779,6 +827,12 @@ def ed_acknowledge(*, user: Any, encounter_id: int) -> Encounter:
             },
         )
         _emit_encounter(encounter)
+        audit_record(
+            actor=user,
+            action="ed_acknowledge",
+            object_type="encounter",
+            object_id=encounter.public_id,
+        )
     return encounter
 
 
@@ -795,6 +849,13 @@ def ed_assign_bay(*, user: Any, encounter_id: int, bay: str) -> Encounter:
         encounter.bay = bay
         _touch(encounter, now, "bay")
         _emit_encounter(encounter)
+        audit_record(
+            actor=user,
+            action="bay_assign",
+            object_type="encounter",
+            object_id=encounter.public_id,
+            detail={"fields": ["bay"]},
+        )
     return encounter
 
 
@@ -836,6 +897,13 @@ def _message_send(
             events.unit_group(encounter.assignment.unit_id),
         ):
             event_record(stream=stream, event_type=events.MESSAGE_CREATED, data=summary)
+        audit_record(
+            actor=user,
+            action="message_send",
+            object_type="encounter",
+            object_id=encounter.public_id,
+            detail={"message": message.pk, "sender": sender},
+        )
     return message
 
 
@@ -904,6 +972,13 @@ def activation_acknowledge(*, user: Any, activation_id: int) -> TeamActivation:
         )
         _touch(encounter, now)
         _emit_encounter(encounter)
+        audit_record(
+            actor=user,
+            action="activation_acknowledge",
+            object_type="encounter",
+            object_id=encounter.public_id,
+            detail={"team_activation": activation.pk},
+        )
     return activation
 
 
@@ -949,6 +1024,13 @@ def activations_escalate() -> int:
                 event_type=events.ACTIVATION_ESCALATED,
                 data={**summary, "charge": True},
             )
+            audit_record(
+                actor=None,
+                action="activation_escalate",
+                object_type="encounter",
+                object_id=activation.encounter.public_id,
+                detail={"team_activation": activation.pk},
+            )
             escalated += 1
     return escalated
 
@@ -977,6 +1059,9 @@ def patient_arrived(*, user: Any, encounter_id: int) -> Encounter:
             status=AdmissionStatus.ARRIVED, updated_at=now
         )
         _emit_encounter(encounter)
+        audit_record(
+            actor=user, action="arrive", object_type="encounter", object_id=encounter.public_id
+        )
     return encounter
 
 
@@ -1017,6 +1102,13 @@ def transfer_of_care_confirm(*, user: Any, encounter_id: int) -> Encounter:
             )
         _touch(encounter, now, *changed)
         _emit_encounter(encounter)
+        audit_record(
+            actor=user,
+            action="transfer_confirm",
+            object_type="encounter",
+            object_id=encounter.public_id,
+            detail={"side": side, "fields": changed},
+        )
     return encounter
 
 
@@ -1049,4 +1141,11 @@ def admission_reconcile(*, user: Any, encounter_id: int, mrn: str) -> Encounter:
             status=AdmissionStatus.RECONCILED, updated_at=now
         )
         _emit_encounter(encounter)
+        audit_record(
+            actor=user,
+            action="reconcile",
+            object_type="encounter",
+            object_id=encounter.public_id,
+            detail={"fields": ["mrn"]},
+        )
     return encounter

@@ -13,6 +13,12 @@ from tests import factories
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 
+def pytest_collection_modifyitems(config, items):
+    # Playwright's sync API keeps an event loop running in the main thread while it is open;
+    # asyncio tests after it would find that loop. Browser tests therefore run last.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture
 def centre(db):
     return factories.DispatchCentreFactory()

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.access import user_has_role
 from accounts.models import Role
+from audit.services import audit_record
 from dispatch import access, selectors, services
 from dispatch.api import serializers as s
 from dispatch.models import OPEN_INCIDENT_STATUSES, Incident, Unit
@@ -125,6 +126,10 @@ class IncidentDetailView(APIView):
     def get(self, request: Request, incident_id: int) -> Response:
         """One incident of the centre, with its calls and assignments."""
         incident = access.access_incident(request.user, incident_id)
+        # The detail shows the callers' names and phone numbers: personal data.
+        audit_record(
+            actor=request.user, action="read", object_type="incident", object_id=incident.pk
+        )
         return Response(s.IncidentDetailSerializer(_detail(incident)).data)
 
 

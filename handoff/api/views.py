@@ -283,7 +283,7 @@ class EncounterFhirView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, public_id: UUID) -> Response:
         """The encounter as a FHIR R4 document Bundle (application/fhir+json)."""
-        encounter = access.access_encounter(request.user, public_id, open_only=False)
+        encounter = access.access_encounter(request.user, public_id)
         bundle = fhir.encounter_bundle(selectors.encounter_document(encounter))
         return Response(bundle, content_type="application/fhir+json")
 
@@ -298,7 +298,7 @@ class EncounterHl7View(APIView):
     )
     def get(self, request: Request, public_id: UUID) -> HttpResponse:
         """The encounter as an HL7 v2.5 ADT message: A05 pre-admit, A04 arrival, A08 update."""
-        encounter = access.access_encounter(request.user, public_id, open_only=False)
+        encounter = access.access_encounter(request.user, public_id)
         trigger = request.query_params.get("trigger", "A05")
         if trigger not in HL7_TRIGGERS:
             return Response(

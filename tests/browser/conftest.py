@@ -47,7 +47,7 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_instance():
     try:
         from playwright.sync_api import sync_playwright
@@ -62,7 +62,7 @@ def playwright_instance():
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance):
     """Debian's chromium, headless; never a Playwright-downloaded browser."""
     instance = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -1,0 +1,118 @@
+"""Appending to the audit trail. The only code that writes AuditEvent rows."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from audit.chain import row_hash
+from audit.context import AuditContext, current
+from audit.models import GENESIS_HASH, AuditEvent, AuditHead
+
+# Reads are recorded after the surrounding transaction commits (see audit_record).
+READ_ACTIONS = frozenset({"read", "list"})
+
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Detail values are ids, codes and field names: no spaces, so no names or free text.
+_TOKEN = re.compile(r"^[A-Za-z0-9_.:/-]{0,128}$")
+
+
+class AuditDetailError(ValueError):
+    """A detail that could carry personal data; the audit call is a programming error."""
+
+
+def _clean_value(value: Any, key: str) -> Any:
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, str) and _TOKEN.match(value):
+        return value
+    if isinstance(value, list | tuple):
+        return [_clean_value(item, key) for item in value if not isinstance(item, list | tuple)]
+    raise AuditDetailError(f"audit detail {key!r} must be ids or field names")
+
+
+def _clean_detail(detail: dict[str, Any] | None, context: AuditContext) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for key, value in (detail or {}).items():
+        if not isinstance(key, str) or not _KEY.match(key):
+            raise AuditDetailError(f"audit detail key {key!r} is not a plain name")
+        cleaned[key] = _clean_value(value, key)
+    if context.path and "path" not in cleaned:
+        cleaned["path"] = context.path
+    return cleaned
+
+
+def _locked_head() -> AuditHead:
+    """The head row, locked until the caller's transaction ends (created on first use)."""
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is not None:
+        return head
+    # First append, or after `flush`: start from the log's own end so the chain continues.
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    try:
+        with transaction.atomic():
+            AuditHead.objects.create(
+                pk=1,
+                last_seq=last[0] if last else 0,
+                last_hash=last[1] if last else GENESIS_HASH,
+            )
+    except IntegrityError:
+        pass  # Another writer created it first; its row is the same start.
+    return AuditHead.objects.select_for_update().get(pk=1)
+
+
+def _append(fields: dict[str, Any]) -> AuditEvent:
+    # savepoint=False: the row joins the caller's transaction and commits or rolls back with
+    # the change it records. The head lock serialises appenders (PostgreSQL; SQLite already
+    # lets one writer in at a time), so seq and prev_hash are taken by exactly one row each.
+    with transaction.atomic(savepoint=False):
+        head = _locked_head()
+        fields = {**fields, "seq": head.last_seq + 1, "prev_hash": head.last_hash}
+        event = AuditEvent(**fields)
+        event.hash = row_hash(fields)
+        event.save(force_insert=True)
+        AuditHead.objects.filter(pk=1).update(
+            last_seq=event.seq, last_hash=event.hash, updated_at=event.at
+        )
+    return event
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record that `actor` did `action` on one object of patient data.
+
+    Preconditions: `detail` holds ids and field names only (AuditDetailError otherwise).
+    Writes join the caller's transaction, so a rolled-back change leaves no audit row. Reads
+    ("read", "list") inside a transaction are recorded once it commits: the chain lock is then
+    always the last lock a transaction takes, which keeps reads in a device item's
+    transaction from deadlocking against writers that lock the encounter first. A read whose
+    transaction rolls back returned nothing to the user and is not recorded.
+    """
+    context = current()
+    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    fields: dict[str, Any] = {
+        "at": timezone.now(),
+        "actor_id": actor.pk if is_user else None,
+        "actor_username": actor.get_username()[:150] if is_user else "",
+        "role": str(getattr(actor, "role", "") or "")[:16] if is_user else "",
+        "action": action[:40],
+        "object_type": object_type[:40],
+        "object_id": str(object_id)[:64],
+        "client_address": context.client_address[:64],
+        "request_id": context.request_id[:64],
+        "channel": context.channel,
+        "detail": _clean_detail(detail, context),
+    }
+    if action in READ_ACTIONS and connection.in_atomic_block:
+        transaction.on_commit(lambda: _append(fields), robust=True)
+        return
+    _append(fields)
