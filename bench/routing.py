@@ -297,8 +297,8 @@ def bench_graph(name: str, g: CompiledGraph, build_s: float, reps: int, nx_reps:
     print(f"\n### {name}: {g.n_nodes:,} nodes, {g.n_edges:,} directed edges\n")
     print("| what | this engine (median / p90) | networkx (median / p90) |")
     print("|---|---|---|")
-    for what, ours, theirs in rows:
-        print(f"| {what} | {ours} | {theirs} |")
+    for what, ours_text, theirs_text in rows:
+        print(f"| {what} | {ours_text} | {theirs_text} |")
     sys.stdout.flush()
 
 
