@@ -21,6 +21,8 @@ from django.utils import timezone
 from audit.context import device_item_context
 from config.models import DeviceItem
 
+# The database stores seq as a signed 64-bit integer.
+MAX_SEQ = 2**63
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -66,16 +68,19 @@ def item_process(
             "id must be 1-64 characters of letters, digits, '.', '_', ':' or '-'.",
         )
     seq = item.get("seq")
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-        return rejection(item_id, "seq", "seq must be a non-negative integer.")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < MAX_SEQ:
+        return rejection(item_id, "seq", f"seq must be an integer from 0 to {MAX_SEQ - 1}.")
     previous = _stored_answer(device_id, item_id, user)
     if previous is not None:
         return previous
-    kind = types.get(item.get("type", ""))
+    item_type = item.get("type")
+    kind = types.get(item_type) if isinstance(item_type, str) else None
     data = item.get("data")
     try:
         if kind is None:
-            raise ItemRejected("type", f"Unknown item type {item.get('type')!r}.", "unknown_type")
+            raise ItemRejected(
+                "type", f"Unknown item type {str(item.get('type'))[:40]!r}.", "unknown_type"
+            )
         if not isinstance(data, dict):
             raise ItemRejected("data", "data must be a JSON object.")
         with transaction.atomic():

@@ -168,6 +168,17 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         await handler(content)
 
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        # Channels raises on an empty or binary frame and the socket dies; answer it instead.
+        if not text_data:
+            await self.send_json(
+                rejection("invalid", "Send JSON objects as text frames.", field=None)
+            )
+            return
+        await super().receive(text_data=text_data, **kwargs)
+
     async def decode_json(self, text_data: str) -> Any:
         import json
 

@@ -73,7 +73,8 @@ class CrewConsumer(ScreenConsumer):
         if (
             isinstance(content, dict)
             and "seq" in content
-            and content.get("type") in CREW_ITEM_TYPES
+            and isinstance(content.get("type"), str)
+            and content["type"] in CREW_ITEM_TYPES
         ):
             await self.on_item(content)
             return

@@ -6,6 +6,7 @@ rejections that name the field (docs/protocol.md).
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -23,12 +24,21 @@ def _number(data: dict[str, Any], name: str, *, required: bool = True) -> float 
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ItemRejected(name, f"{name} must be a number.")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ItemRejected(name, f"{name} must be a finite number.")
+    return number
 
 
 def _time(data: dict[str, Any], name: str) -> datetime:
     raw = data.get(name)
-    parsed = parse_datetime(raw) if isinstance(raw, str) else None
+    try:
+        parsed = parse_datetime(raw) if isinstance(raw, str) else None
+    except ValueError:  # well-formed but impossible, like February 30th
+        parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise ItemRejected(name, f"{name} must be an ISO 8601 time with a time zone.")
     return parsed

@@ -130,7 +130,10 @@ def _text(value: Any, name: str, limit: int, *, nullable: bool = False) -> str |
 def _when(value: Any, name: str, *, now: datetime, nullable: bool = True) -> datetime | None:
     if value is None and nullable:
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else value
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else value
+    except ValueError:  # well-formed but impossible, like February 30th
+        parsed = None
     if not isinstance(parsed, datetime) or parsed.tzinfo is None:
         raise HandoffError(f"{name} must be an ISO 8601 time with a time zone.", field=name)
     if parsed > now + FUTURE_TOLERANCE:
@@ -141,7 +144,10 @@ def _when(value: Any, name: str, *, now: datetime, nullable: bool = True) -> dat
 def _birth_date(value: Any, today: date) -> date | None:
     if value is None:
         return None
-    parsed = parse_date(value) if isinstance(value, str) else value
+    try:
+        parsed = parse_date(value) if isinstance(value, str) else value
+    except ValueError:
+        parsed = None
     if not isinstance(parsed, date) or isinstance(parsed, datetime):
         raise HandoffError("birth_date must be a date (YYYY-MM-DD).", field="birth_date")
     if parsed > today or today.year - parsed.year > 130:

@@ -6,6 +6,9 @@ from rest_framework import serializers
 
 from dispatch.models import AssignmentStatus, Determinant, LocationSource
 
+# Ids are 64-bit in the database; a larger number is a client error, not a crash.
+MAX_ID = 2**63 - 1
+
 
 class LocationSerializer(serializers.Serializer):  # type: ignore[type-arg]
     source = serializers.ChoiceField(choices=LocationSource.choices)  # type: ignore[assignment]
@@ -33,7 +36,10 @@ class IncidentCreateSerializer(serializers.Serializer):  # type: ignore[type-arg
     call_received_at = serializers.DateTimeField(required=False)
     allow_duplicate = serializers.BooleanField(default=False)
     attach_to = serializers.IntegerField(
-        required=False, help_text="Attach this call to an open incident"
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="Attach this call to an open incident",
     )
 
     def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
@@ -113,19 +119,23 @@ class RecommendationSerializer(serializers.Serializer):  # type: ignore[type-arg
 
 
 class DispatchRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    unit_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=20)
+    unit_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=20
+    )
     device_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
 class TransitionSerializer(serializers.Serializer):  # type: ignore[type-arg]
     status = serializers.ChoiceField(choices=AssignmentStatus.choices)
-    destination = serializers.IntegerField(required=False, allow_null=True)
+    destination = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_ID
+    )
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     device_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
 class DivertSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    destination = serializers.IntegerField()
+    destination = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     reason = serializers.CharField(max_length=180, required=False, allow_blank=True, default="")
     device_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 

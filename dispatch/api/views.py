@@ -78,7 +78,12 @@ class IncidentListView(APIView):
         data = _valid(s.IncidentCreateSerializer, request.data)
         caller = {"caller_name": data["caller_name"], "caller_phone": data["caller_phone"]}
         if "attach_to" in data:
-            incident = access.access_incident(request.user, data["attach_to"])
+            try:
+                incident = access.access_incident(request.user, data["attach_to"])
+            except Incident.DoesNotExist:
+                raise services.DispatchError(
+                    f"No open incident {data['attach_to']} in your centre.", field="attach_to"
+                ) from None
             services.incident_attach_call(
                 user=request.user, incident=incident, notes=data["notes"], **caller
             )

@@ -89,7 +89,7 @@ class MedicationCreateSerializer(serializers.Serializer):  # type: ignore[type-a
 
 
 class DestinationSetSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    hospital = serializers.IntegerField()
+    hospital = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     reason = serializers.ChoiceField(choices=DestinationReason.choices, help_text="eDisposition.20")
 
 

@@ -88,7 +88,7 @@ class EncounterDetailView(APIView):
 
 
 class EncounterCloseView(APIView):
-    @extend_schema(request=None, responses=s.EncounterDetailSerializer)
+    @extend_schema(request=None, responses=s.BoardRowSerializer)
     def post(self, request: Request, public_id: UUID) -> Response:
         """Close the record without a handoff (treated on scene, no transport)."""
         encounter = access.access_encounter(request.user, public_id, open_only=False)
@@ -280,7 +280,7 @@ class HospitalEDStatusView(APIView):
 
 
 class EncounterFhirView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT})
     def get(self, request: Request, public_id: UUID) -> Response:
         """The encounter as a FHIR R4 document Bundle (application/fhir+json)."""
         encounter = access.access_encounter(request.user, public_id)
