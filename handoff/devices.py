@@ -1,4 +1,5 @@
-"""Device items of the crew tablet for the handoff: encounter, vitals, message, destination.
+"""Device items of the crew tablet for the handoff: encounter, vitals, message, destination,
+intervention and medication (the ATMIST Treatment).
 
 Each handler translates the item's data and calls one service; domain refusals become typed
 rejections naming the field. Encounters are named by their `public_id`, which the tablet
@@ -8,6 +9,9 @@ seen it (items are applied in sequence order).
 
 from __future__ import annotations
 
+import hashlib
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -18,12 +22,16 @@ from config.devices import ItemRejected, ItemType
 from handoff import access, services
 from handoff.models import Encounter
 
+_SNOMED = re.compile(r"^[0-9]{6,16}$")
 
-def _domain(call: Callable[[], Any]) -> Any:
+
+def _domain(call: Callable[[], Any], fields: dict[str, str] | None = None) -> Any:
+    """Run a service; its refusal becomes a rejection naming the item's own field name."""
     try:
         return call()
     except services.HandoffError as exc:
-        raise ItemRejected(exc.field, exc.message, exc.code) from None
+        field = (fields or {}).get(exc.field or "", exc.field)
+        raise ItemRejected(field, exc.message, exc.code) from None
     except PermissionDenied as exc:
         raise ItemRejected("encounter", str(exc) or "Not yours.", "forbidden") from None
 
@@ -138,6 +146,80 @@ def destination(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, An
     return {"encounter": str(updated.public_id), "hospital_id": updated.destination_id}
 
 
+def _time(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise ItemRejected(name, f"{name} must be an ISO 8601 time with a time zone.")
+    return value
+
+
+def _client_id(device_id: str, data: dict[str, Any], name: str, *parts: str) -> str:
+    """The record's own id (`name`), or one derived from what it says: a resend of the same
+    record without an id is still stored once."""
+    given = data.get(name)
+    if given is not None:
+        if not isinstance(given, str):
+            raise ItemRejected(name, f"{name} must be a string.")
+        return given
+    digest = hashlib.sha256("\x1f".join((device_id, *parts)).encode()).hexdigest()
+    return f"{name[:3]}-{digest[:40]}"
+
+
+def intervention(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A procedure done: `{encounter, intervention_id?, performed_at, text, snomed_code?}`."""
+    target = _encounter(user, data)
+    performed_at = _time(data, "performed_at")
+    text = _string(data, "text")
+    code = data.get("snomed_code")
+    if code is None:
+        code = ""
+    if not isinstance(code, str) or (code and not _SNOMED.match(code)):
+        raise ItemRejected("snomed_code", "snomed_code must be a SNOMED CT id of 6-16 digits.")
+    client_id = _client_id(device_id, data, "intervention_id", performed_at, text)
+    stored = _domain(
+        lambda: services.intervention_record(
+            user=user,
+            encounter_id=target.pk,
+            client_id=client_id,
+            text=text,
+            code=code,
+            performed_at=performed_at,
+        ),
+        {"client_id": "intervention_id", "code": "snomed_code"},
+    )
+    return {"intervention_id": stored.client_id, "performed_at": stored.performed_at.isoformat()}
+
+
+def medication(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A medication given: `{encounter, medication_id?, given_at, name, dose?, dose_unit?,
+    route?}`."""
+    target = _encounter(user, data)
+    given_at = _time(data, "given_at")
+    name = _string(data, "name")
+    dose = data.get("dose")
+    if dose is not None and (
+        isinstance(dose, bool) or not isinstance(dose, int | float) or not math.isfinite(dose)
+    ):
+        raise ItemRejected("dose", "dose must be a number.")
+    unit = _string(data, "dose_unit", required=False) if data.get("dose_unit") is not None else ""
+    route = _string(data, "route", required=False) if data.get("route") is not None else ""
+    client_id = _client_id(device_id, data, "medication_id", given_at, name, str(dose), unit, route)
+    stored = _domain(
+        lambda: services.medication_record(
+            user=user,
+            encounter_id=target.pk,
+            client_id=client_id,
+            name=name,
+            dose=dose,
+            unit=unit,
+            route=route,
+            given_at=given_at,
+        ),
+        {"client_id": "medication_id", "unit": "dose_unit"},
+    )
+    return {"medication_id": stored.client_id, "given_at": stored.given_at.isoformat()}
+
+
 HANDOFF_ITEM_TYPES = {
     item.name: item
     for item in (
@@ -145,5 +227,7 @@ HANDOFF_ITEM_TYPES = {
         ItemType("vitals", vitals),
         ItemType("message", message),
         ItemType("destination", destination),
+        ItemType("intervention", intervention),
+        ItemType("medication", medication),
     )
 }

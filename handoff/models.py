@@ -50,11 +50,30 @@ class Hospital(models.Model):
     ed_status = models.CharField(max_length=16, choices=EDStatus.choices, default=EDStatus.OPEN)
     diversion_reason = models.CharField(max_length=200, blank=True)
     ed_status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Where the handoff is delivered (handoff/delivery_jobs.py); blank: nothing is sent.
+    fhir_endpoint = models.URLField(
+        max_length=300, blank=True, help_text="FHIR R4 endpoint the encounter Bundle is POSTed to"
+    )
+    hl7_host = models.CharField(
+        max_length=253, blank=True, help_text="HL7 v2 MLLP receiver host (ADT A05/A04/A08)"
+    )
+    hl7_port = models.PositiveIntegerField(
+        null=True, blank=True, help_text="HL7 v2 MLLP receiver port"
+    )
 
     class Meta:
         ordering = ["name"]
         constraints = [
             coordinate_constraint("hospital"),
+            # An MLLP receiver is a host and a port: one without the other cannot be used.
+            models.CheckConstraint(
+                condition=(models.Q(hl7_host="") & models.Q(hl7_port__isnull=True))
+                | (
+                    ~models.Q(hl7_host="")
+                    & models.Q(hl7_port__isnull=False, hl7_port__gte=1, hl7_port__lte=65535)
+                ),
+                name="hospital_hl7_host_and_port_together",
+            ),
             models.CheckConstraint(
                 condition=models.Q(ed_status__in=EDStatus.values), name="hospital_ed_status_valid"
             ),

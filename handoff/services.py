@@ -42,6 +42,7 @@ from handoff.clinical import (
 )
 from handoff.clinical.activation import TRAUMA_INJURY_PATTERNS
 from handoff.clinical.vitals import gcs_total_of
+from handoff.delivery_jobs import delivery_enqueue
 from handoff.models import (
     ActivationKind,
     Admission,
@@ -438,6 +439,7 @@ def encounter_update(*, user: Any, encounter_id: int, data: Mapping[str, Any]) -
         _touch(encounter, now, *cleaned)
         _activations_evaluate(encounter, now)
         _emit_encounter(encounter)
+        delivery_enqueue(encounter, "A08", fhir=True)
         audit_record(
             actor=user,
             action="update",
@@ -572,6 +574,7 @@ def vitals_record(
         _touch(encounter, now)
         _activations_evaluate(encounter, now)
         _emit_encounter(encounter)
+        delivery_enqueue(encounter, "A08", fhir=True)
         audit_record(
             actor=user,
             action="vitals_record",
@@ -764,6 +767,7 @@ def destination_set(*, user: Any, encounter_id: int, hospital_id: int, reason: s
             )
         _assignment_destination(encounter.assignment_id, hospital.pk)
         _emit_encounter(encounter)
+        delivery_enqueue(encounter, "A05", fhir=True)
         audit_record(
             actor=user,
             action="destination_set",
@@ -1065,6 +1069,7 @@ def patient_arrived(*, user: Any, encounter_id: int) -> Encounter:
             status=AdmissionStatus.ARRIVED, updated_at=now
         )
         _emit_encounter(encounter)
+        delivery_enqueue(encounter, "A04", fhir=False)
         audit_record(
             actor=user, action="arrive", object_type="encounter", object_id=encounter.public_id
         )

@@ -1,7 +1,8 @@
-// The patient record on the crew tablet: patients, vitals, ATMIST, destination, ED thread.
+// The patient record on the crew tablet: patients, vitals, ATMIST, treatment, destination,
+// ED thread.
 //
 // Every write is a device item in the tablet's persistent outbox (encounter, vitals,
-// destination, message; docs/handoff.md), so the record works offline and each item is
+// destination, message, intervention, medication; docs/handoff.md, docs/protocol.md), so the record works offline and each item is
 // applied once: a patient's UUID is made here, before the server has seen it, and the
 // outbox sends items in order, so vitals never overtake the encounter they belong to.
 // The plausible ranges come from the server's vocabulary (record-initial) for instant
@@ -36,6 +37,23 @@
     high: "emergency response",
   };
   const BEFAST = ["balance", "eyes", "face", "arm", "speech"];
+  // Stroke scales item by item (docs REFERENCE.md): [key, label, [[score, meaning], ...]].
+  // The total goes out as the vitals set's stroke_scale_score with stroke_scale_type.
+  const STROKE_ITEMS = {
+    RACE: [
+      ["facial_palsy", "Facial palsy", [[0, "absent"], [1, "mild"], [2, "moderate–severe"]]],
+      ["arm_motor", "Arm motor", [[0, "normal–mild"], [1, "moderate"], [2, "severe"]]],
+      ["leg_motor", "Leg motor", [[0, "normal–mild"], [1, "moderate"], [2, "severe"]]],
+      ["gaze", "Head & gaze deviation", [[0, "absent"], [1, "present"]]],
+      ["cortical", "Aphasia (right weak) / agnosia (left weak)", [[0, "both tasks"], [1, "one task"], [2, "neither"]]],
+    ],
+    LAMS: [
+      ["facial_droop", "Facial droop", [[0, "absent"], [1, "present"]]],
+      ["arm_drift", "Arm drift", [[0, "absent"], [1, "drifts down"], [2, "falls rapidly"]]],
+      ["grip", "Grip strength", [[0, "normal"], [1, "weak"], [2, "no grip"]]],
+    ],
+  };
+  const LVO_THRESHOLD = { RACE: 5, LAMS: 4 };
   const RECORD_STATUSES = ["on_scene", "transporting", "at_destination"];
   const FUTURE_SLACK_MS = 5 * 60 * 1000;
 
@@ -61,6 +79,10 @@
       destSend: $("dest-send"), destCurrent: $("dest-current"), thread: $("thread"),
       compose: $("compose"), messageText: $("message-text"), unread: $("ed-unread"),
       ack: $("ed-ack-state"), ackBox: $("ed-ack-box"), scores: $("scores"), atmist: $("atmist"),
+      scaleItems: $("scale-items"), scaleTotal: $("scale-total"), scaleFallback: $("scale-fallback"),
+      txTime: $("tx-time"), txText: $("tx-text"), txList: $("tx-list"), txProblem: $("tx-problem"),
+      mgForm: $("med-given"), mgName: $("mg-name"), mgDose: $("mg-dose"), mgUnit: $("mg-unit"),
+      mgRoute: $("mg-route"),
     };
     const inputs = {};
     for (const input of root.querySelectorAll("[data-vital-input]")) inputs[input.dataset.vitalInput] = input;
@@ -148,7 +170,8 @@
     function emptyVitalsForm() {
       return {
         values: {}, on_oxygen: false, glucose_unit: "mmol/L", avpu: null, new_confusion: false,
-        gcs: {}, rhythm: "", stemi: false, scale: null, scale_score: null, taken_at: "",
+        gcs: {}, rhythm: "", stemi: false, scale: null, scale_score: null, scale_items: {},
+        taken_at: "",
       };
     }
     function emptyDraft() {
@@ -173,6 +196,7 @@
         id: id, assignment_id: assignmentId, created_at: new Date().toISOString(), opened: false,
         srv: null, draft: emptyDraft(), saved: emptyDraft(), vform: emptyVitalsForm(), vitals: [],
         messages: [], dest: null, destRows: null, destError: "", unread: 0, problem: null,
+        treatment: [],
       };
     }
     function patient(id) { return id ? db.patients[id] || null : null; }
@@ -446,6 +470,7 @@
         b.querySelector(".befast-state").textContent = v === true ? "POSITIVE" : v === false ? "normal" : "—";
       }
       setPressed("[data-scale]", function (b) { return b.dataset.scale === form.scale; });
+      renderStrokeItems(form);
       el.scaleScores.replaceChildren();
       if (form.scale && STROKE[form.scale]) {
         const range = STROKE[form.scale];
@@ -459,11 +484,62 @@
       }
       const positives = BEFAST.filter(function (k) { return befast[k] === true; });
       let hint = positives.length ? "BE-FAST positive (" + positives.join(", ") + "): suspected stroke — record last known well. " : "";
-      if (form.scale === "RACE" && form.scale_score !== null) hint += form.scale_score >= 5 ? "RACE ≥ 5: possible large-vessel occlusion → thrombectomy centre." : "RACE < 5.";
-      if (form.scale === "LAMS" && form.scale_score !== null) hint += form.scale_score >= 4 ? "LAMS ≥ 4: possible large-vessel occlusion → thrombectomy centre." : "LAMS < 4.";
+      const lvo = LVO_THRESHOLD[form.scale];
+      if (lvo !== undefined && form.scale_score !== null) {
+        hint += form.scale_score >= lvo ? form.scale + " ≥ " + lvo + ": possible large-vessel occlusion → thrombectomy centre." : form.scale + " < " + lvo + ".";
+      }
       el.scaleHint.textContent = hint;
       el.scaleHint.classList.toggle("alert", /≥/.test(hint) || positives.length > 0);
       if (document.activeElement !== el.takenAt) el.takenAt.value = form.taken_at || "";
+    }
+    // The item-by-item checklist of the chosen scale; the total is theirs once every item
+    // is scored. The "total only" row stays for a score taken by someone else.
+    function strokeItems(form) {
+      if (!form.scale_items || typeof form.scale_items !== "object") form.scale_items = {};
+      return form.scale_items;
+    }
+    function strokeTally(form) {
+      const items = STROKE_ITEMS[form.scale] || [];
+      const chosen = strokeItems(form);
+      let sum = 0;
+      const missing = [];
+      for (const item of items) {
+        if (typeof chosen[item[0]] === "number") sum += chosen[item[0]];
+        else missing.push(item[1]);
+      }
+      return { sum: sum, missing: missing, started: items.length - missing.length > 0, complete: items.length > 0 && !missing.length };
+    }
+    function renderStrokeItems(form) {
+      el.scaleItems.replaceChildren();
+      const items = STROKE_ITEMS[form.scale] || [];
+      const chosen = strokeItems(form);
+      for (const item of items) {
+        const row = make("div", "scale-item");
+        row.dataset.scaleItem = item[0];
+        row.append(make("span", "scale-item-label", item[1]));
+        const buttons = make("div", "scale-item-scores");
+        for (const option of item[2]) {
+          const b = make("button", "seg seg-item");
+          b.type = "button";
+          b.dataset.itemScore = String(option[0]);
+          b.setAttribute("aria-pressed", chosen[item[0]] === option[0] ? "true" : "false");
+          b.append(make("b", "", String(option[0])), make("small", "", option[1]));
+          buttons.append(b);
+        }
+        row.append(buttons);
+        el.scaleItems.append(row);
+      }
+      el.scaleFallback.hidden = !form.scale;
+      const range = STROKE[form.scale];
+      const tally = strokeTally(form);
+      let text = "";
+      if (form.scale && tally.complete) text = form.scale + " " + tally.sum + " / " + range[1];
+      else if (form.scale && tally.started) text = form.scale + " " + tally.sum + " so far · needs " + tally.missing.join(", ");
+      else if (form.scale && form.scale_score !== null) text = form.scale + " " + form.scale_score + " / " + range[1] + " (total only)";
+      else if (form.scale) text = form.scale + " — score each item";
+      el.scaleTotal.textContent = text;
+      const lvo = LVO_THRESHOLD[form.scale];
+      el.scaleTotal.classList.toggle("alert", form.scale_score !== null && lvo !== undefined && form.scale_score >= lvo);
     }
     function loadForms(p) {
       for (const key of NUMERIC) if (inputs[key]) inputs[key].value = p ? p.vform.values[key] || "" : "";
@@ -509,6 +585,11 @@
     function saveVitals() {
       const p = current();
       if (!p) return;
+      const tally = strokeTally(p.vform);
+      if (p.vform.scale && tally.started && !tally.complete && p.vform.scale_score === null) {
+        el.vitalsProblem.textContent = p.vform.scale + " not finished: score " + tally.missing.join(", ") + ", or clear the scale.";
+        return;
+      }
       const collected = collectVitals(p);
       if (collected.error) {
         el.vitalsProblem.textContent = collected.error;
@@ -726,7 +807,6 @@
     function renderAtmist(p) {
       el.atmist.replaceChildren();
       const d = p.draft;
-      const srv = p.srv || {};
       const sex = { male: "male", female: "female", other: "other sex", unknown: "" }[d.sex] || "";
       let age = d.estimated_age_years !== null && d.estimated_age_years !== undefined && d.estimated_age_years !== "" ? "about " + d.estimated_age_years + " years" : d.age_text || "age unknown";
       if (d.age_text && d.estimated_age_years !== null && d.estimated_age_years !== undefined) age = d.age_text;
@@ -751,7 +831,8 @@
         else if (p.vitals.length > 1) signs += " · stable";
       }
       atmistRow("S", "Signs", signs);
-      const treatment = (srv.treatment || []).map(function (t) { return t.text; });
+      const treatment = treatmentOf(p).filter(function (t) { return t.status !== "rejected"; })
+        .map(function (t) { return (clock(t.at) ? clock(t.at) + " " : "") + t.text; });
       atmistRow("T", "Treatment", treatment.join(", ") || "none recorded");
       const anticoag = (d.medications || []).filter(function (m) { return m.anticoagulant; }).map(function (m) { return m.name; });
       const meds = (d.medications || []).map(function (m) { return m.name; });
@@ -762,6 +843,89 @@
       if (meds.length) extra.append(make("p", "", "Medications: " + meds.join(", ")));
       if ((d.history || []).length) extra.append(make("p", "", "History: " + d.history.join(", ")));
       el.atmist.append(extra);
+    }
+
+    // ---- treatment: interventions and medications given ----------------------------------------
+    function medicationText(m) {
+      const dose = m.dose !== null && m.dose !== undefined ? (" " + String(m.dose) + " " + (m.dose_unit || "")).replace(/\s+$/, "") : "";
+      return m.name + dose + (m.route ? " " + m.route : "");
+    }
+    function sameInstant(a, b) {
+      const x = new Date(a).getTime();
+      return !isNaN(x) && x === new Date(b).getTime();
+    }
+    // The server's list (every tablet's entries) plus ours it does not show yet.
+    function treatmentOf(p) {
+      const list = ((p.srv && p.srv.treatment) || []).map(function (t) {
+        return { kind: t.kind, at: t.at, text: t.text, status: "saved" };
+      });
+      for (const local of p.treatment || []) {
+        const known = list.some(function (t) { return t.kind === local.kind && t.text === local.text && sameInstant(t.at, local.at); });
+        if (!known) list.push({ kind: local.kind, at: local.at, text: local.text, status: local.status, rejection: local.rejection });
+      }
+      list.sort(function (x, y) { return new Date(x.at).getTime() - new Date(y.at).getTime(); });
+      return list;
+    }
+    function treatmentTime() {
+      return fromHhmm(el.txTime.value) || new Date().toISOString();
+    }
+    function addTreatment(p, kind, data, text) {
+      const id = uuid();
+      const at = kind === "intervention" ? data.performed_at : data.given_at;
+      const payload = Object.assign({ encounter: p.id }, data);
+      payload[kind + "_id"] = id;
+      outbox.push(kind, payload);
+      if (!p.treatment) p.treatment = [];
+      p.treatment.push({ kind: kind, client_id: id, at: at, text: text, status: "pending" });
+      el.txTime.value = "";
+      el.txProblem.textContent = "";
+      persist();
+      render();
+    }
+    function recordIntervention(text, code) {
+      const p = current();
+      const clean = (text || "").trim().slice(0, 200);
+      if (!p || !clean) return false;
+      const data = { performed_at: treatmentTime(), text: clean };
+      if (code) data.snomed_code = code;
+      addTreatment(p, "intervention", data, clean);
+      return true;
+    }
+    function recordMedication() {
+      const p = current();
+      if (!p) return;
+      const name = el.mgName.value.trim().slice(0, 120);
+      const rawDose = el.mgDose.value.trim().replace(",", ".");
+      const unit = el.mgUnit.value;
+      const route = el.mgRoute.value;
+      if (!name) { el.txProblem.textContent = "Name the medication."; el.mgName.focus(); return; }
+      if (rawDose && !/^\d+(\.\d+)?$/.test(rawDose)) { el.txProblem.textContent = "Dose must be a number."; el.mgDose.focus(); return; }
+      if (rawDose && !unit) { el.txProblem.textContent = "Choose the dose unit."; el.mgUnit.focus(); return; }
+      const data = { given_at: treatmentTime(), name: name };
+      if (rawDose) { data.dose = Number(rawDose); data.dose_unit = unit; }
+      if (route) data.route = route;
+      addTreatment(p, "medication", data, medicationText(data));
+      el.mgName.value = "";
+      el.mgDose.value = "";
+      el.mgUnit.value = "";
+      el.mgRoute.value = "";
+    }
+    function renderTreatment(p) {
+      el.txList.replaceChildren();
+      const list = treatmentOf(p);
+      if (!list.length) {
+        el.txList.append(make("li", "tx-empty", "Nothing recorded yet."));
+        return;
+      }
+      list.slice().reverse().forEach(function (t) {
+        const li = make("li", "tx-item tx-" + t.kind + " tx-" + t.status);
+        li.append(make("span", "tx-at", clock(t.at)), make("span", "tx-kind", t.kind === "medication" ? "Med" : "Proc"), make("span", "tx-text", t.text));
+        let state = "✓ saved";
+        if (t.status === "pending") state = "sending…";
+        if (t.status === "rejected") state = "REFUSED: " + (t.rejection ? t.rejection.message + (t.rejection.field ? " (" + t.rejection.field + ")" : "") : "");
+        li.append(make("span", "tx-state", state));
+        el.txList.append(li);
+      });
     }
 
     function renderAck(p) {
@@ -961,6 +1125,7 @@
       renderHistory(p);
       renderScores(p);
       renderAtmist(p);
+      renderTreatment(p);
       renderAck(p);
       renderPatientForm(p);
       renderThread(p);
@@ -1043,9 +1208,18 @@
       } else if (d.scale) {
         form.scale = form.scale === d.scale ? null : d.scale;
         form.scale_score = null;
+        form.scale_items = {};
+      } else if (d.itemScore !== undefined && button.closest("[data-scale-item]")) {
+        const key = button.closest("[data-scale-item]").dataset.scaleItem;
+        const items = strokeItems(form);
+        const n = Number(d.itemScore);
+        if (items[key] === n) delete items[key]; else items[key] = n;
+        const tally = strokeTally(form);
+        form.scale_score = tally.complete ? tally.sum : null;
       } else if (d.scaleScore !== undefined) {
         const n = Number(d.scaleScore);
         form.scale_score = form.scale_score === n ? null : n;
+        form.scale_items = {}; // a total typed in replaces the checklist
       } else if (button.id === "taken-now") {
         form.taken_at = hhmm(new Date().toISOString());
         el.takenAt.value = form.taken_at;
@@ -1162,6 +1336,20 @@
       render();
     });
 
+    // ---- wiring: treatment ------------------------------------------------------------------------
+    for (const b of root.querySelectorAll("[data-intervention]")) {
+      b.addEventListener("click", function () { recordIntervention(b.dataset.intervention, b.dataset.snomed || ""); });
+    }
+    $("tx-other").addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (recordIntervention(el.txText.value, "")) el.txText.value = "";
+    });
+    $("tx-now").addEventListener("click", function () { el.txTime.value = hhmm(new Date().toISOString()); });
+    el.mgForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      recordMedication();
+    });
+
     // ---- wiring: tabs, destination, messages ------------------------------------------------
     el.add.addEventListener("click", addPatient);
     for (const t of root.querySelectorAll(".rtab")) {
@@ -1205,6 +1393,10 @@
       } else if (item.type === "message") {
         const m = p.messages.find(function (x) { return x.client_id === item.data.message_id; });
         if (m) Object.assign(m, { status: "sent", id: m.id || answer.message_id });
+      } else if (item.type === "intervention" || item.type === "medication") {
+        const id = item.data[item.type + "_id"];
+        const t = (p.treatment || []).find(function (x) { return x.client_id === id; });
+        if (t) t.status = "acked";
       } else if (item.type === "destination") {
         p.dest = { hospital_id: item.data.hospital_id, reason: item.data.reason, status: "set" };
         if (p.srv && p.srv.destination_id !== item.data.hospital_id) {
@@ -1243,6 +1435,11 @@
       } else if (item.type === "message") {
         const m = p.messages.find(function (x) { return x.client_id === item.data.message_id; });
         if (m) m.status = "rejected";
+      } else if (item.type === "intervention" || item.type === "medication") {
+        const id = item.data[item.type + "_id"];
+        const t = (p.treatment || []).find(function (x) { return x.client_id === id; });
+        if (t) Object.assign(t, { status: "rejected", rejection: r });
+        el.txProblem.textContent = "Server refused " + (t ? t.text : item.type) + ": " + r.message + (r.field ? " (" + r.field + ")" : "");
       }
       persistSoon();
     }
