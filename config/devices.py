@@ -70,6 +70,9 @@ def item_process(
     seq = item.get("seq")
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < MAX_SEQ:
         return rejection(item_id, "seq", f"seq must be an integer from 0 to {MAX_SEQ - 1}.")
+    if _has_nul(item):
+        # PostgreSQL text cannot hold NUL; no field of ours has a use for one either.
+        return rejection(item_id, "data", "Text must not contain NUL characters.")
     previous = _stored_answer(device_id, item_id, user)
     if previous is not None:
         return previous
@@ -122,6 +125,18 @@ def item_process(
     except IntegrityError:
         return _stored_answer(device_id, item_id, user) or outcome
     return outcome
+
+
+def _has_nul(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if depth > 200:
+        return False
+    if isinstance(value, dict):
+        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v, depth + 1) for v in value)
+    return False
 
 
 def _stored_answer(device_id: str, item_id: str, user: Any) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config.devices import item_process
+from config.devices import _ID, item_process
 from config.models import DeviceItem, EventLog
 from dispatch.devices import CREW_ITEM_TYPES
 from dispatch.models import Assignment, AssignmentTransition, UnitPosition
@@ -90,7 +90,12 @@ def _apply_twice(world: Any, item: Any, capture: Any) -> None:
     before = _state(world)
     recorded_before = DeviceItem.objects.count()
     item_id = item.get("id") if isinstance(item, dict) else None
-    fresh = not DeviceItem.objects.filter(device_id=DEVICE, client_id=str(item_id)).exists()
+    # Only a well-formed id can be stored; others would not even be valid text on PostgreSQL.
+    fresh = not (
+        isinstance(item_id, str)
+        and _ID.match(item_id)
+        and DeviceItem.objects.filter(device_id=DEVICE, client_id=item_id).exists()
+    )
     answer = _process(world, item, capture)
     _check_answer(item, answer)
     if fresh and answer["type"] == "ack":
