@@ -7,6 +7,8 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -50,3 +52,30 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
         exc = exceptions.ValidationError(detail)
     return drf_exception_handler(exc, context)
+
+
+def validated(serializer_class: type[Any], data: Any, *, partial: bool = False) -> dict[str, Any]:
+    """The serializer's validated data, or a 400 that names each bad field."""
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data  # type: ignore[no-any-return]
+
+
+class IsDispatcher(BasePermission):
+    """Dispatchers only (the view then scopes to their centre through access.py)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        from accounts.access import user_has_role
+        from accounts.models import Role
+
+        return user_has_role(request.user, Role.DISPATCHER)
+
+
+class IsDispatcherOrCrew(BasePermission):
+    """The people who send and drive the ambulances."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        from accounts.access import user_has_role
+        from accounts.models import Role
+
+        return user_has_role(request.user, Role.DISPATCHER, Role.CREW)

@@ -7,7 +7,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,25 +14,10 @@ from rest_framework.views import APIView
 from accounts.access import user_has_role
 from accounts.models import Role
 from audit.services import audit_record
+from config.api import IsDispatcher, IsDispatcherOrCrew, validated
 from dispatch import access, selectors, services
 from dispatch.api import serializers as s
 from dispatch.models import OPEN_INCIDENT_STATUSES, Incident, Unit
-
-
-class IsDispatcher(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return user_has_role(request.user, Role.DISPATCHER)
-
-
-class IsDispatcherOrCrew(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return user_has_role(request.user, Role.DISPATCHER, Role.CREW)
-
-
-def _valid(serializer_class: type[Any], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data  # type: ignore[no-any-return]
 
 
 def _detail(incident: Incident) -> dict[str, Any]:
@@ -75,7 +59,7 @@ class IncidentListView(APIView):
     def post(self, request: Request) -> Response:
         """Record a call: a new located incident, or a further call attached to an open one."""
         centre = access.access_dispatcher_centre(request.user)
-        data = _valid(s.IncidentCreateSerializer, request.data)
+        data = validated(s.IncidentCreateSerializer, request.data)
         caller = {"caller_name": data["caller_name"], "caller_phone": data["caller_phone"]}
         if "attach_to" in data:
             try:
@@ -146,7 +130,7 @@ class DuplicatesView(APIView):
     )
     def get(self, request: Request) -> Response:
         """Open incidents near a point created recently: show them before saving a new call."""
-        query = _valid(s.DuplicateQuerySerializer, request.query_params)
+        query = validated(s.DuplicateQuerySerializer, request.query_params)
         centre = access.access_dispatcher_centre(request.user)
         found = selectors.incident_duplicates(
             centre_id=centre.pk, lat=query["lat"], lon=query["lon"]
@@ -199,7 +183,7 @@ class AssignmentsView(APIView):
     def post(self, request: Request, incident_id: int) -> Response:
         """Dispatch one or more available units of the centre to the incident."""
         incident = access.access_incident(request.user, incident_id)
-        data = _valid(s.DispatchRequestSerializer, request.data)
+        data = validated(s.DispatchRequestSerializer, request.data)
         created = services.assignments_create(
             user=request.user,
             incident_id=incident.pk,
@@ -219,7 +203,7 @@ class AssignmentTransitionView(APIView):
     def post(self, request: Request, assignment_id: int) -> Response:
         """Move an assignment on: en route, on scene, transporting, at destination, cleared."""
         assignment = access.access_assignment(request.user, assignment_id)
-        data = _valid(s.TransitionSerializer, request.data)
+        data = validated(s.TransitionSerializer, request.data)
         updated = services.assignment_transition(
             user=request.user,
             assignment_id=assignment.pk,
@@ -240,7 +224,7 @@ class AssignmentAcknowledgeView(APIView):
         assignment = access.access_assignment(request.user, assignment_id)
         if not user_has_role(request.user, Role.CREW):
             raise PermissionDenied("Only the unit's crew acknowledges its assignment.")
-        data = _valid(s.DeviceSerializer, request.data)
+        data = validated(s.DeviceSerializer, request.data)
         updated = services.assignment_acknowledge(
             user=request.user, assignment_id=assignment.pk, device_id=data["device_id"]
         )
@@ -254,7 +238,7 @@ class AssignmentDivertView(APIView):
     def post(self, request: Request, assignment_id: int) -> Response:
         """Send a transporting unit to another hospital."""
         assignment = access.access_assignment(request.user, assignment_id)
-        data = _valid(s.DivertSerializer, request.data)
+        data = validated(s.DivertSerializer, request.data)
         updated = services.assignment_divert(
             user=request.user,
             assignment_id=assignment.pk,
@@ -285,7 +269,7 @@ class UnitStatusView(APIView):
     def post(self, request: Request, unit_id: int) -> Response:
         """Put a unit in or out of service (not while it is on an assignment)."""
         unit = access.access_unit(request.user, unit_id)
-        data = _valid(s.UnitStatusSerializer, request.data)
+        data = validated(s.UnitStatusSerializer, request.data)
         updated = services.unit_set_service(
             user=request.user,
             unit_id=unit.pk,
@@ -304,7 +288,7 @@ class UnitPositionsView(APIView):
         unit = access.access_unit(request.user, unit_id)
         if not user_has_role(request.user, Role.CREW):
             raise PermissionDenied("Positions come from the unit's own devices.")
-        data = _valid(s.PositionBatchSerializer, request.data)
+        data = validated(s.PositionBatchSerializer, request.data)
         fixes = [
             services.Fix(
                 client_id=p["id"],

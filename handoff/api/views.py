@@ -18,17 +18,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import validated
 from dispatch.selectors import hospital_summary
 from handoff import access, selectors, services
 from handoff.api import serializers as s
 from handoff.interop import fhir, hl7
 from handoff.models import Encounter
-
-
-def _valid(serializer_class: type[Any], data: Any, *, partial: bool = False) -> dict[str, Any]:
-    serializer = serializer_class(data=data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data  # type: ignore[no-any-return]
 
 
 def _detail(encounter: Encounter, *, code: int = status.HTTP_200_OK) -> Response:
@@ -64,7 +59,7 @@ class AssignmentEncountersView(APIView):
     def post(self, request: Request, assignment_id: int) -> Response:
         """Open a patient record on the assignment (several patients per assignment)."""
         assignment = access.access_crew_assignment(request.user, assignment_id)
-        data = _fields(_valid(s.EncounterCreateSerializer, request.data))
+        data = _fields(validated(s.EncounterCreateSerializer, request.data))
         public_id = data.pop("public_id", None)
         encounter = services.encounter_open(
             user=request.user, assignment_id=assignment.pk, public_id=public_id, data=data
@@ -82,7 +77,7 @@ class EncounterDetailView(APIView):
     def patch(self, request: Request, public_id: UUID) -> Response:
         """Change the patient, ATMIST, history or findings (crew only)."""
         encounter = access.access_encounter(request.user, public_id, open_only=False)
-        data = _fields(_valid(s.EncounterWriteSerializer, request.data, partial=True))
+        data = _fields(validated(s.EncounterWriteSerializer, request.data, partial=True))
         updated = services.encounter_update(user=request.user, encounter_id=encounter.pk, data=data)
         return _detail(updated)
 
@@ -108,7 +103,7 @@ class VitalsView(APIView):
     def post(self, request: Request, public_id: UUID) -> Response:
         """Record a vitals set; out-of-range values are refused naming the field and range."""
         encounter = access.access_encounter(request.user, public_id, open_only=False)
-        data = _valid(s.VitalsCreateSerializer, request.data)
+        data = validated(s.VitalsCreateSerializer, request.data)
         if not isinstance(data["vitals"], dict):
             raise services.HandoffError("vitals must be an object.", field="vitals")
         stored = services.vitals_record(
@@ -130,7 +125,7 @@ class InterventionsView(APIView):
     def post(self, request: Request, public_id: UUID) -> Response:
         """Record a procedure done by the crew."""
         encounter = access.access_encounter(request.user, public_id, open_only=False)
-        data = _valid(s.InterventionCreateSerializer, request.data)
+        data = validated(s.InterventionCreateSerializer, request.data)
         services.intervention_record(user=request.user, encounter_id=encounter.pk, **data)
         encounter.refresh_from_db()
         return Response(
@@ -144,7 +139,7 @@ class MedicationsView(APIView):
     def post(self, request: Request, public_id: UUID) -> Response:
         """Record a medication the crew gave."""
         encounter = access.access_encounter(request.user, public_id, open_only=False)
-        data = _valid(s.MedicationCreateSerializer, request.data)
+        data = validated(s.MedicationCreateSerializer, request.data)
         services.medication_record(user=request.user, encounter_id=encounter.pk, **data)
         encounter.refresh_from_db()
         return Response(
@@ -167,7 +162,7 @@ class DestinationSetView(APIView):
     def post(self, request: Request, public_id: UUID) -> Response:
         """Choose the receiving hospital; the patient is pre-registered in its queue."""
         encounter = access.access_encounter(request.user, public_id, open_only=False)
-        data = _valid(s.DestinationSetSerializer, request.data)
+        data = validated(s.DestinationSetSerializer, request.data)
         updated = services.destination_set(
             user=request.user,
             encounter_id=encounter.pk,
@@ -190,7 +185,7 @@ class BayView(APIView):
     def post(self, request: Request, public_id: UUID) -> Response:
         """The ED names the bay the crew should bring the patient to."""
         encounter = access.access_ed_encounter(request.user, public_id)
-        data = _valid(s.BaySerializer, request.data)
+        data = validated(s.BaySerializer, request.data)
         return _detail(
             services.ed_assign_bay(user=request.user, encounter_id=encounter.pk, bay=data["bay"])
         )
@@ -219,7 +214,7 @@ class ReconcileView(APIView):
     def post(self, request: Request, public_id: UUID) -> Response:
         """Link the pre-registration to the hospital's medical record number."""
         encounter = access.access_ed_encounter(request.user, public_id)
-        data = _valid(s.ReconcileSerializer, request.data)
+        data = validated(s.ReconcileSerializer, request.data)
         return _detail(
             services.admission_reconcile(
                 user=request.user, encounter_id=encounter.pk, mrn=data["mrn"]
@@ -240,7 +235,7 @@ class MessagesView(APIView):
         """Send a message to the other side (crew to ED, or ED to crew)."""
         encounter = access.access_encounter(request.user, public_id, open_only=False)
         side = access.check_crew_or_ed(request.user, encounter, open_only=False)
-        data = _valid(s.MessageCreateSerializer, request.data)
+        data = validated(s.MessageCreateSerializer, request.data)
         send = services.crew_message_send if side == "crew" else services.ed_message_send
         message = send(user=request.user, encounter_id=encounter.pk, **data)
         return Response(
@@ -272,7 +267,7 @@ class HospitalEDStatusView(APIView):
     def post(self, request: Request, hospital_id: int) -> Response:
         """Open the ED or put it on diversion (with a reason); dispatch maps update at once."""
         hospital = access.access_ed_hospital(request.user, hospital_id)
-        data = _valid(s.EDStatusSerializer, request.data)
+        data = validated(s.EDStatusSerializer, request.data)
         updated = services.ed_status_set(
             user=request.user, hospital_id=hospital.pk, status=data["status"], reason=data["reason"]
         )

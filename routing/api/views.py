@@ -6,23 +6,14 @@ import math
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from shapely.geometry import mapping
 
-from accounts.access import user_has_role
-from accounts.models import Role
+from config.api import IsDispatcherOrCrew, validated
 from routing import services
 from routing.api import serializers as s
-
-
-class IsDispatcherOrCrew(BasePermission):
-    """Drive times and addresses are for the people who send and drive the ambulances."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return user_has_role(request.user, Role.DISPATCHER, Role.CREW)
 
 
 def _finite(value: float) -> float | None:
@@ -32,17 +23,12 @@ def _finite(value: float) -> float | None:
 class RoutingView(APIView):
     permission_classes = [IsDispatcherOrCrew]
 
-    def validated(self, serializer_class: type[Any], data: Any) -> dict[str, Any]:
-        serializer = serializer_class(data=data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data  # type: ignore[no-any-return]
-
 
 class SnapView(RoutingView):
     @extend_schema(parameters=[s.SnapQuerySerializer], responses=s.SnapSerializer)
     def get(self, request: Request) -> Response:
         """Snap a point to the nearest road (the point on the edge, not the nearest node)."""
-        query = self.validated(s.SnapQuerySerializer, request.query_params)
+        query = validated(s.SnapQuerySerializer, request.query_params)
         snap = services.get_network().snap(query["lat"], query["lon"])
         return Response(
             s.SnapSerializer(
@@ -61,7 +47,7 @@ class RankView(RoutingView):
     @extend_schema(request=s.RankRequestSerializer, responses=s.RankResultSerializer(many=True))
     def post(self, request: Request) -> Response:
         """Rank sources by drive time to the target, fastest first; unreachable ones last."""
-        data = self.validated(s.RankRequestSerializer, request.data)
+        data = validated(s.RankRequestSerializer, request.data)
         raw: list[Any] = list(request.data.get("sources", []))  # type: ignore[union-attr]
         results = services.get_network().rank(data["target"], data["sources"], data["mode"])
         rows = [
@@ -82,7 +68,7 @@ class RouteView(RoutingView):
     @extend_schema(request=s.RouteRequestSerializer, responses=s.RouteSerializer)
     def post(self, request: Request) -> Response:
         """The fastest route, with its GeoJSON line and turn-by-turn steps."""
-        data = self.validated(s.RouteRequestSerializer, request.data)
+        data = validated(s.RouteRequestSerializer, request.data)
         route = services.get_network().route(data["origin"], data["destination"], data["mode"])
         return Response(
             s.RouteSerializer(
@@ -109,7 +95,7 @@ class IsochroneView(RoutingView):
     @extend_schema(request=s.IsochroneRequestSerializer, responses=s.IsochroneSerializer)
     def post(self, request: Request) -> Response:
         """The area reachable from a point within the given seconds."""
-        data = self.validated(s.IsochroneRequestSerializer, request.data)
+        data = validated(s.IsochroneRequestSerializer, request.data)
         polygon = services.get_network().isochrone(data["origin"], data["seconds"], data["mode"])
         geometry = polygon if isinstance(polygon, dict) else mapping(polygon)
         return Response(
@@ -121,7 +107,7 @@ class CoverageView(RoutingView):
     @extend_schema(request=s.CoverageRequestSerializer, responses=s.CoverageSerializer)
     def post(self, request: Request) -> Response:
         """Which demand points some unit reaches within the given seconds."""
-        data = self.validated(s.CoverageRequestSerializer, request.data)
+        data = validated(s.CoverageRequestSerializer, request.data)
         result = services.get_network().coverage(
             data["units"], data["demand"], data["seconds"], data["mode"]
         )
@@ -159,7 +145,7 @@ class GeocodeView(RoutingView):
     @extend_schema(parameters=[s.GeocodeQuerySerializer], responses=s.GeocodeAnswerSerializer)
     def get(self, request: Request) -> Response:
         """Addresses, places, "lat, lon" or plus codes to ranked candidates with a confidence."""
-        query = self.validated(s.GeocodeQuerySerializer, request.query_params)
+        query = validated(s.GeocodeQuerySerializer, request.query_params)
         answer = services.geocode_forward(text=query["q"], limit=query["limit"])
         return Response(
             s.GeocodeAnswerSerializer(
@@ -175,7 +161,7 @@ class ReverseGeocodeView(RoutingView):
     @extend_schema(parameters=[s.SnapQuerySerializer], responses=s.CandidateSerializer)
     def get(self, request: Request) -> Response:
         """The nearest address, else the nearest named street; 404 when nothing is near."""
-        query = self.validated(s.SnapQuerySerializer, request.query_params)
+        query = validated(s.SnapQuerySerializer, request.query_params)
         found = services.geocode_reverse(lat=query["lat"], lon=query["lon"])
         if found is None:
             return Response({"detail": "No address or named street near this point."}, status=404)
