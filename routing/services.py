@@ -140,7 +140,13 @@ def warm_up() -> None:
     except MapNotBuiltError as exc:
         logger.warning("%s", exc)
     else:
-        logger.info("road map loaded: %s nodes, %s edges", status["nodes"], status["edges"])
+        seconds = get_network().warm()
+        logger.info(
+            "road map loaded: %s nodes, %s edges; queries ready in %.2f s",
+            status["nodes"],
+            status["edges"],
+            seconds,
+        )
 
 
 # --- Geocoding ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import math
 import threading
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -16,7 +16,10 @@ from scipy.spatial import cKDTree
 from .errors import MapSourceError
 from .profile import MODES, Mode, SpeedProfile
 
-FORMAT_VERSION = 4
+if TYPE_CHECKING:  # numba (imported by hierarchy) costs about a second at start-up
+    from .hierarchy import Hierarchy
+
+FORMAT_VERSION = 5
 EARTH_RADIUS_M = 6_371_008.8
 # Spacing of the spatial-index sample points along every road segment; the snap search
 # radius is widened by half of it so the nearest segment can never be missed.
@@ -24,10 +27,6 @@ SAMPLE_SPACING_M = 30.0
 # scipy's csgraph drops explicit zeros from sparse input, which would delete zero-length
 # OSM edges (duplicated nodes) from the graph.
 MIN_WEIGHT_S = 1e-6
-# routingkit weights are uint32 and its "infinity" is 2**31 - 1. The CCH time metric
-# (rank and route) counts 0.1 ms units when `eta_bound_s` shows every shortest path fits,
-# else this coarser fallback of milliseconds (see queries._CCH.scale).
-CCH_SCALE = 1000.0
 
 F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
@@ -77,11 +76,18 @@ class CompiledGraph:
     edge_proj_len: F64
     sample_xy: F64  # (k, 2) sample points along segments, in local metres
     sample_seg: I32
-    cch_order: I32
-    # Per mode (urgent, non-urgent): an upper bound on any shortest drive time, the sum of
-    # the farthest node to and from a central node (exact bound on a strongly connected
-    # graph); sizes the integer CCH metrics.
-    eta_bound_s: F64
+    cch_order: I32  # node at each rank of the contraction order (empty: degree order)
+    # The customised contraction hierarchy of both modes (hierarchy.py; empty when the
+    # graph was compiled without an order: then built on first use).
+    ch_parent: I32
+    ch_ptr: I64
+    ch_head: I32
+    ch_how: I32
+    ch_kept_ptr: I64
+    ch_kept_head: I32
+    ch_kept_time: npt.NDArray[np.float32]
+    ch_kept_len: npt.NDArray[np.float32]
+    ch_kept_arc: I32
     origin: F64  # lat0, lon0 of the local projection
     meta_json: str = "{}"
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -149,6 +155,39 @@ class CompiledGraph:
                     self._cache[key] = value
         return value
 
+    def hierarchy(self) -> Hierarchy:
+        """The customised contraction hierarchy (from the saved arrays, or built now for a
+        graph compiled without an order)."""
+        return self._cached("hierarchy", self._hierarchy)  # type: ignore[no-any-return]
+
+    def _hierarchy(self) -> Hierarchy:
+        from . import hierarchy
+
+        if len(self.ch_ptr) != self.n_nodes + 1:
+            order = self.cch_order
+            if len(order) != self.n_nodes:
+                order = _degree_order(self)
+            parts = hierarchy.build(
+                order,
+                self.edge_u,
+                self.edge_v,
+                [self.travel_time(mode) for mode in MODES],
+                self.length_m,
+            )
+            return hierarchy.Hierarchy(order=order, **parts)
+        return hierarchy.Hierarchy(
+            order=self.cch_order,
+            parent=self.ch_parent,
+            ptr=self.ch_ptr,
+            head=self.ch_head,
+            how=self.ch_how,
+            kept_ptr=self.ch_kept_ptr,
+            kept_head=self.ch_kept_head,
+            kept_time=self.ch_kept_time,
+            kept_len=self.ch_kept_len,
+            kept_arc=self.ch_kept_arc,
+        )
+
     def kdtree(self) -> cKDTree:
         """The cKDTree over segment sample points (built on first use, not stored)."""
         tree: cKDTree = self._cached("kdtree", lambda: cKDTree(self.sample_xy))
@@ -197,6 +236,14 @@ class CompiledGraph:
             raise ValueError("corrupt reverse CSR")
         if self.geom_offsets.shape[0] != m + 1 or int(self.geom_offsets[-1]) != len(self.geom_lon):
             raise ValueError("corrupt geometry")
+        if len(self.ch_ptr) and (
+            self.ch_ptr.shape[0] != n + 1
+            or int(self.ch_ptr[-1]) != len(self.ch_head)
+            or self.ch_how.shape != (4, len(self.ch_head))
+            or self.ch_kept_ptr.shape != (4, n + 1)
+            or int(self.ch_kept_ptr[-1, -1]) != len(self.ch_kept_head)
+        ):
+            raise ValueError("corrupt hierarchy")
 
 
 def _collapse(g: CompiledGraph, mode: Mode, reverse: bool) -> Collapsed:
@@ -388,7 +435,7 @@ def compile_arrays(
         sample_xy=np.empty((0, 2)),
         sample_seg=np.empty(0, np.int32),
         cch_order=np.empty(0, np.int32),
-        eta_bound_s=np.zeros(2),
+        **_empty_hierarchy(),
         origin=np.array(
             [
                 (float(glat.min()) + float(glat.max())) / 2,
@@ -398,9 +445,13 @@ def compile_arrays(
         meta_json=json.dumps(meta or {}),
     )
     _build_spatial_index(g)
-    g.eta_bound_s = _eta_bounds(g)
     if compute_order:
+        from . import hierarchy
+
         g.cch_order = _cch_order(g)
+        parts = hierarchy.build(g.cch_order, g.edge_u, g.edge_v, [tts[m] for m in MODES], length)
+        for name, value in parts.items():
+            setattr(g, f"ch_{name}", value)
     return g
 
 
@@ -439,25 +490,6 @@ def _build_spatial_index(g: CompiledGraph) -> None:
     g.sample_seg = sample_seg
 
 
-def _eta_bounds(g: CompiledGraph) -> F64:
-    """Farthest drive time to plus from a central node, per mode (inf if not connected)."""
-    import scipy.sparse as sp
-    from scipy.sparse.csgraph import dijkstra
-
-    x, y = g.project(g.node_lat, g.node_lon)
-    root = int(np.argmin(x * x + y * y))
-    n = g.n_nodes
-    out = np.zeros(2)
-    for i, mode in enumerate(MODES):
-        total = 0.0
-        for reverse in (False, True):
-            c = _collapse(g, mode, reverse)
-            mat = sp.csr_matrix((c.data, c.indices, c.indptr), shape=(n, n), copy=False)
-            total += float(dijkstra(mat, directed=True, indices=root).max())
-        out[i] = total
-    return out
-
-
 def _cch_order(g: CompiledGraph) -> I32:
     import routingkit_cch as rk
 
@@ -469,3 +501,26 @@ def _cch_order(g: CompiledGraph) -> I32:
         g.node_lon.tolist(),
     )
     return np.asarray(order, dtype=np.int32)
+
+
+def _degree_order(g: CompiledGraph) -> I32:
+    """A node order for graphs compiled without one (small test graphs)."""
+    import routingkit_cch as rk
+
+    order = rk.compute_order_degree(g.n_nodes, g.edge_u.tolist(), g.edge_v.tolist())
+    return np.asarray(order, dtype=np.int32)
+
+
+def _empty_hierarchy() -> dict[str, Any]:
+    """The `ch_*` arrays of a graph whose hierarchy is built on first use."""
+    return {
+        "ch_parent": np.empty(0, np.int32),
+        "ch_ptr": np.empty(0, np.int64),
+        "ch_head": np.empty(0, np.int32),
+        "ch_how": np.empty((4, 0), np.int32),
+        "ch_kept_ptr": np.empty((4, 0), np.int64),
+        "ch_kept_head": np.empty(0, np.int32),
+        "ch_kept_time": np.empty(0, np.float32),
+        "ch_kept_len": np.empty(0, np.float32),
+        "ch_kept_arc": np.empty(0, np.int32),
+    }

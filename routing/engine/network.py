@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from .build import BuildReport, load_or_build
 from .graph import CompiledGraph
-from .profile import Mode, SpeedProfile
+from .profile import MODES, Mode, SpeedProfile
 from .queries import Coverage, RankResult, Route, coverage, isochrone, rank_positions, route
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap, snap_many, snap_positions
 
@@ -37,6 +38,19 @@ class RoadNetwork:
         """Load from the cache or build from a map file."""
         graph, report = load_or_build(source, profile, cache_dir)
         return cls(graph, report)
+
+    def warm(self) -> float:
+        """Get everything the first query needs ready: the hierarchy, the snap grid and the
+        compiled numba kernels (from numba's on-disk cache, compiled into it the first
+        time). Returns the seconds it took."""
+        t0 = time.perf_counter()
+        g = self.graph
+        a = (float(g.node_lat[g.edge_u[0]]), float(g.node_lon[g.edge_u[0]]))
+        b = (float(g.node_lat[g.edge_v[0]]), float(g.node_lon[g.edge_v[0]]))
+        for mode in MODES:
+            self.rank(a, [a, b], mode)
+            self.route(a, b, mode)
+        return time.perf_counter() - t0
 
     def snap(self, lat: float, lon: float, field: str = "location") -> Snap:
         """Snap one coordinate to the nearest road."""

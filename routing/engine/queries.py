@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import math
-import queue
-import threading
-import weakref
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,17 +12,13 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from .errors import RoutingError, UnreachableError
-from .graph import CCH_SCALE, MIN_WEIGHT_S, CompiledGraph
-from .profile import Mode
+from .graph import MIN_WEIGHT_S, CompiledGraph
+from .profile import MODES, Mode
 from .snap import Snap
 
 # First pass of rank: most dispatch candidates are within this drive time, and a bounded
 # search is several times cheaper; anything not reached gets a second, unbounded pass.
 RANK_FIRST_LIMIT_S = 900.0
-# Many-to-one sweeps with at least this many pinned nodes run as two concurrent halves; a
-# sweep costs about 2 us per pin on 100k nodes, so below this the thread hand-off (tens
-# of microseconds) would eat the gain.
-SPLIT_SWEEP_PINS = 200
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -151,7 +143,8 @@ def _tree_lengths(
 def _rank_exact(
     g: CompiledGraph, target: Snap, sources: list[Snap], mode: Mode
 ) -> list[RankResult]:
-    """Exact float rank by scipy Dijkstra (fallback of `rank` for undecodable sources)."""
+    """Exact float rank by scipy Dijkstra (the reference the tests and the bench compare
+    `rank` with)."""
     tt = g.travel_time(mode)
     length = g.length_m
     tpos = target.positions(g)
@@ -302,230 +295,19 @@ def _edge_xy(g: CompiledGraph, e: int, f0: float, f1: float) -> npt.NDArray[np.f
     return np.column_stack([xs, ys])
 
 
-_INF = 2**31 - 1  # routingkit's infinity; every weight and answer must stay below it
+def _metric(mode: Mode) -> int:
+    return MODES.index(mode)
 
 
-@dataclass(frozen=True)
-class _Lex:
-    """Lexicographic metric `t_q << bits | l_q`: fastest path, ties by length.
-
-    t_q = max(1, round(time / time_q)), l_q = round(length / length_q). An answer W with
-    high part H = W >> bits is decoded as length (W & mask) * length_q only when
-    (H + 1) * per_quantum < 2**bits, where per_quantum = 1.5 * v_max * time_q / length_q
-    + 0.5 bounds the length quanta one time quantum can carry (v_max = fastest edge). Then
-    no length can carry into the time bits on this path or on any faster one, so W is the
-    true lexicographic optimum; otherwise the caller falls back to the exact search.
-    """
-
-    bits: int
-    time_q: float
-    length_q: float
-    per_quantum: float
-
-    @property
-    def max_high(self) -> int:
-        """Largest decodable high part."""
-        by_len = int((1 << self.bits) / self.per_quantum) - 2
-        return min(by_len, (_INF >> self.bits) - 1)
-
-
-def _lex_params(bound_s: float, v_max: float) -> _Lex:
-    """Quanta whose decodable range covers drive times up to 1.5 x `bound_s`.
-
-    The slack covers quantised path times exceeding the float ones (every edge counts at
-    least one time quantum).
-
-    Balances path-selection precision (time quantum against 0.1 s) and length precision
-    (length quantum against 4 m): the candidate with the smallest larger ratio wins. On
-    the 100k-node grid this (8 m, 0.21 s) halved the p90 distance difference to the exact
-    search compared with (2 m, 0.86 s) or (4 m, 0.43 s); length rounding errors are
-    unbiased and average out along a path, path-selection errors do not.
-    """
-    bound = max(bound_s, 60.0) if math.isfinite(bound_s) else 4 * 3600.0
-    best: tuple[float, _Lex] | None = None
-    for length_q in (0.01, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0):
-        for bits in range(8, 28):
-            time_q = max(0.001, 1.5 * bound / ((_INF >> bits) - 2))
-            lex = _Lex(bits, time_q, length_q, 1.5 * v_max * time_q / length_q + 0.5)
-            if lex.max_high * time_q < 1.5 * bound:
-                continue
-            cost = max(time_q / 0.1, length_q / 4.0)
-            if best is None or cost < best[0]:
-                best = (cost, lex)
-    if best is None:
-        return _Lex(17, bound / 8192, 16.0, 1.5 * v_max * bound / 8192 / 16.0 + 0.5)
-    return best[1]
-
-
-class _CCH:
-    """Routingkit CCH; metrics are customised per mode on first use; queries per thread.
-
-    Many-to-one sweeps with many pins are split in two halves (by position in the node
-    order, so each half is one side of the top separators) and the second half runs on a
-    helper thread: routingkit releases the GIL during a sweep, so on two cores the halves
-    overlap. Routingkit query objects are bound to the thread that made them, so every
-    thread (callers and the helper) keeps its own, together with the pins last set on it.
-    """
-
-    def __init__(self, g: CompiledGraph) -> None:
-        import routingkit_cch as rk
-
-        self.g = g
-        order = g.cch_order
-        if len(order) != g.n_nodes:
-            order = np.asarray(
-                rk.compute_order_degree(g.n_nodes, g.edge_u.tolist(), g.edge_v.tolist()),
-                dtype=np.int64,
-            )
-        self.cch = rk.CCH(order.tolist(), g.edge_u.tolist(), g.edge_v.tolist(), False)
-        self.position = np.empty(g.n_nodes, dtype=np.int64)
-        self.position[np.asarray(order, dtype=np.int64)] = np.arange(g.n_nodes)
-        self._metrics: dict[tuple[Mode, str], Any] = {}
-        self._lex: dict[Mode, _Lex] = {}
-        self._lock = threading.Lock()
-        self._jobs: queue.SimpleQueue[Any] | None = None
-        self.local = threading.local()
-
-    def scale(self, mode: Mode) -> float:
-        """Rank's time unit per second: 0.1 ms when 4x the drive-time bound fits, else 1 ms.
-
-        Rounding every edge to 0.05 ms keeps the ETA within 0.1 % whenever the edges of
-        the path average at least 50 ms (about 0.7 m at 50 km/h); at 1 ms the average must
-        be 0.5 s, which real maps (tens of metres per edge) also meet.
-        """
-        bound = float(self.g.eta_bound_s[0 if mode == "urgent" else 1])
-        return 10_000.0 if math.isfinite(bound) and bound * 4e4 < _INF else CCH_SCALE
-
-    def lex(self, mode: Mode) -> _Lex:
-        self.metric(mode, "lex")
-        return self._lex[mode]
-
-    def metric(self, mode: Mode, kind: str) -> Any:
-        """`rank` (integer times, see `scale`; route uses it too) or `lex` metric of a mode,
-        customised once (0.12 s per metric on 100k nodes)."""
-        key = (mode, kind)
-        met = self._metrics.get(key)
-        if met is None:
-            with self._lock:
-                met = self._metrics.get(key)
-                if met is None:
-                    met = self._customise(mode, kind)
-                    self._metrics[key] = met
-        return met
-
-    def _customise(self, mode: Mode, kind: str) -> Any:
-        import routingkit_cch as rk
-
-        g = self.g
-        tt = g.travel_time(mode)
-        if kind == "rank":
-            w = np.rint(tt * self.scale(mode))
-        else:
-            pos = tt > 0
-            v_max = float((g.length_m[pos] / tt[pos]).max()) if pos.any() else 1.0
-            lex = _lex_params(float(g.eta_bound_s[0 if mode == "urgent" else 1]), v_max)
-            self._lex[mode] = lex
-            tq = np.maximum(1.0, np.rint(tt / lex.time_q))
-            lq = np.minimum(np.rint(g.length_m / lex.length_q), (1 << lex.bits) - 1)
-            w = tq * float(1 << lex.bits) + lq
-        weights = np.minimum(w, _INF - 1).astype(np.int64).tolist()
-        return rk.CCHMetric(self.cch, weights)
-
-    def query(self, mode: Mode) -> Any:
-        import routingkit_cch as rk
-
-        q = getattr(self.local, mode, None)
-        if q is None:
-            q = rk.CCHQuery(self.metric(mode, "rank"))
-            setattr(self.local, mode, q)
-        return q
-
-    def _helper(self) -> queue.SimpleQueue[Any]:
-        jobs = self._jobs
-        if jobs is None:
-            with self._lock:
-                if self._jobs is None:
-                    self._jobs = queue.SimpleQueue()
-                    threading.Thread(
-                        target=_helper_loop, args=(self._jobs,), name="cch-sweep", daemon=True
-                    ).start()
-                    # The helper's query objects must be dropped on the helper thread
-                    # (routingkit refuses otherwise): when this CCH goes, it clears them
-                    # and stops. A daemon thread, so it never holds up interpreter exit.
-                    weakref.finalize(self, self._jobs.put, None)
-                jobs = self._jobs
-        return jobs
-
-    def _sweep_here(
-        self,
-        mode: Mode,
-        kind: str,
-        pins: I64,
-        seeds: list[tuple[int, int]],
-        store: dict[str, list[Any]] | None = None,
-    ) -> F64:
-        """One many-to-one sweep on this thread's query object for (mode, kind); the pins
-        are re-set only when they differ from the ones already pinned there."""
-        import routingkit_cch as rk
-
-        if store is None:
-            store = getattr(self.local, "m2o", None)
-            if store is None:
-                store = {}
-                self.local.m2o = store
-        name = f"{mode}_{kind}"
-        entry = store.get(name)
-        if entry is None:
-            entry = [rk.CCHManyToOne(self.metric(mode, kind), [0]), b""]
-            store[name] = entry
-        key = pins.tobytes()
-        if entry[1] != key:
-            entry[0].repin_sources(pins.tolist())
-            entry[1] = key
-        return _as_float(entry[0].distances_to_multi(seeds))
-
-    def distances(self, mode: Mode, kind: str, pins: I64, seeds: list[tuple[int, int]]) -> F64:
-        """Metric distances from every node in `pins` (distinct) to the seeded target
-        (nan: unreachable), in one sweep or in two concurrent half sweeps."""
-        if len(pins) == 0:
-            return np.zeros(0)
-        if len(pins) < SPLIT_SWEEP_PINS:
-            return self._sweep_here(mode, kind, pins, seeds)
-        by_pos = np.argsort(self.position[pins], kind="stable")
-        first, second = by_pos[: len(pins) // 2], by_pos[len(pins) // 2 :]
-        pending: Future[F64] = Future()
-        self._helper().put((self._sweep_here, (mode, kind, pins[second], seeds), pending))
-        try:
-            near = self._sweep_here(mode, kind, pins[first], seeds)
-        finally:
-            far = pending.result()
-        out = np.empty(len(pins))
-        out[first] = near
-        out[second] = far
-        return out
-
-
-def _helper_loop(jobs: queue.SimpleQueue[Any]) -> None:
-    """Run (function, args, future) jobs with this thread's own query-object store; None
-    clears the store here and ends the thread."""
-    store: dict[str, list[Any]] = {}
-    while True:
-        job = jobs.get()
-        if job is None:
-            store.clear()
-            return
-        fn, args, pending = job
-        del job  # hold no reference to the CCH between jobs, so it can be collected
-        try:
-            pending.set_result(fn(*args, store))
-        except BaseException as exc:  # handed to the waiting caller
-            pending.set_exception(exc)
-        del fn, args, pending
-
-
-def cch(g: CompiledGraph) -> _CCH:
-    """The graph's CCH topology, built on first use (about 0.2 s per 100k nodes)."""
-    return g._cached("cch", lambda: _CCH(g))  # type: ignore[no-any-return]
+def _seeds(
+    rank_of: npt.NDArray[np.int32], nodes: list[int], t: list[float], ln: list[float]
+) -> tuple[npt.NDArray[np.int32], F64, F64]:
+    """Hierarchy seeds: (rank, time, length) per node."""
+    return (
+        rank_of[np.asarray(nodes, dtype=np.int64)].astype(np.int32),
+        np.asarray(t, dtype=np.float64),
+        np.asarray(ln, dtype=np.float64),
+    )
 
 
 def _positions(g: CompiledGraph, edge: I64, frac: F64) -> tuple[I64, F64, I64]:
@@ -536,10 +318,6 @@ def _positions(g: CompiledGraph, edge: I64, frac: F64) -> tuple[I64, F64, I64]:
     return np.concatenate([edge, tw[has]]), np.concatenate([frac, 1.0 - frac[has]]), owner
 
 
-def _as_float(values: list[int | None]) -> F64:
-    return np.array(values, dtype=np.float64)  # None -> nan
-
-
 def rank(
     g: CompiledGraph, target: Snap, sources: list[Snap], mode: Mode = "urgent"
 ) -> list[RankResult]:
@@ -548,7 +326,7 @@ def rank(
     k = len(sources)
     edge = np.fromiter((s.edge for s in sources), dtype=np.int64, count=k)
     frac = np.fromiter((s.fraction for s in sources), dtype=np.float64, count=k)
-    return rank_positions(g, target, edge, frac, mode, sources)
+    return rank_positions(g, target, edge, frac, mode)
 
 
 def rank_positions(
@@ -557,94 +335,48 @@ def rank_positions(
     edge: I64,
     frac: F64,
     mode: Mode = "urgent",
-    sources: list[Snap] | None = None,
 ) -> list[RankResult]:
     """`rank` for sources given as snapped (edge, fraction) arrays (no Snap objects).
 
-    ETAs: one CCH many-to-one sweep on integer times (see `_CCH.scale`) with the distinct
-    heads of the sources' edges and twins pinned (split over two threads when there are
-    many); the partial edge at each source is added in float afterwards and the target's
-    partial edges seed the sweep. Distances: a second sweep on the lexicographic (time,
-    length) metric with only the head each source's fastest route leaves by pinned; a
-    source whose answer cannot be decoded exactly (`_Lex`), or that the CCH finds
-    unreachable, is answered by the exact scipy search.
+    One many-to-one sweep of the customised hierarchy (`hierarchy.py`) from the heads of
+    the sources' edges and reverse twins to the target, whose partial edge(s) seed it;
+    the partial edge at each source is added afterwards (`kernels.best_per_source`), and a
+    source behind the target on the target's own edge drives straight there. Distances
+    are the lengths of the fastest routes found.
     """
+    from . import kernels
+
     mode = _check_mode(mode)
     if len(edge) == 0:
         return []
     tt = g.travel_time(mode)
     length = g.length_m
-    c = cch(g)
-    scale = c.scale(mode)
-    lex = c.lex(mode)
+    h = g.hierarchy()
     tpos = target.positions(g)
     pe, pf, owner = _positions(g, np.asarray(edge, dtype=np.int64), np.asarray(frac))
-    heads = g.edge_v[pe].astype(np.int64)
-    uniq, inv = np.unique(heads, return_inverse=True)
-    fine = c.distances(
-        mode,
-        "rank",
-        uniq,
-        [(int(g.edge_u[e]), round(f * float(tt[e]) * scale)) for e, f in tpos],
+    seeds = _seeds(
+        h.rank,
+        [int(g.edge_u[e]) for e, _ in tpos],
+        [f * float(tt[e]) for e, f in tpos],
+        [f * float(length[e]) for e, f in tpos],
     )
-    # Candidates per source: via the head of each directed position, or straight along the
-    # target's own edge when the source is behind the target on it (preferred on ties).
-    n_pos = len(pe)
-    c_eta, c_pos, c_own, c_prio, c_dist = (
-        [(1.0 - pf) * tt[pe] + fine[inv] / scale],
-        [np.arange(n_pos)],
-        [owner],
-        [np.ones(n_pos)],
-        [np.zeros(n_pos)],
+    # Pins may repeat (units on the same edge); the sweep takes them as they are.
+    via_t, via_l = h.many_to_one(_metric(mode), h.rank[g.edge_v[pe]], seeds)
+    eta, dist = kernels.best_per_source(
+        len(edge),
+        pe,
+        pf,
+        owner,
+        via_t,
+        via_l,
+        tt,
+        length,
+        np.array([e for e, _ in tpos], dtype=np.int64),
+        np.array([f for _, f in tpos]),
     )
-    for te, tf in tpos:
-        j = np.flatnonzero((pe == te) & (pf <= tf))
-        c_eta.append((tf - pf[j]) * float(tt[te]))
-        c_pos.append(np.full(len(j), -1))
-        c_own.append(owner[j])
-        c_prio.append(np.zeros(len(j)))
-        c_dist.append((tf - pf[j]) * float(length[te]))
-    ceta = np.concatenate(c_eta)
-    ceta = np.where(np.isnan(ceta), np.inf, ceta)
-    cown = np.concatenate(c_own)
-    order = np.lexsort((np.concatenate(c_prio), ceta, cown))
-    first = order[np.concatenate([[True], cown[order][1:] != cown[order][:-1]])]
-    eta = ceta[first]
-    pos = np.concatenate(c_pos)[first]
-    dist = np.concatenate(c_dist)[first]
-    ok = np.isfinite(eta)
-    via = np.flatnonzero(ok & (pos >= 0))
-    bad = via[:0]
-    if len(via):
-        vpos = pos[via]
-        u2, inv2 = np.unique(heads[vpos], return_inverse=True)
-        mult = float(1 << lex.bits)
-        seeds = [
-            (
-                int(g.edge_u[e]),
-                int(
-                    round(f * float(tt[e]) / lex.time_q) * mult
-                    + round(f * float(length[e]) / lex.length_q)
-                ),
-            )
-            for e, f in tpos
-        ]
-        w = c.distances(mode, "lex", u2, seeds)[inv2]
-        high = np.floor(w / mult)
-        good = np.isfinite(w) & (high <= lex.max_high)
-        dist[via] = (1.0 - pf[vpos]) * length[pe[vpos]] + (w - high * mult) * lex.length_q
-        bad = via[~good]
-    exact = np.union1d(np.flatnonzero(~ok), bad)
-    out_eta = np.where(ok, eta, np.inf).tolist()
-    out_dist = np.where(ok, dist, np.inf).tolist()
-    reach = ok.tolist()
-    if len(exact):
-        if sources is None:
-            redo = [Snap(int(edge[i]), float(frac[i]), 0.0, 0.0, 0.0, 0.0, "") for i in exact]
-        else:
-            redo = [sources[i] for i in exact]
-        for i, r in zip(exact.tolist(), _rank_exact(g, target, redo, mode), strict=True):
-            out_eta[i], out_dist[i], reach[i] = r.eta_s, r.distance_m, r.reachable
+    out_eta = eta.tolist()
+    out_dist = dist.tolist()
+    reach = np.isfinite(eta).tolist()
     out = []
     for i in range(len(out_eta)):
         r = _new(RankResult)  # bulk construction, see `_steps`
@@ -661,22 +393,27 @@ def route(g: CompiledGraph, a: Snap, b: Snap, mode: Mode = "urgent") -> Route:
     """Fastest route from a to b with geometry and street-level steps."""
     mode = _check_mode(mode)
     tt = g.travel_time(mode)
+    length = g.length_m
     apos, bpos = a.positions(g), b.positions(g)
-    c = cch(g)
-    scale = c.scale(mode)
-    q = c.query(mode)
-    res = q.run_multi(
-        [(int(g.edge_v[e]), round((1.0 - f) * tt[e] * scale)) for e, f in apos],
-        [(int(g.edge_u[e]), round(f * tt[e] * scale)) for e, f in bpos],
+    h = g.hierarchy()
+    found_t, first, last, arcs = h.path(
+        _metric(mode),
+        _seeds(
+            h.rank,
+            [int(g.edge_v[e]) for e, _ in apos],
+            [(1.0 - f) * float(tt[e]) for e, f in apos],
+            [(1.0 - f) * float(length[e]) for e, f in apos],
+        ),
+        _seeds(
+            h.rank,
+            [int(g.edge_u[e]) for e, _ in bpos],
+            [f * float(tt[e]) for e, f in bpos],
+            [f * float(length[e]) for e, f in bpos],
+        ),
     )
-    found = res.distance is not None
-    node_path = res.node_path if found else []
-    arcs = np.asarray(res.arc_path if found else [], dtype=np.int64)
-    del res  # routingkit refuses a new query while a result object is alive
     best: tuple[float, I64, F64, F64] | None = None
-    if found:
-        start = node_path[0]
-        end = node_path[-1]
+    if math.isfinite(found_t):
+        start, end = int(h.order[first]), int(h.order[last])
         sa = min(
             (p for p in apos if int(g.edge_v[p[0]]) == start),
             key=lambda p: (1.0 - p[1]) * tt[p[0]],

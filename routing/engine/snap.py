@@ -96,9 +96,9 @@ def _project_on_segments(
 # instead of the kd-tree's 0.25 s): every segment is listed in each cell its bounding box,
 # widened by GRID_MARGIN_M, overlaps. So a cell lists every segment within GRID_MARGIN_M
 # of any point inside it, and a best candidate at most that far away is the exact nearest
-# segment. Points farther from every road, outside the grid, or with two candidates at
-# exactly the same distance (a point on a junction) take the kd-tree path instead, so the
-# answer is always the one the kd-tree search gives.
+# segment (on a junction, where several are equally near, the lowest segment id; numba
+# kernel `kernels.grid_nearest`). Points farther from every road or outside the grid take
+# the kd-tree path instead.
 GRID_CELL_M = 60.0
 GRID_MARGIN_M = 30.0
 
@@ -146,34 +146,25 @@ def _grid_nearest(
 ) -> tuple[npt.NDArray[np.bool_], I64, F64, F64]:
     """(proven, segment, t, distance) per point from the grid; where `proven` is False the
     caller must use the kd-tree search."""
+    from . import kernels
+
     grid = _grid(g)
-    n = len(px)
-    ix = np.floor((px - grid.x0) / GRID_CELL_M)
-    iy = np.floor((py - grid.y0) / GRID_CELL_M)
-    inside = (ix >= 0) & (ix < grid.nx) & (iy >= 0) & (iy < grid.ny)
-    cell = np.where(inside, iy * grid.nx + ix, 0).astype(np.int64)
-    start = grid.indptr[cell]
-    cnt = np.where(inside, grid.indptr[cell + 1] - start, 0)
-    best_seg = np.zeros(n, dtype=np.int64)
-    best_t = np.zeros(n)
-    best_d = np.full(n, np.inf)
-    proven = cnt > 0
-    live = np.flatnonzero(proven)
-    if len(live) == 0:
-        return proven, best_seg, best_t, best_d
-    lc = cnt[live]
-    first = np.cumsum(lc) - lc
-    who = np.repeat(live, lc)
-    segs = grid.seg[np.repeat(start[live], lc) + np.arange(int(lc.sum())) - np.repeat(first, lc)]
-    dist, t = _project_on_segments(g, segs, px[who], py[who])
-    low = np.minimum.reduceat(dist, first)
-    at_low = dist == np.repeat(low, lc)
-    ties = np.add.reduceat(at_low.astype(np.int64), first)
-    pick = np.flatnonzero(at_low)
-    pick = pick[np.concatenate([[True], who[pick][1:] != who[pick][:-1]])]
-    best_seg[live], best_t[live], best_d[live] = segs[pick], t[pick], dist[pick]
-    proven[live] = (ties == 1) & (low <= GRID_MARGIN_M)
-    return proven, best_seg, best_t, best_d
+    return kernels.grid_nearest(  # type: ignore[no-any-return]
+        np.ascontiguousarray(px, dtype=np.float64),
+        np.ascontiguousarray(py, dtype=np.float64),
+        grid.x0,
+        grid.y0,
+        grid.nx,
+        grid.ny,
+        GRID_CELL_M,
+        GRID_MARGIN_M,
+        grid.indptr,
+        grid.seg,
+        g.seg_x0,
+        g.seg_y0,
+        g.seg_x1,
+        g.seg_y1,
+    )
 
 
 def snap(

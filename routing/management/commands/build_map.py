@@ -44,6 +44,8 @@ class Command(BaseCommand):
             f"{report.nodes_dropped:,} nodes, {report.edges_dropped:,} edges) in "
             f"{report.build_seconds:.2f} s, peak memory {report.peak_rss_mb:,.0f} MB."
         )
+        seconds = services.get_network().warm()
+        self.stdout.write(f"Queries ready in {seconds:.2f} s (compiled kernels in numba's cache).")
         if index is None:
             self.stdout.write("No offline address index (only .osm.pbf extracts carry addresses).")
         else:

@@ -126,11 +126,8 @@ def test_rank_uses_partial_edges_at_both_ends(square: CompiledGraph) -> None:
     ]
     results = rank(square, target, sources)
     assert [r.eta_s for r in results] == pytest.approx([40.0, 10.0, 4.0])
-    # Distances come from the lexicographic CCH metric: lengths in 0.25 m quanta on this map
-    # (at most half a quantum off per edge, see docs/routing.md); the same-edge one is exact.
     expected = [27.75 + 111 + 55.5, 111.0, 44.4]
-    assert [r.distance_m for r in results] == pytest.approx(expected, abs=0.2)
-    assert results[2].distance_m == pytest.approx(44.4)
+    assert [r.distance_m for r in results] == pytest.approx(expected, rel=1e-6)
     assert all(r.reachable for r in results)
     assert [r.index for r in results] == [0, 1, 2]
 

@@ -1,0 +1,99 @@
+"""The customised hierarchy against plain Dijkstra on random small graphs full of ties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.sparse.csgraph import dijkstra
+
+from routing.engine import hierarchy
+
+
+@st.composite
+def graphs(draw: st.DrawFn) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n = draw(st.integers(2, 24))
+    m = draw(st.integers(1, 3 * n))
+    u = np.array(draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int32)
+    v = np.array(draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int32)
+    # Small integer weights: many equal-time routes, the hard case for pruning.
+    t = np.array(draw(st.lists(st.integers(1, 3), min_size=m, max_size=m)), dtype=np.float64)
+    ln = np.array(draw(st.lists(st.integers(1, 4), min_size=m, max_size=m)), dtype=np.float64)
+    order = np.array(draw(st.permutations(range(n))), dtype=np.int32)
+    return n, u, v, t, ln, order  # type: ignore[return-value]
+
+
+def _lengths_on_fastest(n: int, u, v, t, ln, target: int, dist) -> list[set[float]]:  # type: ignore[no-untyped-def]
+    """Every length a fastest route from each node to the target can have."""
+    out: list[set[float]] = [set() for _ in range(n)]
+    out[target].add(0.0)
+    for x in sorted(range(n), key=lambda i: dist[i]):
+        if not math.isfinite(dist[x]) or x == target:
+            continue
+        for e in range(len(u)):
+            if u[e] == x and u[e] != v[e] and dist[x] == t[e] + dist[v[e]]:
+                out[x] |= {ln[e] + rest for rest in out[v[e]]}
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(graphs(), st.data())
+def test_many_to_one_and_path_equal_dijkstra(g, data) -> None:  # type: ignore[no-untyped-def]
+    n, u, v, t, ln, order = g
+    parts = hierarchy.build(order, u, v, [t, t * 2], ln)
+    h = hierarchy.Hierarchy(order=order, **parts)
+    target = data.draw(st.integers(0, n - 1))
+    keep = u != v
+    mat = sp.csr_matrix((t[keep], (v[keep], u[keep])), shape=(n, n))
+    # csr sums parallel edges; keep the minimum instead
+    best: dict[tuple[int, int], float] = {}
+    for a, b, w in zip(u[keep], v[keep], t[keep], strict=True):
+        best[(b, a)] = min(best.get((b, a), math.inf), w)
+    rows, cols = zip(*best, strict=True) if best else ((), ())
+    mat = sp.csr_matrix((list(best.values()), (rows, cols)), shape=(n, n))
+    dist = dijkstra(mat, indices=target)
+    pins = h.rank[np.arange(n)]
+    seeds = (h.rank[[target]], np.zeros(1), np.zeros(1))
+    got_t, got_l = h.many_to_one(0, pins, seeds)
+    lengths = _lengths_on_fastest(n, u, v, t, ln, target, dist)
+    for x in range(n):
+        if math.isfinite(dist[x]):
+            assert got_t[x] == dist[x]
+            assert got_l[x] in lengths[x]
+        else:
+            assert math.isinf(got_t[x])
+    # The second metric (every time doubled) is independent of the first.
+    got_t2, _ = h.many_to_one(1, pins, seeds)
+    assert np.array_equal(got_t2, np.where(np.isfinite(dist), 2 * dist, np.inf))
+    source = data.draw(st.integers(0, n - 1))
+    total, first, last, edges = h.path(0, (h.rank[[source]], np.zeros(1), np.zeros(1)), seeds)
+    if not math.isfinite(dist[source]):
+        assert math.isinf(total)
+        return
+    assert total == dist[source]
+    assert int(h.order[first]) == source
+    assert int(h.order[last]) == target
+    if len(edges):
+        assert u[edges[0]] == source
+        assert v[edges[-1]] == target
+        assert np.array_equal(v[edges[:-1]], u[edges[1:]])
+    else:
+        assert source == target
+    assert t[edges].sum() == dist[source]
+
+
+def test_seeds_carry_partial_edges() -> None:
+    # 0 -> 1 -> 2 and a slow 0 -> 2; the target sits 4 s before node 2's side.
+    u = np.array([0, 1, 0], np.int32)
+    v = np.array([1, 2, 2], np.int32)
+    t = np.array([5.0, 5.0, 30.0])
+    ln = np.array([50.0, 50.0, 300.0])
+    order = np.array([1, 0, 2], np.int32)
+    h = hierarchy.Hierarchy(order=order, **hierarchy.build(order, u, v, [t, t], ln))
+    seeds = (h.rank[[1, 2]], np.array([7.0, 1.0]), np.array([70.0, 10.0]))
+    got_t, got_l = h.many_to_one(0, h.rank[[0, 1, 2]], seeds)
+    assert got_t.tolist() == [11.0, 6.0, 1.0]
+    assert got_l.tolist() == [110.0, 60.0, 10.0]
