@@ -119,6 +119,38 @@ def random_points(
     ]
 
 
+_RESTART = """
+import json, sys, time
+t0 = time.perf_counter()
+sys.path.insert(0, {root!r})
+import numpy as np
+from pathlib import Path
+from routing.engine import CompiledGraph, RoadNetwork
+import numba  # what the first query imports (lazily)
+t1 = time.perf_counter()
+g = CompiledGraph.load(Path({path!r}))
+t2 = time.perf_counter()
+rng = np.random.default_rng(1)
+e = rng.integers(0, g.n_edges, 501)
+pts = [(float(g.node_lat[g.edge_u[i]]), float(g.node_lon[g.edge_u[i]])) for i in e]
+RoadNetwork(g).rank(pts[0], pts[1:])
+t3 = time.perf_counter()
+print(json.dumps({{"imports": t1 - t0, "load": t2 - t1, "rank": t3 - t2, "total": t3 - t0}}))
+"""
+
+
+def _restart(path: Path) -> dict[str, float]:
+    """A restart measured in a fresh interpreter: imports, load, first rank of 500."""
+    import json
+    import subprocess
+
+    code = _RESTART.format(root=str(Path(__file__).resolve().parents[1]), path=str(path))
+    out = subprocess.run(  # noqa: S603 (our own interpreter and script)
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
 def bench_graph(name: str, g: CompiledGraph, build_s: float, reps: int, nx_reps: int) -> None:
     rng = np.random.default_rng(42)
     rows: list[Row] = []
@@ -138,6 +170,7 @@ def bench_graph(name: str, g: CompiledGraph, build_s: float, reps: int, nx_reps:
         t0 = time.perf_counter()
         RoadNetwork(g2).rank(first[0], first[1:])
         prep_s = time.perf_counter() - t0
+        restart = _restart(path)
         g2.kdtree()
         g2.collapsed("urgent", True)
         g2.collapsed("urgent", False)
@@ -153,6 +186,14 @@ def bench_graph(name: str, g: CompiledGraph, build_s: float, reps: int, nx_reps:
         (
             "first rank 500 after load (s)",
             f"{prep_s:9.3f} s (snap grid, kd-tree when a point needs it)",
+            "-",
+        )
+    )
+    rows.append(
+        (
+            "restart: new process, load + first rank 500 (s)",
+            f"{restart['total']:9.3f} s (imports {restart['imports']:.2f}, "
+            f"load {restart['load']:.3f}, first rank {restart['rank']:.3f})",
             "-",
         )
     )

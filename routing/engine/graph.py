@@ -87,7 +87,6 @@ class CompiledGraph:
     ch_kept_head: I32
     ch_kept_time: npt.NDArray[np.float32]
     ch_kept_len: npt.NDArray[np.float32]
-    ch_kept_arc: I32
     origin: F64  # lat0, lon0 of the local projection
     meta_json: str = "{}"
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -185,7 +184,6 @@ class CompiledGraph:
             kept_head=self.ch_kept_head,
             kept_time=self.ch_kept_time,
             kept_len=self.ch_kept_len,
-            kept_arc=self.ch_kept_arc,
         )
 
     def kdtree(self) -> cKDTree:
@@ -522,5 +520,4 @@ def _empty_hierarchy() -> dict[str, Any]:
         "ch_kept_head": np.empty(0, np.int32),
         "ch_kept_time": np.empty(0, np.float32),
         "ch_kept_len": np.empty(0, np.float32),
-        "ch_kept_arc": np.empty(0, np.int32),
     }

@@ -36,7 +36,9 @@ References: Dibbelt, Strasser, Wagner, "Customizable Contraction Hierarchies" (A
 
 from __future__ import annotations
 
+import queue
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,19 +137,20 @@ def _le(t: float, ln: float, bt: float, bl: float) -> bool:
     return t < bt or (t == bt and ln <= bl)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _customise(
-    n: int, ptr: Any, head: Any, eu: Any, ev: Any, tt: Any, le: Any
-) -> tuple[Any, Any, Any, Any, Any, Any, Any, Any]:
-    """Basic, then perfect customisation and pruning (module docstring). Returns the
-    perfect (time, length) of both directions, their `how`, and keep flags."""
+    n: int, ptr: Any, head: Any, eu: Any, ev: Any, tt: Any, le: Any, h_up: Any, h_dn: Any
+) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """Basic, then perfect customisation and pruning (module docstring). Writes how each
+    direction was made into h_up/h_dn; returns the perfect (time, length) of both
+    directions (lengths in float32, to keep the build's memory down) and keep flags."""
     a_n = len(head)
     t_up = np.full(a_n, np.inf)
-    l_up = np.full(a_n, np.inf)
+    l_up = np.full(a_n, np.inf, np.float32)
     t_dn = np.full(a_n, np.inf)
-    l_dn = np.full(a_n, np.inf)
-    h_up = np.full(a_n, NONE, np.int32)
-    h_dn = np.full(a_n, NONE, np.int32)
+    l_dn = np.full(a_n, np.inf, np.float32)
+    h_up[:] = NONE
+    h_dn[:] = NONE
     for e in range(len(eu)):
         x, y = eu[e], ev[e]
         if x == y:
@@ -228,7 +231,7 @@ def _customise(
                 keep_up[i] = False
             if t_dn[i] == np.inf:
                 keep_dn[i] = False
-    return t_up, l_up, t_dn, l_dn, h_up, h_dn, keep_up, keep_dn
+    return t_up, l_up, t_dn, l_dn, keep_up, keep_dn
 
 
 # --- queries --------------------------------------------------------------------------
@@ -271,8 +274,8 @@ def _search(
     stamp: int,
 ) -> Any:
     """Search over kept arcs (one direction graph) from the seeds along their
-    elimination-tree ancestors; returns that chain (increasing rank). pred: the kept arc
-    that reached a node, -1 at a seed."""
+    elimination-tree ancestors; returns that chain (increasing rank). pred: the node a
+    node was reached from, -1 at a seed."""
     chain = _chain(parent, seed_r, mark, stamp)
     for v in chain:
         dt[v] = np.inf
@@ -294,8 +297,117 @@ def _search(
             if _lt(ct, cl, dt[x], dl[x]):
                 dt[x] = ct
                 dl[x] = cl
-                pred[x] = a
+                pred[x] = v
     return chain
+
+
+@njit(cache=True, nogil=True)
+def _m2o_prepare(
+    n: int,
+    parent: Any,
+    dn_ptr: Any,
+    dn_head: Any,
+    dn_t: Any,
+    dn_l: Any,
+    pins: Any,
+    seed_r: Any,
+    seed_t: Any,
+    seed_l: Any,
+    flag: Any,
+    d: Any,
+    dl: Any,
+    bt: Any,
+    bl: Any,
+    pred: Any,
+    mark: Any,
+    stamp: int,
+) -> int:
+    """First part of many-to-one: the search down from the target's seeds over its
+    ancestors (flag 2, with their way down), then every ancestor of a pin (flag 1).
+    Returns the lowest flagged rank."""
+    chain = _search(
+        parent, dn_ptr, dn_head, dn_t, dn_l, seed_r, seed_t, seed_l, bt, bl, pred, mark, stamp
+    )
+    lo = n
+    for v in chain:  # upward closed: every ancestor of a chain node is in the chain
+        flag[v] = 2
+        d[v] = bt[v]
+        dl[v] = bl[v]
+        if v < lo:
+            lo = v
+    for p in pins:
+        x = p
+        if x < lo:
+            lo = x
+        while x != -1 and flag[x] == 0:
+            flag[x] = 1
+            x = parent[x]
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def _m2o_sweep(
+    hi: int, lo: int, up_ptr: Any, up_head: Any, up_t: Any, up_l: Any, flag: Any, d: Any, dl: Any
+) -> None:
+    """The sweep over flagged ranks hi down to lo (see `_m2o_node`); clears their flags."""
+    for v in range(hi, lo - 1, -1):
+        if flag[v] != 0:
+            _m2o_node(v, up_ptr, up_head, up_t, up_l, flag, d, dl)
+
+
+@njit(cache=True, nogil=True)
+def _m2o_sweep_side(
+    hi: int,
+    lo: int,
+    side: Any,
+    want: int,
+    up_ptr: Any,
+    up_head: Any,
+    up_t: Any,
+    up_l: Any,
+    flag: Any,
+    d: Any,
+    dl: Any,
+) -> None:
+    """`_m2o_sweep` restricted to the ranks whose `side` is `want`."""
+    for v in range(hi, lo - 1, -1):
+        if flag[v] != 0 and side[v] == want:
+            _m2o_node(v, up_ptr, up_head, up_t, up_l, flag, d, dl)
+
+
+@njit(cache=True, nogil=True)
+def _m2o_sweep_list(
+    nodes: Any, lo: int, up_ptr: Any, up_head: Any, up_t: Any, up_l: Any, flag: Any, d: Any, dl: Any
+) -> None:
+    """`_m2o_sweep` over the given ranks (descending) down to lo."""
+    for v in nodes:
+        if v < lo:
+            break
+        if flag[v] != 0:
+            _m2o_node(v, up_ptr, up_head, up_t, up_l, flag, d, dl)
+
+
+@njit(cache=True, nogil=True)
+def _m2o_node(
+    v: int, up_ptr: Any, up_head: Any, up_t: Any, up_l: Any, flag: Any, d: Any, dl: Any
+) -> None:
+    """One node of the sweep: its time is the least of its own way down to the target
+    (flag 2) and its kept upward arcs (heads done already); its length follows the arc
+    chosen."""
+    f = flag[v]
+    flag[v] = 0
+    best = d[v] if f == 2 else np.float32(np.inf)
+    arc = -1
+    for a in range(up_ptr[v], up_ptr[v + 1]):
+        ct = up_t[a] + d[up_head[a]]
+        if ct < best:
+            best = ct
+            arc = a
+    d[v] = best
+    if arc >= 0:
+        dl[v] = up_l[arc] + dl[up_head[arc]]
+    elif f != 2:
+        dl[v] = np.float32(np.inf)
 
 
 @njit(cache=True, nogil=True)
@@ -329,48 +441,75 @@ def _many_to_one(
     (node, time, length still to drive); inf when unreachable. `flag` must be all zero
     (it is left so); the other work arrays need no initialisation; `stamp` is new.
 
-    One sweep from the top down over the union of the pins' elimination-tree ancestors:
-    each node's time is the least of its own way down to the target (if it is an
-    ancestor of the target) and its kept upward arcs; its length follows the one chosen.
+    One sweep from the top down over the union of the pins' elimination-tree ancestors
+    (RPHAST); see `_m2o_prepare` and `_m2o_sweep`.
     """
-    chain = _search(
-        parent, dn_ptr, dn_head, dn_t, dn_l, seed_r, seed_t, seed_l, bt, bl, pred, mark, stamp
-    )
-    lo = n
-    for v in chain:  # upward closed: every ancestor of a chain node is in the chain
-        flag[v] = 2
-        d[v] = bt[v]
-        dl[v] = bl[v]
-        if v < lo:
-            lo = v
-    for p in pins:
-        x = p
-        if x < lo:
-            lo = x
-        while x != -1 and flag[x] == 0:
-            flag[x] = 1
-            x = parent[x]
-    inf32 = np.float32(np.inf)
-    for v in range(n - 1, lo - 1, -1):
-        f = flag[v]
-        if f == 0:
-            continue
-        flag[v] = 0
-        best = d[v] if f == 2 else inf32
-        arc = -1
-        for a in range(up_ptr[v], up_ptr[v + 1]):
-            ct = up_t[a] + d[up_head[a]]
-            if ct < best:
-                best = ct
-                arc = a
-        d[v] = best
-        if arc >= 0:
-            dl[v] = up_l[arc] + dl[up_head[arc]]
-        elif f != 2:
-            dl[v] = inf32
+    lo = _m2o_prepare(
+        n, parent, dn_ptr, dn_head, dn_t, dn_l, pins, seed_r, seed_t, seed_l, flag, d, dl, bt,
+        bl, pred, mark, stamp,
+    )  # fmt: skip
+    _m2o_sweep(n - 1, lo, up_ptr, up_head, up_t, up_l, flag, d, dl)
     for i in range(len(pins)):
         out_t[i] = d[pins[i]]
         out_l[i] = dl[pins[i]]
+
+
+@njit(cache=True)
+def _split(parent: Any, share: float) -> tuple[Any, int, int, int, int]:
+    """Two independent parts of the elimination tree for a sweep on two threads.
+
+    Walks down from the root into the largest child subtree until a node has two child
+    subtrees each holding at least `share` of its descendants. Returns (side, lo_a, hi_a,
+    lo_b, hi_b): side[v] is 1 or 2 for the nodes of those two subtrees (the rank range of
+    each given) and 0 for everything else (the "top": the walk, its small side branches
+    and the node's smaller children), which has to be swept first. side is empty when the
+    tree has no such node."""
+    n = len(parent)
+    nchild = np.zeros(n, np.int64)
+    mn = np.arange(n)
+    size = np.ones(n, np.int64)
+    roots = 0
+    for v in range(n):
+        p = parent[v]
+        if p < 0:
+            roots += 1
+            continue
+        nchild[p] += 1
+        mn[p] = min(mn[p], mn[v])
+        size[p] += size[v]
+    empty = np.zeros(0, np.uint8)
+    if roots != 1 or n < 3:
+        return empty, 0, 0, 0, 0
+    first = np.full(n, -1, np.int64)  # largest and second-largest child per node
+    second = np.full(n, -1, np.int64)
+    for v in range(n):
+        p = parent[v]
+        if p < 0:
+            continue
+        if first[p] < 0 or size[v] > size[first[p]]:
+            second[p] = first[p]
+            first[p] = v
+        elif second[p] < 0 or size[v] > size[second[p]]:
+            second[p] = v
+    x = n - 1
+    while first[x] >= 0:
+        below = size[x] - 1
+        if second[x] >= 0 and size[second[x]] >= share * below:
+            break
+        x = first[x]
+    if second[x] < 0:
+        return empty, 0, 0, 0, 0
+    a, b = first[x], second[x]
+    side = np.zeros(n, np.uint8)
+    # A node belongs to a or b when its walk up reaches a or b first; ranks ascend upward,
+    # so one pass from the top down labels every node from its parent.
+    side[a] = 1
+    side[b] = 2
+    for v in range(n - 1, -1, -1):
+        p = parent[v]
+        if p >= 0 and side[v] == 0 and v != a and v != b:
+            side[v] = side[p]
+    return side, mn[a], a, mn[b], b
 
 
 @njit(cache=True, nogil=True)
@@ -384,12 +523,10 @@ def _route(
     up_head: Any,
     up_t: Any,
     up_l: Any,
-    up_arc: Any,
     dn_ptr: Any,
     dn_head: Any,
     dn_t: Any,
     dn_l: Any,
-    dn_arc: Any,
     src_r: Any,
     src_t: Any,
     src_l: Any,
@@ -423,34 +560,30 @@ def _route(
         return np.inf, -1, -1, np.empty(0, np.int64)
     # The hierarchy path as chordal-graph arc directions, 1 + a = up(a), -1 - a = down(a),
     # on a stack in reverse order; expanded last-in first-out into original edges.
-    todo = np.empty(256, np.int64)
-    k = 0
-    y = meet
-    while bp[y] != -1:
-        y = _row(dn_ptr, bp[y])
-    last = y
-    # down part, pushed from the target end back to the meeting node
     n_down = 0
     y = meet
     while bp[y] != -1:
         n_down += 1
-        y = _row(dn_ptr, bp[y])
-    todo = _grow(todo, n_down + 64)
+        y = bp[y]
+    last = y
+    todo = np.empty(n_down + 64, np.int64)
+    # The down part, from the target end back to the meeting node...
     y = meet
     i = n_down - 1
     while bp[y] != -1:
-        a = bp[y]
-        todo[i] = -1 - np.int64(dn_arc[a])
+        v = bp[y]
+        todo[i] = -1 - np.int64(_find(ptr, head, v, y))
         i -= 1
-        y = _row(dn_ptr, a)
+        y = v
+    # ...then the up part from the meeting node back to the source end.
     k = n_down
     x = meet
     while fp[x] != -1:
-        a = fp[x]
+        v = fp[x]
         todo = _grow(todo, k + 1)
-        todo[k] = 1 + np.int64(up_arc[a])
+        todo[k] = 1 + np.int64(_find(ptr, head, v, x))
         k += 1
-        x = _row(up_ptr, a)
+        x = v
     first = x
     out = np.empty(64, np.int64)
     m = 0
@@ -524,7 +657,6 @@ class Kept:
     head: I32
     time: F32
     length: F32
-    arc: I32  # arc of the chordal graph (for `how`)
 
 
 def topology(order: I32, edge_u: I32, edge_v: I32) -> tuple[I32, I64, I32]:
@@ -557,17 +689,17 @@ def build(
     parent, ptr, head = topology(order, edge_u, edge_v)
     rank = ranks(order)
     ru, rv = rank[edge_u], rank[edge_v]
-    le = np.ascontiguousarray(length, dtype=np.float64)
+    le = np.ascontiguousarray(length, dtype=np.float32)
     tail = np.repeat(np.arange(n, dtype=np.int32), np.diff(ptr))
     how = np.empty((2 * len(travel_times), len(head)), np.int32)
     kept_ptr = np.zeros((2 * len(travel_times), n + 1), np.int64)
-    pieces: list[list[Any]] = [[], [], [], []]
+    pieces: list[list[Any]] = [[], [], []]
     base = 0
     for i, tt in enumerate(travel_times):
-        t_up, l_up, t_dn, l_dn, h_up, h_dn, k_up, k_dn = _customise(
-            n, ptr, head, ru, rv, np.ascontiguousarray(tt, dtype=np.float64), le
-        )
-        how[2 * i], how[2 * i + 1] = h_up, h_dn
+        t_up, l_up, t_dn, l_dn, k_up, k_dn = _customise(
+            n, ptr, head, ru, rv, np.ascontiguousarray(tt, dtype=np.float64), le, how[2 * i],
+            how[2 * i + 1],
+        )  # fmt: skip
         for j, (keep, t, ln) in enumerate(((k_up, t_up, l_up), (k_dn, t_dn, l_dn))):
             arcs = np.flatnonzero(keep)
             np.cumsum(np.bincount(tail[arcs], minlength=n), out=kept_ptr[2 * i + j, 1:])
@@ -576,7 +708,6 @@ def build(
             pieces[0].append(head[arcs])
             pieces[1].append(t[arcs].astype(np.float32))
             pieces[2].append(ln[arcs].astype(np.float32))
-            pieces[3].append(arcs.astype(np.int32))
         del t_up, l_up, t_dn, l_dn
     return {
         "parent": parent,
@@ -587,7 +718,6 @@ def build(
         "kept_head": np.concatenate(pieces[0]),
         "kept_time": np.concatenate(pieces[1]),
         "kept_len": np.concatenate(pieces[2]),
-        "kept_arc": np.concatenate(pieces[3]),
     }
 
 
@@ -604,7 +734,6 @@ class Hierarchy:
     kept_head: I32
     kept_time: F32
     kept_len: F32
-    kept_arc: I32
     rank: I32 = field(init=False)
     views: tuple[Kept, ...] = field(init=False)
 
@@ -620,7 +749,6 @@ class Hierarchy:
                     self.kept_head[lo:hi],
                     self.kept_time[lo:hi],
                     self.kept_len[lo:hi],
-                    self.kept_arc[lo:hi],
                 )
             )
         object.__setattr__(self, "views", tuple(views))
@@ -635,37 +763,52 @@ class Hierarchy:
         return self.views[2 * metric + int(down)]
 
     def many_to_one(self, metric: int, pins: I32, seeds: tuple[I32, F64, F64]) -> tuple[F64, F64]:
-        """(time, length) from each pin (rank) to the target seeds (rank, time, length)."""
+        """(time, length) from each pin (rank) to the target seeds (rank, time, length).
+
+        On graphs of SPLIT_MIN_NODES or more, the sweep below the top chain runs as two
+        independent halves (`_split`), one of them on a helper thread (numba releases the
+        GIL), so a second core cuts the wall time."""
         up, dn = self.kept(metric, False), self.kept(metric, True)
         s = scratch(self.n)
         s.stamp += 1
-        out_t = np.empty(len(pins))
-        out_l = np.empty(len(pins))
-        _many_to_one(
-            self.n,
-            self.parent,
-            up.ptr,
-            up.head,
-            up.time,
-            up.length,
-            dn.ptr,
-            dn.head,
-            dn.time,
-            dn.length,
-            pins,
-            *seeds,
-            out_t,
-            out_l,
-            s.flag,
-            s.d,
-            s.dl,
-            s.bt,
-            s.bl,
-            s.pred,
-            s.mark,
-            s.stamp,
-        )
-        return out_t, out_l
+        split = self.split()
+        if split is None:
+            out_t = np.empty(len(pins))
+            out_l = np.empty(len(pins))
+            _many_to_one(
+                self.n, self.parent, up.ptr, up.head, up.time, up.length, dn.ptr, dn.head,
+                dn.time, dn.length, pins, *seeds, out_t, out_l, s.flag, s.d, s.dl, s.bt,
+                s.bl, s.pred, s.mark, s.stamp,
+            )  # fmt: skip
+            return out_t, out_l
+        side, top, (lo_a, hi_a), (lo_b, hi_b) = split
+        lo = _m2o_prepare(
+            self.n, self.parent, dn.ptr, dn.head, dn.time, dn.length, pins, *seeds, s.flag,
+            s.d, s.dl, s.bt, s.bl, s.pred, s.mark, s.stamp,
+        )  # fmt: skip
+        arcs = (up.ptr, up.head, up.time, up.length, s.flag, s.d, s.dl)
+        _m2o_sweep_list(top, lo, *arcs)
+        pending: Future[None] = Future()
+        _helper().put((_m2o_sweep_side, (hi_b, max(lo_b, lo), side, 2, *arcs), pending))
+        try:
+            _m2o_sweep_side(hi_a, max(lo_a, lo), side, 1, *arcs)
+        finally:
+            pending.result()
+        return s.d[pins].astype(np.float64), s.dl[pins].astype(np.float64)
+
+    def split(self) -> tuple[Any, I32, tuple[int, int], tuple[int, int]] | None:
+        """`_split` of the elimination tree (side, top ranks descending, rank range of each
+        half), on graphs of SPLIT_MIN_NODES or more."""
+        cached = self.__dict__.get("_split", False)
+        if cached is False:
+            cached = None
+            if self.n >= SPLIT_MIN_NODES:
+                side, lo_a, hi_a, lo_b, hi_b = _split(self.parent, SPLIT_SHARE)
+                if len(side):
+                    top = np.flatnonzero(side == 0)[::-1].astype(np.int32)
+                    cached = (side, top, (int(lo_a), int(hi_a)), (int(lo_b), int(hi_b)))
+            object.__setattr__(self, "_split", cached)
+        return cached  # type: ignore[no-any-return]
 
     def path(
         self, metric: int, src: tuple[I32, F64, F64], dst: tuple[I32, F64, F64]
@@ -685,12 +828,10 @@ class Hierarchy:
             up.head,
             up.time,
             up.length,
-            up.arc,
             dn.ptr,
             dn.head,
             dn.time,
             dn.length,
-            dn.arc,
             *src,
             *dst,
             s.ft,
@@ -704,6 +845,36 @@ class Hierarchy:
             s.stamp,
         )
         return float(t), int(first), int(last), edges
+
+
+# Below this many nodes a sweep takes about a millisecond and the hand-off to the helper
+# thread would eat most of what the second core gives.
+SPLIT_MIN_NODES = 250_000
+# The smaller of the two halves must hold at least this share of the nodes below the split.
+SPLIT_SHARE = 0.3
+
+_jobs: queue.SimpleQueue[Any] | None = None
+_jobs_lock = threading.Lock()
+
+
+def _helper() -> queue.SimpleQueue[Any]:
+    """The queue of the helper thread that runs the second half of split sweeps."""
+    global _jobs
+    with _jobs_lock:
+        if _jobs is None:
+            _jobs = queue.SimpleQueue()
+            threading.Thread(target=_helper_loop, args=(_jobs,), name="sweep", daemon=True).start()
+        return _jobs
+
+
+def _helper_loop(jobs: queue.SimpleQueue[Any]) -> None:
+    while True:
+        fn, args, pending = jobs.get()
+        try:
+            pending.set_result(fn(*args))
+        except BaseException as exc:  # handed to the waiting caller
+            pending.set_exception(exc)
+        del fn, args, pending
 
 
 class Scratch:

@@ -97,3 +97,28 @@ def test_seeds_carry_partial_edges() -> None:
     got_t, got_l = h.many_to_one(0, h.rank[[0, 1, 2]], seeds)
     assert got_t.tolist() == [11.0, 6.0, 1.0]
     assert got_l.tolist() == [110.0, 60.0, 10.0]
+
+
+def test_split_sweep_equals_the_single_sweep(helsinki, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Large graphs run the sweep below the top chain as two halves on two threads.
+    g = helsinki
+    h = g.hierarchy()
+    rng = np.random.default_rng(3)
+    pins = h.rank[g.edge_v[rng.integers(0, g.n_edges, 300)]]
+    seeds = (h.rank[[int(g.edge_u[7])]], np.array([1.5]), np.array([12.0]))
+    whole = h.many_to_one(0, pins, seeds)
+    monkeypatch.setattr(hierarchy, "SPLIT_MIN_NODES", 0)
+    split_h = hierarchy.Hierarchy(
+        order=h.order, parent=h.parent, ptr=h.ptr, head=h.head, how=h.how,
+        kept_ptr=h.kept_ptr, kept_head=h.kept_head, kept_time=h.kept_time, kept_len=h.kept_len,
+    )  # fmt: skip
+    split = split_h.split()
+    assert split is not None
+    side, top, _, _ = split
+    assert (side == 1).any()
+    assert (side == 2).any()
+    assert len(top) == (side == 0).sum()
+    halves = split_h.many_to_one(0, pins, seeds)
+    assert np.array_equal(whole[0], halves[0])
+    assert np.array_equal(whole[1], halves[1])
+    assert not hierarchy.scratch(h.n).flag.any()
