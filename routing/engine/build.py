@@ -306,7 +306,10 @@ def load_or_build(
                 from_cache=True,
             )
             return g, report
-    g, report = build_graph(path, profile)
+    built, report = build_graph(path, profile)
     cdir.mkdir(parents=True, exist_ok=True)
-    g.save(target)
-    return g, report
+    built.save(target)
+    # Serve from the file, memory-mapped like after a restart (same arrays, same compiled
+    # kernels, and the build's own copies are freed).
+    del built
+    return CompiledGraph.load(target), report

@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # numba (imported by hierarchy) costs about a second at start
     from .hierarchy import Hierarchy
 
 FORMAT_VERSION = 5
+# Arrays of a loaded graph at least this big are memory-mapped; smaller ones are read.
+MMAP_MIN_BYTES = 1 << 16
 EARTH_RADIUS_M = 6_371_008.8
 # Spacing of the spatial-index sample points along every road segment; the snap search
 # radius is widened by half of it so the nearest segment can never be missed.
@@ -212,16 +214,22 @@ class CompiledGraph:
 
     @classmethod
     def load(cls, path: Path) -> CompiledGraph:
-        """Read a graph written by `save`; raises ValueError/OSError/KeyError if damaged."""
-        with np.load(path, allow_pickle=False) as data:
-            if int(data["format_version"]) != FORMAT_VERSION:
-                raise ValueError("engine format version mismatch")
-            kwargs: dict[str, Any] = {}
-            for f in fields(cls):
-                if f.name.startswith("_"):
-                    continue
-                value = data[f.name]
-                kwargs[f.name] = str(value) if f.name == "meta_json" else value
+        """Read a graph written by `save`; raises ValueError/OSError/KeyError if damaged.
+
+        The arrays are memory-mapped from the file (np.savez stores them uncompressed), so
+        loading costs next to nothing whatever the size, pages are read as queries touch
+        them, and several server processes on one machine share one copy in the page
+        cache. They are read-only, as the engine never writes a loaded graph.
+        """
+        arrays = _map_npz(path)
+        if int(arrays["format_version"]) != FORMAT_VERSION:
+            raise ValueError("engine format version mismatch")
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name.startswith("_"):
+                continue
+            value = arrays[f.name]
+            kwargs[f.name] = str(value) if f.name == "meta_json" else value
         g = cls(**kwargs)
         g._validate()
         return g
@@ -521,3 +529,44 @@ def _empty_hierarchy() -> dict[str, Any]:
         "ch_kept_time": np.empty(0, np.float32),
         "ch_kept_len": np.empty(0, np.float32),
     }
+
+
+def _map_npz(path: Path) -> dict[str, Any]:
+    """Every array of an uncompressed .npz, memory-mapped read-only (small or odd members,
+    e.g. strings, are read normally)."""
+    import zipfile
+
+    out: dict[str, Any] = {}
+    with path.open("rb") as fh, zipfile.ZipFile(fh) as zf:
+        for info in zf.infolist():
+            name = info.filename.removesuffix(".npy")
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ValueError(f"compressed member {name}")
+            # The member's data follows its local header: 30 bytes + name + extra field.
+            fh.seek(info.header_offset)
+            local = fh.read(30)
+            if local[:4] != b"PK\x03\x04":
+                raise ValueError(f"bad zip member {name}")
+            skip = int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+            start = info.header_offset + 30 + skip
+            fh.seek(start)
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+            offset = fh.tell()
+            if dtype.hasobject:
+                raise ValueError(f"object array {name}")
+            if dtype.kind in "US" or int(np.prod(shape)) * dtype.itemsize < MMAP_MIN_BYTES:
+                fh.seek(offset)
+                count = int(np.prod(shape))
+                flat = np.frombuffer(fh.read(count * dtype.itemsize), dtype=dtype, count=count)
+                out[name] = flat.reshape(shape, order="F" if fortran else "C").copy()
+            else:
+                mapped = np.memmap(
+                    path, dtype=dtype, mode="r", offset=offset, shape=shape,
+                    order="F" if fortran else "C",
+                )  # fmt: skip
+                out[name] = mapped.view(np.ndarray)  # a plain (read-only) array for numba
+    return out

@@ -122,3 +122,36 @@ def test_split_sweep_equals_the_single_sweep(helsinki, monkeypatch) -> None:  # 
     assert np.array_equal(whole[0], halves[0])
     assert np.array_equal(whole[1], halves[1])
     assert not hierarchy.scratch(h.n).flag.any()
+
+
+def test_a_saved_graph_loads_memory_mapped_with_its_hierarchy(
+    helsinki, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from routing.engine import CompiledGraph, graph, rank
+    from routing.engine.snap import snap
+
+    monkeypatch.setattr(graph, "MMAP_MIN_BYTES", 1024)  # Helsinki's arrays are small
+    path = tmp_path / "g.npz"
+    helsinki.save(path)
+    loaded = CompiledGraph.load(path)
+    # Big arrays come straight from the file, read-only; the hierarchy is not rebuilt.
+    assert isinstance(loaded.ch_kept_time.base, np.memmap)
+    assert not loaded.ch_kept_time.flags.writeable
+    assert np.array_equal(loaded.ch_how, helsinki.ch_how)
+    a = snap(helsinki, float(helsinki.node_lat[3]), float(helsinki.node_lon[3]))
+    units = [
+        snap(helsinki, float(helsinki.node_lat[i]), float(helsinki.node_lon[i]))
+        for i in range(0, 160, 7)
+    ]
+    assert rank(loaded, a, units) == rank(helsinki, a, units)
+
+
+def test_a_compressed_cache_file_is_refused(helsinki, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from routing.engine import CompiledGraph
+
+    path = tmp_path / "g.npz"
+    np.savez_compressed(path, format_version=np.asarray(5))
+    with pytest.raises(ValueError, match="compressed"):
+        CompiledGraph.load(path)
