@@ -590,36 +590,23 @@ def _route(
     while k > 0:
         k -= 1
         d = todo[k]
-        if d > 0:
-            a = d - 1
-            how = h_up[a]
-            if how >= 0:
-                out = _grow(out, m + 1)
-                out[m] = how
-                m += 1
-                continue
-            z = -1 - how
-            lo_node, hi_node = _row(ptr, a), head[a]
-            # lo -> z (down of (z, lo)), then z -> hi (up of (z, hi)); pushed in reverse
-            todo = _grow(todo, k + 2)
-            todo[k] = 1 + _find(ptr, head, z, hi_node)
-            todo[k + 1] = -1 - _find(ptr, head, z, lo_node)
-            k += 2
-        else:
-            a = -1 - d
-            how = h_dn[a]
-            if how >= 0:
-                out = _grow(out, m + 1)
-                out[m] = how
-                m += 1
-                continue
-            z = -1 - how
-            lo_node, hi_node = _row(ptr, a), head[a]
-            # hi -> z (down of (z, hi)), then z -> lo (up of (z, lo))
-            todo = _grow(todo, k + 2)
-            todo[k] = 1 + _find(ptr, head, z, lo_node)
-            todo[k + 1] = -1 - _find(ptr, head, z, hi_node)
-            k += 2
+        up = d > 0
+        a = d - 1 if up else -1 - d
+        how = h_up[a] if up else h_dn[a]
+        if how >= 0:
+            out = _grow(out, m + 1)
+            out[m] = how
+            m += 1
+            continue
+        # A shortcut through the lower node z: from its start down to z (down of (z,
+        # start)), then up from z to its end (up of (z, end)); pushed in reverse.
+        z = -1 - how
+        lo_node, hi_node = _row(ptr, a), head[a]
+        start, end = (lo_node, hi_node) if up else (hi_node, lo_node)
+        todo = _grow(todo, k + 2)
+        todo[k] = 1 + _find(ptr, head, z, end)
+        todo[k + 1] = -1 - _find(ptr, head, z, start)
+        k += 2
     return best_t, first, last, out[:m].copy()
 
 
