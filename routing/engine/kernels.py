@@ -96,3 +96,66 @@ def best_per_source(
                     eta[o] = c
                     dist[o] = (t_frac[k] - f) * length[e]
     return eta, dist
+
+
+@njit(cache=True, nogil=True)
+def edge_piece(
+    glat: Any,
+    glon: Any,
+    start: int,
+    stop: int,
+    lat0: float,
+    lon0: float,
+    k: float,
+    cos0: float,
+    f0: float,
+    f1: float,
+) -> tuple[Any, Any]:
+    """(lat, lon) of the edge geometry points start..stop-1 between the fractions f0 <= f1
+    of its length (measured in the local projection), ends interpolated."""
+    m = stop - start
+    x = np.empty(m)
+    y = np.empty(m)
+    for i in range(m):
+        x[i] = (glon[start + i] - lon0) * k * cos0
+        y[i] = (glat[start + i] - lat0) * k
+    cum = np.zeros(m)
+    for i in range(1, m):
+        cum[i] = cum[i - 1] + math.hypot(x[i] - x[i - 1], y[i] - y[i - 1])
+    total = cum[m - 1]
+    if f0 <= 0.0 and f1 >= 1.0:
+        xs, ys = x, y
+    elif total <= 0.0:
+        xs, ys = x[:1], y[:1]
+    else:
+        a, b = f0 * total, f1 * total
+        xs = np.empty(m + 2)
+        ys = np.empty(m + 2)
+        xs[0], ys[0] = _along(x, y, cum, a)
+        n = 1
+        for i in range(m):
+            if a < cum[i] < b:
+                xs[n], ys[n] = x[i], y[i]
+                n += 1
+        xs[n], ys[n] = _along(x, y, cum, b)
+        xs, ys = xs[: n + 1], ys[: n + 1]
+    lat = np.empty(len(xs))
+    lon = np.empty(len(xs))
+    for i in range(len(xs)):
+        lat[i] = ys[i] / k + lat0
+        lon[i] = xs[i] / (k * cos0) + lon0
+    return lat, lon
+
+
+@njit(cache=True, nogil=True)
+def _along(x: Any, y: Any, cum: Any, at: float) -> tuple[float, float]:
+    """The point `at` metres along the polyline (clamped to its ends)."""
+    m = len(cum)
+    if at <= cum[0]:
+        return x[0], y[0]
+    for i in range(1, m):
+        if at <= cum[i]:
+            span = cum[i] - cum[i - 1]
+            w = (at - cum[i - 1]) / span if span > 0 else 0.0
+            return x[i - 1] + w * (x[i] - x[i - 1]), y[i - 1] + w * (y[i] - y[i - 1])
+    return x[m - 1], y[m - 1]

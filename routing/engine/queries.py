@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from .errors import RoutingError, UnreachableError
-from .graph import MIN_WEIGHT_S, CompiledGraph
+from .graph import EARTH_RADIUS_M, MIN_WEIGHT_S, CompiledGraph
 from .profile import MODES, Mode
 from .snap import Snap
 
@@ -22,8 +22,6 @@ RANK_FIRST_LIMIT_S = 900.0
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-_new = object.__new__
-_set = object.__setattr__
 
 
 class RankResult(NamedTuple):
@@ -37,9 +35,8 @@ class RankResult(NamedTuple):
     reachable: bool
 
 
-@dataclass(frozen=True)
-class Step:
-    """One street-level instruction of a route."""
+class Step(NamedTuple):
+    """One street-level instruction of a route (a NamedTuple: a long route builds hundreds)."""
 
     street: str
     distance_m: float
@@ -456,19 +453,9 @@ def _maneuvers(turn: F64) -> list[str]:
 def _steps(
     streets: list[str], d: list[float], t: list[float], m: list[str], b: list[float]
 ) -> list[Step]:
-    """Step objects in bulk: the frozen dataclass __init__ (five guarded setattrs) is half
-    the cost of a long route, so the instance dict is set in one go (same fields, same
-    equality, hash and repr)."""
-    out = []
-    for st, dd, tt, mm, bb in zip(streets, d, t, m, b, strict=True):
-        step = _new(Step)
-        _set(
-            step,
-            "__dict__",
-            {"street": st, "distance_m": dd, "duration_s": tt, "maneuver": mm, "bearing": bb},
-        )
-        out.append(step)
-    return out
+    """Step tuples in bulk (tuple.__new__ skips the NamedTuple's Python-level __new__)."""
+    make = tuple.__new__
+    return [make(Step, row) for row in zip(streets, d, t, m, b, strict=True)]
 
 
 def _round1(x: F64) -> list[float]:
@@ -480,6 +467,8 @@ def _round1(x: F64) -> list[float]:
 
 
 def _build_route(g: CompiledGraph, tt: F64, le: I64, f0: F64, f1: F64) -> Route:
+    from . import kernels
+
     n_legs = len(le)
     part = f1 - f0
     dist = part * g.length_m[le]
@@ -488,9 +477,14 @@ def _build_route(g: CompiledGraph, tt: F64, le: I64, f0: F64, f1: F64) -> Route:
     # end legs are cut, which needs the projection.
     pieces_lon: list[Any] = []
     pieces_lat: list[Any] = []
+    lat0, lon0 = float(g.origin[0]), float(g.origin[1])
+    cos0 = math.cos(math.radians(lat0))
     for i in (0, n_legs - 1) if n_legs > 1 else (0,):
-        xy = _edge_xy(g, int(le[i]), float(f0[i]), float(f1[i]))
-        lat, lon = g.unproject(xy[:, 0], xy[:, 1])
+        e = int(le[i])
+        lat, lon = kernels.edge_piece(
+            g.geom_lat, g.geom_lon, int(g.geom_offsets[e]), int(g.geom_offsets[e + 1]),
+            lat0, lon0, math.pi / 180.0 * EARTH_RADIUS_M, cos0, float(f0[i]), float(f1[i]),
+        )  # fmt: skip
         pieces_lon.append(lon)
         pieces_lat.append(lat)
     if n_legs > 2:
