@@ -1,4 +1,4 @@
-"""Pure-Python road routing engine (no Django): build, compile, snap, rank, route."""
+"""Road routing engine (no Django): build, compile, snap, rank, route; hot loops in numba."""
 
 from .build import BuildReport, build_graph, compile_graph, graph_from_place, load_or_build
 from .errors import MapSourceError, RoutingError, SnapError, UnreachableError
