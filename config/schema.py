@@ -20,7 +20,10 @@ COMMON_ERRORS = {
     "404": "No such object (or not visible to this user)",
     "429": "Too many requests",
 }
-WRITE_ERRORS = {"409": "Conflicts with the current state; the body names it"}
+WRITE_ERRORS = {
+    "409": "Conflicts with the current state; the body names it",
+    "415": "The body's media type is not accepted, or its multipart framing is broken",
+}
 ROUTING_ERRORS = {
     "422": "No road route between the points",
     "503": "No road map is built yet",
