@@ -646,11 +646,10 @@ class Kept:
     length: F32
 
 
-def topology(order: I32, edge_u: I32, edge_v: I32) -> tuple[I32, I64, I32]:
-    """(parent, ptr, head) of the chordal supergraph under the order (ranks)."""
-    n = len(order)
-    rank = ranks(order)
-    ru, rv = rank[edge_u].astype(np.int64), rank[edge_v].astype(np.int64)
+def topology(n: int, ru: I32, rv: I32) -> tuple[I32, I64, I32]:
+    """(parent, ptr, head) of the chordal supergraph over n ranks of the edges given by
+    their ends' ranks."""
+    ru, rv = ru.astype(np.int64), rv.astype(np.int64)
     keep = ru != rv
     pair = np.unique(np.minimum(ru, rv)[keep] * n + np.maximum(ru, rv)[keep])
     ptr, head = _symbolic(n, (pair // n).astype(np.int32), (pair % n).astype(np.int32))
@@ -673,9 +672,9 @@ def build(
     """Topology and the customisation of each travel-time metric (urgent, non-urgent),
     as the arrays `Hierarchy` takes (without `order`)."""
     n = len(order)
-    parent, ptr, head = topology(order, edge_u, edge_v)
     rank = ranks(order)
     ru, rv = rank[edge_u], rank[edge_v]
+    parent, ptr, head = topology(n, ru, rv)
     le = np.ascontiguousarray(length, dtype=np.float32)
     tail = np.repeat(np.arange(n, dtype=np.int32), np.diff(ptr))
     how = np.empty((2 * len(travel_times), len(head)), np.int32)
