@@ -25,16 +25,14 @@ def grid_nearest(
     margin_m: float,
     indptr: Any,
     cell_seg: Any,
-    sx0: Any,
-    sy0: Any,
-    sx1: Any,
-    sy1: Any,
+    seg_xy: Any,
 ) -> tuple[Any, Any, Any, Any]:
     """(proven, segment, t, distance) per point from the snap grid: the nearest of the
     point's cell's segments, proven when it is at most `margin_m` away (the cell lists
     every segment within that distance of any point inside it, so none outside can be
     nearer). Equally near segments (a point on a junction) go to the lowest id, so the
-    answer does not depend on the order of the cell's list."""
+    answer does not depend on the order of the cell's list. `seg_xy` holds each segment's
+    (x0, y0, x1, y1) in one row, so a candidate costs one cache line, not four."""
     n = len(px)
     proven = np.zeros(n, np.bool_)
     best_seg = np.zeros(n, np.int64)
@@ -49,8 +47,8 @@ def grid_nearest(
         low = np.inf
         for j in range(indptr[cell], indptr[cell + 1]):
             s = cell_seg[j]
-            ax, ay = sx0[s], sy0[s]
-            dx, dy = sx1[s] - ax, sy1[s] - ay
+            ax, ay = seg_xy[s, 0], seg_xy[s, 1]
+            dx, dy = seg_xy[s, 2] - ax, seg_xy[s, 3] - ay
             len2 = dx * dx + dy * dy
             t = ((px[i] - ax) * dx + (py[i] - ay) * dy) / len2 if len2 > 0 else 0.0
             t = min(max(t, 0.0), 1.0)
@@ -62,6 +60,61 @@ def grid_nearest(
         best_d[i] = low
         proven[i] = low <= margin_m
     return proven, best_seg, best_t, best_d
+
+
+@njit(cache=True, nogil=True)
+def edge_fraction(
+    seg: Any, t: Any, seg_xy: Any, seg_edge: Any, seg_cum0: Any, edge_proj_len: Any
+) -> tuple[Any, Any]:
+    """(edge, fraction along it) of the point `t` of the way along each segment."""
+    n = len(seg)
+    edge = np.empty(n, np.int64)
+    frac = np.empty(n)
+    for i in range(n):
+        s = seg[i]
+        e = seg_edge[s]
+        edge[i] = e
+        total = edge_proj_len[e]
+        if total > 0:
+            dx, dy = seg_xy[s, 2] - seg_xy[s, 0], seg_xy[s, 3] - seg_xy[s, 1]
+            f = (seg_cum0[s] + t[i] * math.hypot(dx, dy)) / total
+            frac[i] = min(max(f, 0.0), 1.0)
+        else:
+            frac[i] = 0.0
+    return edge, frac
+
+
+@njit(cache=True, nogil=True)
+def source_positions(
+    edge: Any, frac: Any, edge_twin: Any, edge_v: Any, rank: Any
+) -> tuple[Any, Any, Any, Any]:
+    """(edge, fraction, owner, pin) of every directed position of the sources: each
+    source's own edge, then the reverse twins of those that have one; the pin is the
+    hierarchy rank of the position's edge head, where the sweep reads its time."""
+    n = len(edge)
+    m = n
+    for i in range(n):
+        if edge_twin[edge[i]] >= 0:
+            m += 1
+    pe = np.empty(m, np.int64)
+    pf = np.empty(m)
+    owner = np.empty(m, np.int64)
+    pins = np.empty(m, np.int32)
+    k = n
+    for i in range(n):
+        e = edge[i]
+        pe[i] = e
+        pf[i] = frac[i]
+        owner[i] = i
+        pins[i] = rank[edge_v[e]]
+        tw = edge_twin[e]
+        if tw >= 0:
+            pe[k] = tw
+            pf[k] = 1.0 - frac[i]
+            owner[k] = i
+            pins[k] = rank[edge_v[tw]]
+            k += 1
+    return pe, pf, owner, pins
 
 
 @njit(cache=True, nogil=True)
@@ -159,3 +212,126 @@ def _along(x: Any, y: Any, cum: Any, at: float) -> tuple[float, float]:
             w = (at - cum[i - 1]) / span if span > 0 else 0.0
             return x[i - 1] + w * (x[i] - x[i - 1]), y[i - 1] + w * (y[i] - y[i - 1])
     return x[m - 1], y[m - 1]
+
+
+@njit(cache=True, nogil=True)
+def _bearing(glat: Any, glon: Any, i0: int, i1: int) -> float:
+    """Compass bearing (degrees) from geometry point i0 to i1."""
+    dx = (glon[i1] - glon[i0]) * math.cos(glat[i0] * (math.pi / 180.0))
+    dy = glat[i1] - glat[i0]
+    return (math.atan2(dx, dy) * (180.0 / math.pi) + 360.0) % 360.0
+
+
+@njit(cache=True, nogil=True)
+def _turn_code(turn: float) -> int:
+    """Index into queries' maneuver names for a turn angle (degrees, any range)."""
+    turn = (turn + 540.0) % 360.0 - 180.0
+    a = abs(turn)
+    if a < 20:
+        return 0  # continue
+    if a < 45:
+        return 1 if turn > 0 else 2  # slight right / left
+    if a < 150:
+        return 3 if turn > 0 else 4  # turn right / left
+    return 5  # u-turn
+
+
+@njit(cache=True, nogil=True)
+def _append(lon: Any, lat: Any, m: int, lo: Any, la: Any, start: int, stop: int) -> int:
+    """Append points start..stop-1 of (lo, la) after the first m, skipping repeats."""
+    for j in range(start, stop):
+        if m == 0 or lo[j] != lon[m - 1] or la[j] != lat[m - 1]:
+            lon[m] = lo[j]
+            lat[m] = la[j]
+            m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def route_parts(
+    le: Any,
+    f0: Any,
+    f1: Any,
+    tt: Any,
+    length: Any,
+    edge_name: Any,
+    offsets: Any,
+    glat: Any,
+    glon: Any,
+    lat0: float,
+    lon0: float,
+    k: float,
+    cos0: float,
+) -> tuple[Any, Any, Any, Any, Any, Any, Any, Any]:
+    """Geometry and steps of a route given as legs (edge, from fraction, to fraction).
+
+    Geometry: the two end legs cut at their fractions, the whole edges between, repeated
+    points dropped. Steps: the legs driven (part > 0) grouped by street name; per group
+    its name id, distance, duration, the turn into it (code of `_turn_code`, -1 for the
+    first) and its initial bearing. Returns (lon, lat, name, distance, duration, turn,
+    bearing, [total duration, total distance, last name id, final bearing])."""
+    n = len(le)
+    dist = np.empty(n)
+    dur = np.empty(n)
+    for i in range(n):
+        part = f1[i] - f0[i]
+        dist[i] = part * length[le[i]]
+        dur[i] = part * tt[le[i]]
+    cap = 4
+    for i in range(n):
+        cap += offsets[le[i] + 1] - offsets[le[i]]
+    lon = np.empty(cap)
+    lat = np.empty(cap)
+    m = 0
+    for i in range(n):
+        e = le[i]
+        if i == 0 or i == n - 1:
+            la, lo = edge_piece(
+                glat, glon, offsets[e], offsets[e + 1], lat0, lon0, k, cos0, f0[i], f1[i]
+            )
+            m = _append(lon, lat, m, lo, la, 0, len(la))
+        else:
+            m = _append(lon, lat, m, glon, glat, offsets[e], offsets[e + 1])
+    # Legs driven: every leg with a positive part (the one leg of a route inside an edge
+    # even when empty).
+    live = np.empty(n, np.int64)
+    nl = 0
+    for i in range(n):
+        if n == 1 or f1[i] - f0[i] > 0:
+            live[nl] = i
+            nl += 1
+    if nl == 0:
+        live[0] = 0
+        nl = 1
+    g_name = np.empty(nl, np.int64)
+    g_dist = np.empty(nl)
+    g_dur = np.empty(nl)
+    g_turn = np.empty(nl, np.int64)
+    g_bear = np.empty(nl)
+    ng = 0
+    prev_name = -2
+    prev_out = 0.0
+    for j in range(nl):
+        i = live[j]
+        e = le[i]
+        nm = edge_name[e]
+        first, last = offsets[e], offsets[e + 1] - 1
+        b_in = _bearing(glat, glon, first, first + 1)
+        if j == 0 or nm != prev_name:
+            g_name[ng] = max(nm, 0)
+            g_dist[ng] = dist[i]
+            g_dur[ng] = dur[i]
+            g_turn[ng] = -1 if j == 0 else _turn_code(b_in - prev_out)
+            g_bear[ng] = b_in
+            ng += 1
+        else:
+            g_dist[ng - 1] += dist[i]
+            g_dur[ng - 1] += dur[i]
+        prev_name = nm
+        prev_out = _bearing(glat, glon, last - 1, last)
+    tail = np.empty(4)
+    tail[0] = dur.sum()
+    tail[1] = dist.sum()
+    tail[2] = max(prev_name, 0)
+    tail[3] = prev_out
+    return lon[:m], lat[:m], g_name[:ng], g_dist[:ng], g_dur[:ng], g_turn[:ng], g_bear[:ng], tail

@@ -308,14 +308,6 @@ def _seeds(
     )
 
 
-def _positions(g: CompiledGraph, edge: I64, frac: F64) -> tuple[I64, F64, I64]:
-    """(edge, fraction, owner) of every directed position of the sources, twins included."""
-    tw = g.edge_twin[edge].astype(np.int64)
-    has = tw >= 0
-    owner = np.concatenate([np.arange(len(edge)), np.flatnonzero(has)])
-    return np.concatenate([edge, tw[has]]), np.concatenate([frac, 1.0 - frac[has]]), owner
-
-
 def rank(
     g: CompiledGraph, target: Snap, sources: list[Snap], mode: Mode = "urgent"
 ) -> list[RankResult]:
@@ -351,7 +343,13 @@ def rank_positions(
     length = g.length_m
     h = g.hierarchy()
     tpos = target.positions(g)
-    pe, pf, owner = _positions(g, np.asarray(edge, dtype=np.int64), np.asarray(frac))
+    pe, pf, owner, pins = kernels.source_positions(
+        np.asarray(edge, dtype=np.int64),
+        np.asarray(frac, dtype=np.float64),
+        g.edge_twin,
+        g.edge_v,
+        h.rank,
+    )
     seeds = _seeds(
         h.rank,
         [int(g.edge_u[e]) for e, _ in tpos],
@@ -359,7 +357,7 @@ def rank_positions(
         [f * float(length[e]) for e, f in tpos],
     )
     # Pins may repeat (units on the same edge); the sweep takes them as they are.
-    via_t, via_l = h.many_to_one(_metric(mode), h.rank[g.edge_v[pe]], seeds)
+    via_t, via_l = h.many_to_one(_metric(mode), pins, seeds)
     eta, dist = kernels.best_per_source(
         len(edge),
         pe,
@@ -428,26 +426,7 @@ def route(g: CompiledGraph, a: Snap, b: Snap, mode: Mode = "urgent") -> Route:
     return _build_route(g, tt, best[1], best[2], best[3])
 
 
-def _bearings(g: CompiledGraph, i0: npt.NDArray[np.int64], i1: npt.NDArray[np.int64]) -> F64:
-    """Compass bearing (degrees) from geometry point i0 to i1."""
-    lat0 = np.radians(g.geom_lat[i0])
-    dx = (g.geom_lon[i1] - g.geom_lon[i0]) * np.cos(lat0)
-    dy = g.geom_lat[i1] - g.geom_lat[i0]
-    return np.asarray((np.degrees(np.arctan2(dx, dy)) + 360.0) % 360.0, dtype=np.float64)
-
-
 _MANEUVERS = ("continue", "slight right", "slight left", "turn right", "turn left", "u-turn")
-
-
-def _maneuvers(turn: F64) -> list[str]:
-    """Instruction per turn angle (degrees, any range): continue / slight / turn / u-turn."""
-    turn = (turn + 540.0) % 360.0 - 180.0
-    a = np.abs(turn)
-    right = turn > 0
-    code = np.select(
-        [a < 20, (a < 45) & right, a < 45, (a < 150) & right, a < 150], [0, 1, 2, 3, 4], 5
-    )
-    return [_MANEUVERS[c] for c in code.tolist()]
 
 
 def _steps(
@@ -467,70 +446,26 @@ def _round1(x: F64) -> list[float]:
 
 
 def _build_route(g: CompiledGraph, tt: F64, le: I64, f0: F64, f1: F64) -> Route:
+    """Route of the legs (edge, from fraction, to fraction): geometry and steps from one
+    numba kernel (`kernels.route_parts`), turned into tuples here."""
     from . import kernels
 
-    n_legs = len(le)
-    part = f1 - f0
-    dist = part * g.length_m[le]
-    dur = part * tt[le]
-    # Geometry: whole middle edges gathered straight from the flat arrays; only the two
-    # end legs are cut, which needs the projection.
-    pieces_lon: list[Any] = []
-    pieces_lat: list[Any] = []
     lat0, lon0 = float(g.origin[0]), float(g.origin[1])
-    cos0 = math.cos(math.radians(lat0))
-    for i in (0, n_legs - 1) if n_legs > 1 else (0,):
-        e = int(le[i])
-        lat, lon = kernels.edge_piece(
-            g.geom_lat, g.geom_lon, int(g.geom_offsets[e]), int(g.geom_offsets[e + 1]),
-            lat0, lon0, math.pi / 180.0 * EARTH_RADIUS_M, cos0, float(f0[i]), float(f1[i]),
-        )  # fmt: skip
-        pieces_lon.append(lon)
-        pieces_lat.append(lat)
-    if n_legs > 2:
-        mid = le[1:-1]
-        starts, ends = g.geom_offsets[mid], g.geom_offsets[mid + 1]
-        counts = ends - starts
-        take = np.repeat(starts, counts) + (
-            np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-        )
-        pieces_lon.insert(1, g.geom_lon[take])
-        pieces_lat.insert(1, g.geom_lat[take])
-    lon = np.concatenate(pieces_lon)
-    lat = np.concatenate(pieces_lat)
-    keep = np.ones(len(lon), dtype=bool)
-    keep[1:] = (np.diff(lon) != 0) | (np.diff(lat) != 0)
-    geometry = tuple(zip(lon[keep].tolist(), lat[keep].tolist(), strict=True))
-
-    live = np.flatnonzero(part > 0) if n_legs > 1 else np.arange(1)
-    if len(live) == 0:
-        live = np.arange(1)
-    names = g.edge_name[le[live]]
-    starts_g = np.flatnonzero(np.concatenate([[True], names[1:] != names[:-1]]))
-    ends_g = np.concatenate([starts_g[1:], [len(live)]]) - 1
-    first_pt = g.geom_offsets[le[live]]
-    last_pt = g.geom_offsets[le[live] + 1] - 1
-    b_in = _bearings(g, first_pt, first_pt + 1)
-    b_out = _bearings(g, last_pt - 1, last_pt)
-    d_sum = np.add.reduceat(dist[live], starts_g)
-    t_sum = np.add.reduceat(dur[live], starts_g)
-    # Street changes: turn from the last edge of one group into the first of the next.
-    maneuver = ["depart", *_maneuvers(b_in[starts_g[1:]] - b_out[starts_g[1:] - 1])]
-    streets = g.street_names[np.maximum(names[starts_g], 0)].tolist()
-    steps = _steps(streets, d_sum.tolist(), t_sum.tolist(), maneuver, _round1(b_in[starts_g]))
-    last = int(ends_g[-1])
+    lon, lat, name, dist, dur, turn, bearing, tail = kernels.route_parts(
+        le, f0, f1, tt, g.length_m, g.edge_name, g.geom_offsets, g.geom_lat, g.geom_lon,
+        lat0, lon0, math.pi / 180.0 * EARTH_RADIUS_M, math.cos(math.radians(lat0)),
+    )  # fmt: skip
+    maneuver = [_MANEUVERS[c] if c >= 0 else "depart" for c in turn.tolist()]
+    steps = _steps(
+        g.street_names[name].tolist(), dist.tolist(), dur.tolist(), maneuver, _round1(bearing)
+    )
+    total_t, total_d, last_name, last_bearing = tail.tolist()
     steps.append(
-        Step(
-            str(g.street_names[max(int(names[last]), 0)]),
-            0.0,
-            0.0,
-            "arrive",
-            round(float(b_out[last]), 1),
-        )
+        Step(str(g.street_names[int(last_name)]), 0.0, 0.0, "arrive", round(last_bearing, 1))
     )
     return Route(
-        duration_s=float(dur.sum()),
-        distance_m=float(dist.sum()),
-        geometry=geometry,
+        duration_s=total_t,
+        distance_m=total_d,
+        geometry=tuple(zip(lon.tolist(), lat.tolist(), strict=True)),
         steps=tuple(steps),
     )

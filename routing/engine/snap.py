@@ -111,6 +111,7 @@ class _Grid:
     ny: int
     indptr: I64
     seg: I64
+    seg_xy: F64  # (n_segments, 4): x0, y0, x1, y1 of each segment in one row
 
 
 def _build_grid(g: CompiledGraph) -> _Grid:
@@ -134,7 +135,8 @@ def _build_grid(g: CompiledGraph) -> _Grid:
     order = np.argsort(cell, kind="stable")
     indptr = np.zeros(nx * ny + 1, dtype=np.int64)
     np.cumsum(np.bincount(cell, minlength=nx * ny), out=indptr[1:])
-    return _Grid(x0, y0, nx, ny, indptr, owner[order])
+    seg_xy = np.column_stack([g.seg_x0, g.seg_y0, g.seg_x1, g.seg_y1])
+    return _Grid(x0, y0, nx, ny, indptr, owner[order], seg_xy)
 
 
 def _grid(g: CompiledGraph) -> _Grid:
@@ -160,10 +162,7 @@ def _grid_nearest(
         GRID_MARGIN_M,
         grid.indptr,
         grid.seg,
-        g.seg_x0,
-        g.seg_y0,
-        g.seg_x1,
-        g.seg_y1,
+        grid.seg_xy,
     )
 
 
@@ -317,13 +316,16 @@ def _kd_nearest(g: CompiledGraph, px: F64, py: F64) -> tuple[I64, F64, F64]:
 
 def _edge_fraction(g: CompiledGraph, seg: I64, t: F64) -> tuple[I64, F64]:
     """Edge of each segment and the fraction along the edge of the point t along it."""
-    edge = g.seg_edge[seg].astype(np.int64)
-    dx, dy = g.seg_x1[seg] - g.seg_x0[seg], g.seg_y1[seg] - g.seg_y0[seg]
-    along = g.seg_cum0[seg] + t * np.hypot(dx, dy)
-    total = g.edge_proj_len[edge]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(total > 0, np.clip(along / total, 0.0, 1.0), 0.0)
-    return edge, frac
+    from . import kernels
+
+    return kernels.edge_fraction(  # type: ignore[no-any-return]
+        np.asarray(seg, dtype=np.int64),
+        np.asarray(t, dtype=np.float64),
+        _grid(g).seg_xy,
+        g.seg_edge,
+        g.seg_cum0,
+        g.edge_proj_len,
+    )
 
 
 def snap_positions(

@@ -110,6 +110,29 @@ def test_route_follows_one_way_direction(square: CompiledGraph) -> None:
     ]
 
 
+def test_route_steps_name_each_turn_with_bearings_and_distances(square: CompiledGraph) -> None:
+    # Round the block anticlockwise: four left turns, headings north, west, south, east.
+    loop = route(square, snap(square, *at(1, 0.9)), snap(square, *at(1, 0.1)))
+    assert [s.maneuver for s in loop.steps] == ["depart", *["turn left"] * 4, "arrive"]
+    assert [s.bearing for s in loop.steps] == [0.0, 270.0, 180.0, 90.0, 0.0, 0.0]
+    assert [s.distance_m for s in loop.steps] == pytest.approx(
+        [11.1, 111.0, 111.0, 111.0, 11.1, 0.0], abs=0.01
+    )
+    assert loop.distance_m == pytest.approx(sum(s.distance_m for s in loop.steps))
+    # North up West Street, then right into North Street.
+    right = route(square, snap(square, *at(0, 0.5)), snap(square, *at(0.9, 1)))
+    assert [(s.street, s.maneuver, s.bearing) for s in right.steps] == [
+        ("West Street", "depart", 0.0),
+        ("North Street", "turn right", 90.0),
+        ("North Street", "arrive", 90.0),
+    ]
+    assert [s.duration_s for s in right.steps] == pytest.approx([5.0, 9.0, 0.0])
+    assert right.geometry[0] == pytest.approx((LON0, LAT0 + 0.5 * DLAT))
+    assert right.geometry[1] == pytest.approx((LON0, LAT0 + DLAT))
+    assert right.geometry[-1] == pytest.approx((LON0 + 0.9 * DLON, LAT0 + DLAT))
+    assert len(right.geometry) == 3
+
+
 def test_same_edge_source_before_target_drives_straight(square: CompiledGraph) -> None:
     a, b = snap(square, *at(0.2, 0)), snap(square, *at(0.8, 0))
     assert route(square, a, b).duration_s == pytest.approx(60.0)
