@@ -328,6 +328,15 @@ def _m2o_prepare(
     chain = _search(
         parent, dn_ptr, dn_head, dn_t, dn_l, seed_r, seed_t, seed_l, bt, bl, pred, mark, stamp
     )
+    return _m2o_flags(n, parent, chain, pins, flag, d, dl, bt, bl)
+
+
+@njit(cache=True, nogil=True)
+def _m2o_flags(
+    n: int, parent: Any, chain: Any, pins: Any, flag: Any, d: Any, dl: Any, bt: Any, bl: Any
+) -> int:
+    """`_m2o_prepare` after the search down (`chain`, times in bt, bl): flag the chain
+    (2) and the pins' ancestors (1); returns the lowest flagged rank."""
     lo = n
     for v in chain:  # upward closed: every ancestor of a chain node is in the chain
         flag[v] = 2
@@ -748,16 +757,43 @@ class Hierarchy:
         """Kept arcs of a metric: up (x -> y in row x) or down (y -> x in row x)."""
         return self.views[2 * metric + int(down)]
 
-    def many_to_one(self, metric: int, pins: I32, seeds: tuple[I32, F64, F64]) -> tuple[F64, F64]:
-        """(time, length) from each pin (rank) to the target seeds (rank, time, length).
+    def search_down(self, metric: int, seeds: tuple[I32, F64, F64]) -> Future[Any] | None:
+        """Start the part of `many_to_one` that needs only the target: its search down,
+        on the helper thread, so the caller can snap its sources meanwhile; pass the
+        result to `many_to_one(..., started=)`, and wait for it (`.result()`) before
+        anything else runs on this thread's scratch. None on graphs too small to split
+        (there a hand-off costs more than it saves)."""
+        if self.split() is None:
+            return None
+        dn = self.kept(metric, True)
+        s = scratch(self.n)
+        s.stamp += 1
+        pending: Future[Any] = Future()
+        args = (self.parent, dn.ptr, dn.head, dn.time, dn.length, *seeds)
+        _helper().put((_search, (*args, s.bt, s.bl, s.pred, s.mark, s.stamp), pending))
+        return pending
+
+    def many_to_one(
+        self,
+        metric: int,
+        pins: I32,
+        seeds: tuple[I32, F64, F64],
+        started: Future[Any] | None = None,
+    ) -> tuple[F64, F64]:
+        """(time, length) from each pin (rank) to the target seeds (rank, time, length);
+        `started`: what `search_down` returned for the same metric and seeds.
 
         On graphs of SPLIT_MIN_NODES or more, the sweep below the top chain runs as two
         independent halves (`_split`), one of them on a helper thread (numba releases the
         GIL), so a second core cuts the wall time."""
         up, dn = self.kept(metric, False), self.kept(metric, True)
         s = scratch(self.n)
-        s.stamp += 1
         split = self.split()
+        if started is not None and split is not None:
+            chain = started.result()
+            lo = _m2o_flags(self.n, self.parent, chain, pins, s.flag, s.d, s.dl, s.bt, s.bl)
+            return self._m2o_split(split, up, lo, pins, s)
+        s.stamp += 1
         if split is None:
             out_t = np.empty(len(pins))
             out_l = np.empty(len(pins))
@@ -767,11 +803,15 @@ class Hierarchy:
                 s.bl, s.pred, s.mark, s.stamp,
             )  # fmt: skip
             return out_t, out_l
-        side, top, (lo_a, hi_a), (lo_b, hi_b) = split
         lo = _m2o_prepare(
             self.n, self.parent, dn.ptr, dn.head, dn.time, dn.length, pins, *seeds, s.flag,
             s.d, s.dl, s.bt, s.bl, s.pred, s.mark, s.stamp,
         )  # fmt: skip
+        return self._m2o_split(split, up, lo, pins, s)
+
+    def _m2o_split(self, split: Any, up: Kept, lo: int, pins: I32, s: Scratch) -> tuple[F64, F64]:
+        """The sweep of `many_to_one` in two halves, after its flags are set."""
+        side, top, (lo_a, hi_a), (lo_b, hi_b) = split
         arcs = (up.ptr, up.head, up.time, up.length, s.flag, s.d, s.dl)
         _m2o_sweep_list(top, lo, *arcs)
         pending: Future[None] = Future()

@@ -9,7 +9,16 @@ from typing import Any
 from .build import BuildReport, load_or_build
 from .graph import CompiledGraph
 from .profile import MODES, Mode, SpeedProfile
-from .queries import Coverage, RankResult, Route, coverage, isochrone, rank_positions, route
+from .queries import (
+    Coverage,
+    RankResult,
+    Route,
+    coverage,
+    isochrone,
+    rank_positions,
+    rank_start,
+    route,
+)
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap, snap_many, snap_positions
 
 LatLon = tuple[float, float]
@@ -59,12 +68,21 @@ class RoadNetwork:
     def rank(
         self, target_latlon: LatLon, sources_latlon: list[LatLon], mode: Mode = "urgent"
     ) -> list[RankResult]:
-        """Drive times from every source to the target, in source order."""
+        """Drive times from every source to the target, in source order.
+
+        On large graphs the search down from the target runs on the helper thread while
+        this one snaps the sources (`rank_start`)."""
         target = self.snap(*target_latlon, field="target")
-        edge, frac = snap_positions(
-            self.graph, list(sources_latlon), self.max_snap_m, field="sources"
-        )
-        return rank_positions(self.graph, target, edge, frac, mode)
+        started = rank_start(self.graph, target, mode)
+        try:
+            edge, frac = snap_positions(
+                self.graph, list(sources_latlon), self.max_snap_m, field="sources"
+            )
+        except BaseException:
+            if started is not None:
+                started.result()  # the helper writes this thread's scratch until it is done
+            raise
+        return rank_positions(self.graph, target, edge, frac, mode, started=started)
 
     def route(self, a_latlon: LatLon, b_latlon: LatLon, mode: Mode = "urgent") -> Route:
         """Fastest route between two coordinates."""

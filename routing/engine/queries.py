@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -319,12 +320,33 @@ def rank(
     return rank_positions(g, target, edge, frac, mode)
 
 
+def _target_seeds(g: CompiledGraph, target: Snap, mode: Mode) -> tuple[Any, F64, F64]:
+    """Hierarchy seeds of a rank's target: the tails of its edge(s), with the partial
+    edge still to drive."""
+    tt = g.travel_time(mode)
+    tpos = target.positions(g)
+    return _seeds(
+        g.hierarchy().rank,
+        [int(g.edge_u[e]) for e, _ in tpos],
+        [f * float(tt[e]) for e, f in tpos],
+        [f * float(g.length_m[e]) for e, f in tpos],
+    )
+
+
+def rank_start(g: CompiledGraph, target: Snap, mode: Mode = "urgent") -> Future[Any] | None:
+    """Start the target's half of a rank (`Hierarchy.search_down`) on the helper thread
+    while the caller snaps the sources; hand the result to `rank_positions(started=)`."""
+    mode = _check_mode(mode)
+    return g.hierarchy().search_down(_metric(mode), _target_seeds(g, target, mode))
+
+
 def rank_positions(
     g: CompiledGraph,
     target: Snap,
     edge: I64,
     frac: F64,
     mode: Mode = "urgent",
+    started: Future[Any] | None = None,
 ) -> list[RankResult]:
     """`rank` for sources given as snapped (edge, fraction) arrays (no Snap objects).
 
@@ -338,6 +360,8 @@ def rank_positions(
 
     mode = _check_mode(mode)
     if len(edge) == 0:
+        if started is not None:
+            started.result()
         return []
     tt = g.travel_time(mode)
     length = g.length_m
@@ -350,14 +374,10 @@ def rank_positions(
         g.edge_v,
         h.rank,
     )
-    seeds = _seeds(
-        h.rank,
-        [int(g.edge_u[e]) for e, _ in tpos],
-        [f * float(tt[e]) for e, f in tpos],
-        [f * float(length[e]) for e, f in tpos],
-    )
     # Pins may repeat (units on the same edge); the sweep takes them as they are.
-    via_t, via_l = h.many_to_one(_metric(mode), pins, seeds)
+    via_t, via_l = h.many_to_one(
+        _metric(mode), pins, _target_seeds(g, target, mode), started=started
+    )
     eta, dist = kernels.best_per_source(
         len(edge),
         pe,

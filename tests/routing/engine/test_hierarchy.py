@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -155,3 +156,34 @@ def test_a_compressed_cache_file_is_refused(helsinki, tmp_path) -> None:  # type
     np.savez_compressed(path, format_version=np.asarray(5))
     with pytest.raises(ValueError, match="compressed"):
         CompiledGraph.load(path)
+
+
+def test_rank_with_the_search_down_started_early_equals_plain_rank(helsinki, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # On graphs that split, RoadNetwork.rank starts the target's search down on the helper
+    # thread while it snaps the units; the answer must not change, and a unit that fails
+    # to snap must leave the scratch clean for the next query.
+    from routing.engine import RoadNetwork, SnapError
+    from routing.engine.queries import rank_positions
+    from routing.engine.snap import snap_positions
+
+    g = helsinki
+    h = g.hierarchy()
+    net = RoadNetwork(g)
+    rng = np.random.default_rng(11)
+    e = rng.integers(0, g.n_edges, 201)
+    pts = [(float(g.node_lat[g.edge_u[i]]), float(g.node_lon[g.edge_u[i]])) for i in e]
+    monkeypatch.setattr(hierarchy, "SPLIT_MIN_NODES", 0)
+    h.__dict__.pop("_split", None)
+    try:
+        assert h.split() is not None
+        for mode in ("urgent", "non_urgent"):
+            target = net.snap(*pts[0])
+            edge, frac = snap_positions(g, pts[1:])
+            plain = rank_positions(g, target, edge, frac, mode)
+            assert net.rank(pts[0], pts[1:], mode) == plain
+            with pytest.raises(SnapError):
+                net.rank(pts[0], [*pts[1:50], (0.0, 0.0)], mode)
+            assert not hierarchy.scratch(h.n).flag.any()
+            assert net.rank(pts[0], pts[1:], mode) == plain
+    finally:
+        h.__dict__.pop("_split", None)
