@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from urllib.parse import urlsplit
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from tests import factories
 
@@ -17,6 +20,17 @@ def pytest_collection_modifyitems(config, items):
     # Playwright's sync API keeps an event loop running in the main thread while it is open;
     # asyncio tests after it would find that loop. Browser tests therefore run last.
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """pytest-django's test databases, and before they are dropped, the connections of
+    asgiref's shared worker thread closed: WebSocket tests run the consumers' database
+    calls there, and with CONN_MAX_AGE such a connection outlives the tests, so
+    PostgreSQL refused to drop the test database ("being accessed by other users")."""
+    yield
+    with django_db_blocker.unblock():
+        asyncio.run(sync_to_async(connections.close_all)())
 
 
 @pytest.fixture
