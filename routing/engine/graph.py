@@ -19,13 +19,17 @@ from .profile import MODES, Mode, SpeedProfile
 if TYPE_CHECKING:  # numba (imported by hierarchy) costs about a second at start-up
     from .hierarchy import Hierarchy
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 # Arrays of a loaded graph at least this big are memory-mapped; smaller ones are read.
 MMAP_MIN_BYTES = 1 << 16
 EARTH_RADIUS_M = 6_371_008.8
 # Spacing of the spatial-index sample points along every road segment; the snap search
 # radius is widened by half of it so the nearest segment can never be missed.
 SAMPLE_SPACING_M = 30.0
+# Snap grid (snap.py): square cells of GRID_CELL_M; each lists every segment whose bounding
+# box, widened by GRID_MARGIN_M, overlaps it.
+GRID_CELL_M = 60.0
+GRID_MARGIN_M = 30.0
 # scipy's csgraph drops explicit zeros from sparse input, which would delete zero-length
 # OSM edges (duplicated nodes) from the graph.
 MIN_WEIGHT_S = 1e-6
@@ -78,6 +82,10 @@ class CompiledGraph:
     edge_proj_len: F64
     sample_xy: F64  # (k, 2) sample points along segments, in local metres
     sample_seg: I32
+    seg_xy: F64  # (segments, 4): x0, y0, x1, y1 of each segment in one row (snap grid)
+    grid_shape: F64  # x0, y0, nx, ny of the snap grid
+    grid_indptr: I64  # per cell (row-major, nx * ny + 1), into grid_seg
+    grid_seg: I64  # segments listed per cell
     cch_order: I32  # node at each rank of the contraction order (empty: degree order)
     # The customised contraction hierarchy of both modes (hierarchy.py; empty when the
     # graph was compiled without an order: then built on first use).
@@ -250,6 +258,13 @@ class CompiledGraph:
             or int(self.ch_kept_ptr[-1, -1]) != len(self.ch_kept_head)
         ):
             raise ValueError("corrupt hierarchy")
+        nx, ny = int(self.grid_shape[2]), int(self.grid_shape[3])
+        if (
+            self.seg_xy.shape != (len(self.seg_edge), 4)
+            or self.grid_indptr.shape[0] != nx * ny + 1
+            or int(self.grid_indptr[-1]) != len(self.grid_seg)
+        ):
+            raise ValueError("corrupt snap grid")
 
 
 def _collapse(g: CompiledGraph, mode: Mode, reverse: bool) -> Collapsed:
@@ -440,6 +455,10 @@ def compile_arrays(
         edge_proj_len=np.empty(0),
         sample_xy=np.empty((0, 2)),
         sample_seg=np.empty(0, np.int32),
+        seg_xy=np.empty((0, 4)),
+        grid_shape=np.zeros(4),
+        grid_indptr=np.zeros(1, np.int64),
+        grid_seg=np.empty(0, np.int64),
         cch_order=np.empty(0, np.int32),
         **_empty_hierarchy(),
         origin=np.array(
@@ -458,6 +477,9 @@ def compile_arrays(
         parts = hierarchy.build(g.cch_order, g.edge_u, g.edge_v, [tts[m] for m in MODES], length)
         for name, value in parts.items():
             setattr(g, f"ch_{name}", value)
+    # After the hierarchy: its build is the memory peak, and the grid's arrays (about
+    # 180 MB on 1M nodes) need not be held through it.
+    _build_snap_grid(g)
     return g
 
 
@@ -494,6 +516,34 @@ def _build_spatial_index(g: CompiledGraph) -> None:
     sy = g.seg_y0[sample_seg] + t * (g.seg_y1 - g.seg_y0)[sample_seg]
     g.sample_xy = np.column_stack([sx, sy])
     g.sample_seg = sample_seg
+
+
+def _build_snap_grid(g: CompiledGraph) -> None:
+    """The uniform grid `snap` looks points up in (see snap.py), saved with the graph."""
+    c, mg = GRID_CELL_M, GRID_MARGIN_M
+    lo_x = np.minimum(g.seg_x0, g.seg_x1) - mg
+    hi_x = np.maximum(g.seg_x0, g.seg_x1) + mg
+    lo_y = np.minimum(g.seg_y0, g.seg_y1) - mg
+    hi_y = np.maximum(g.seg_y0, g.seg_y1) + mg
+    x0, y0 = float(lo_x.min(initial=0.0)), float(lo_y.min(initial=0.0))
+    nx = int((float(hi_x.max(initial=0.0)) - x0) // c) + 1
+    ny = int((float(hi_y.max(initial=0.0)) - y0) // c) + 1
+    ix0 = ((lo_x - x0) // c).astype(np.int64)
+    ix1 = ((hi_x - x0) // c).astype(np.int64)
+    iy0 = ((lo_y - y0) // c).astype(np.int64)
+    iy1 = ((hi_y - y0) // c).astype(np.int64)
+    wx, wy = ix1 - ix0 + 1, iy1 - iy0 + 1
+    per = wx * wy
+    owner = np.repeat(np.arange(len(per), dtype=np.int64), per)
+    k = np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
+    cell = (iy0[owner] + k // wx[owner]) * nx + ix0[owner] + k % wx[owner]
+    order = np.argsort(cell, kind="stable")
+    indptr = np.zeros(nx * ny + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cell, minlength=nx * ny), out=indptr[1:])
+    g.seg_xy = np.column_stack([g.seg_x0, g.seg_y0, g.seg_x1, g.seg_y1])
+    g.grid_shape = np.array([x0, y0, float(nx), float(ny)])
+    g.grid_indptr = indptr
+    g.grid_seg = owner[order]
 
 
 def _cch_order(g: CompiledGraph) -> I32:

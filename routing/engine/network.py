@@ -49,9 +49,9 @@ class RoadNetwork:
         return cls(graph, report)
 
     def warm(self) -> float:
-        """Get everything the first query needs ready: the hierarchy, the snap grid and the
-        compiled numba kernels (from numba's on-disk cache, compiled into it the first
-        time). Returns the seconds it took."""
+        """Get everything the first query needs ready: the hierarchy's views, the pages of
+        the file the first queries touch and the compiled numba kernels (from numba's
+        on-disk cache, compiled into it the first time). Returns the seconds it took."""
         t0 = time.perf_counter()
         g = self.graph
         a = (float(g.node_lat[g.edge_u[0]]), float(g.node_lon[g.edge_u[0]]))

@@ -10,7 +10,13 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import SnapError
-from .graph import EARTH_RADIUS_M, SAMPLE_SPACING_M, CompiledGraph
+from .graph import (
+    EARTH_RADIUS_M,
+    GRID_CELL_M,
+    GRID_MARGIN_M,
+    SAMPLE_SPACING_M,
+    CompiledGraph,
+)
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -92,15 +98,13 @@ def _project_on_segments(
     return dist, t
 
 
-# Uniform grid over the indexed segments (built on first use, about 0.1 s per 100k nodes,
-# instead of the kd-tree's 0.25 s): every segment is listed in each cell its bounding box,
-# widened by GRID_MARGIN_M, overlaps. So a cell lists every segment within GRID_MARGIN_M
-# of any point inside it, and a best candidate at most that far away is the exact nearest
-# segment (on a junction, where several are equally near, the lowest segment id; numba
-# kernel `kernels.grid_nearest`). Points farther from every road or outside the grid take
-# the kd-tree path instead.
-GRID_CELL_M = 60.0
-GRID_MARGIN_M = 30.0
+# Uniform grid over the indexed segments (built with the graph and saved in its file, so a
+# loaded graph memory-maps it; graph._build_snap_grid): every segment is listed in each
+# cell its bounding box, widened by GRID_MARGIN_M, overlaps. So a cell lists every segment
+# within GRID_MARGIN_M of any point inside it, and a best candidate at most that far away
+# is the exact nearest segment (on a junction, where several are equally near, the lowest
+# segment id; numba kernel `kernels.grid_nearest`). Points farther from every road or
+# outside the grid take the kd-tree path instead.
 
 
 @dataclass(frozen=True)
@@ -114,33 +118,12 @@ class _Grid:
     seg_xy: F64  # (n_segments, 4): x0, y0, x1, y1 of each segment in one row
 
 
-def _build_grid(g: CompiledGraph) -> _Grid:
-    c, mg = GRID_CELL_M, GRID_MARGIN_M
-    lo_x = np.minimum(g.seg_x0, g.seg_x1) - mg
-    hi_x = np.maximum(g.seg_x0, g.seg_x1) + mg
-    lo_y = np.minimum(g.seg_y0, g.seg_y1) - mg
-    hi_y = np.maximum(g.seg_y0, g.seg_y1) + mg
-    x0, y0 = float(lo_x.min(initial=0.0)), float(lo_y.min(initial=0.0))
-    nx = int((float(hi_x.max(initial=0.0)) - x0) // c) + 1
-    ny = int((float(hi_y.max(initial=0.0)) - y0) // c) + 1
-    ix0 = ((lo_x - x0) // c).astype(np.int64)
-    ix1 = ((hi_x - x0) // c).astype(np.int64)
-    iy0 = ((lo_y - y0) // c).astype(np.int64)
-    iy1 = ((hi_y - y0) // c).astype(np.int64)
-    wx, wy = ix1 - ix0 + 1, iy1 - iy0 + 1
-    per = wx * wy
-    owner = np.repeat(np.arange(len(per), dtype=np.int64), per)
-    k = np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
-    cell = (iy0[owner] + k // wx[owner]) * nx + ix0[owner] + k % wx[owner]
-    order = np.argsort(cell, kind="stable")
-    indptr = np.zeros(nx * ny + 1, dtype=np.int64)
-    np.cumsum(np.bincount(cell, minlength=nx * ny), out=indptr[1:])
-    seg_xy = np.column_stack([g.seg_x0, g.seg_y0, g.seg_x1, g.seg_y1])
-    return _Grid(x0, y0, nx, ny, indptr, owner[order], seg_xy)
-
-
 def _grid(g: CompiledGraph) -> _Grid:
-    return g._cached("snap_grid", lambda: _build_grid(g))  # type: ignore[no-any-return]
+    def make() -> _Grid:
+        x0, y0, nx, ny = g.grid_shape.tolist()
+        return _Grid(x0, y0, int(nx), int(ny), g.grid_indptr, g.grid_seg, g.seg_xy)
+
+    return g._cached("snap_grid", make)  # type: ignore[no-any-return]
 
 
 def _grid_nearest(

@@ -139,6 +139,12 @@ def test_a_saved_graph_loads_memory_mapped_with_its_hierarchy(
     assert isinstance(loaded.ch_kept_time.base, np.memmap)
     assert not loaded.ch_kept_time.flags.writeable
     assert np.array_equal(loaded.ch_how, helsinki.ch_how)
+    # So is the snap grid, and snapping on it gives the same answers.
+    assert isinstance(loaded.grid_seg.base, np.memmap)
+    assert np.array_equal(loaded.grid_indptr, helsinki.grid_indptr)
+    for i in range(0, 160, 9):
+        lat, lon = float(helsinki.node_lat[i]) + 1e-4, float(helsinki.node_lon[i]) - 1e-4
+        assert snap(loaded, lat, lon) == snap(helsinki, lat, lon)
     a = snap(helsinki, float(helsinki.node_lat[3]), float(helsinki.node_lon[3]))
     units = [
         snap(helsinki, float(helsinki.node_lat[i]), float(helsinki.node_lon[i]))
