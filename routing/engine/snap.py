@@ -120,8 +120,20 @@ class _Grid:
 
 def _grid(g: CompiledGraph) -> _Grid:
     def make() -> _Grid:
+        # Copied out of the memory-mapped file into process memory (huge pages where the
+        # kernel gives them): random lookups over 4 KB file pages made snapping 500 random
+        # points about 10 % slower (0.96 against 0.86 ms, interleaved, on 100k). The copy
+        # costs ~17 MB per process on 100k nodes, ~180 MB on 1M.
         x0, y0, nx, ny = g.grid_shape.tolist()
-        return _Grid(x0, y0, int(nx), int(ny), g.grid_indptr, g.grid_seg, g.seg_xy)
+        return _Grid(
+            x0,
+            y0,
+            int(nx),
+            int(ny),
+            np.array(g.grid_indptr),
+            np.array(g.grid_seg),
+            np.array(g.seg_xy),
+        )
 
     return g._cached("snap_grid", make)  # type: ignore[no-any-return]
 
