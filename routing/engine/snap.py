@@ -98,8 +98,8 @@ def _project_on_segments(
     return dist, t
 
 
-# Uniform grid over the indexed segments (built with the graph and saved in its file, so a
-# loaded graph memory-maps it; graph._build_snap_grid): every segment is listed in each
+# Uniform grid over the indexed segments (built with the graph and saved in its file,
+# graph._build_snap_grid; `_grid` copies it into memory): every segment is listed in each
 # cell its bounding box, widened by GRID_MARGIN_M, overlaps. So a cell lists every segment
 # within GRID_MARGIN_M of any point inside it, and a best candidate at most that far away
 # is the exact nearest segment (on a junction, where several are equally near, the lowest
