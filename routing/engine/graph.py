@@ -82,7 +82,6 @@ class CompiledGraph:
     edge_proj_len: F64
     sample_xy: F64  # (k, 2) sample points along segments, in local metres
     sample_seg: I32
-    seg_xy: F64  # (segments, 4): x0, y0, x1, y1 of each segment in one row (snap grid)
     grid_shape: F64  # x0, y0, nx, ny of the snap grid
     grid_indptr: I64  # per cell (row-major, nx * ny + 1), into grid_seg
     grid_seg: I64  # segments listed per cell
@@ -259,10 +258,8 @@ class CompiledGraph:
         ):
             raise ValueError("corrupt hierarchy")
         nx, ny = int(self.grid_shape[2]), int(self.grid_shape[3])
-        if (
-            self.seg_xy.shape != (len(self.seg_edge), 4)
-            or self.grid_indptr.shape[0] != nx * ny + 1
-            or int(self.grid_indptr[-1]) != len(self.grid_seg)
+        if self.grid_indptr.shape[0] != nx * ny + 1 or int(self.grid_indptr[-1]) != len(
+            self.grid_seg
         ):
             raise ValueError("corrupt snap grid")
 
@@ -455,7 +452,6 @@ def compile_arrays(
         edge_proj_len=np.empty(0),
         sample_xy=np.empty((0, 2)),
         sample_seg=np.empty(0, np.int32),
-        seg_xy=np.empty((0, 4)),
         grid_shape=np.zeros(4),
         grid_indptr=np.zeros(1, np.int64),
         grid_seg=np.empty(0, np.int64),
@@ -540,7 +536,6 @@ def _build_snap_grid(g: CompiledGraph) -> None:
     order = np.argsort(cell, kind="stable")
     indptr = np.zeros(nx * ny + 1, dtype=np.int64)
     np.cumsum(np.bincount(cell, minlength=nx * ny), out=indptr[1:])
-    g.seg_xy = np.column_stack([g.seg_x0, g.seg_y0, g.seg_x1, g.seg_y1])
     g.grid_shape = np.array([x0, y0, float(nx), float(ny)])
     g.grid_indptr = indptr
     g.grid_seg = owner[order]

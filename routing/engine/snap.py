@@ -132,7 +132,7 @@ def _grid(g: CompiledGraph) -> _Grid:
             int(ny),
             np.array(g.grid_indptr),
             np.array(g.grid_seg),
-            np.array(g.seg_xy),
+            np.column_stack([g.seg_x0, g.seg_y0, g.seg_x1, g.seg_y1]),
         )
 
     return g._cached("snap_grid", make)  # type: ignore[no-any-return]
