@@ -119,6 +119,77 @@ def random_points(
     ]
 
 
+class RoutingKit:
+    """routingkit-cch's own CCH queries on the same graph and node order, as a second
+    baseline: its weights are uint32 (travel time rounded to milliseconds here) and it
+    answers node to node (snapping excluded, like the networkx column; no partial edges,
+    no lengths, no geometry)."""
+
+    def __init__(self, g: CompiledGraph) -> None:
+        import routingkit_cch
+
+        self.g = g
+        t0 = time.perf_counter()
+        h = g.hierarchy()
+        cch = routingkit_cch.CCH(h.order.tolist(), g.edge_u.tolist(), g.edge_v.tolist(), False)
+        ms = np.maximum(np.rint(g.travel_time("urgent") * 1000.0), 1).astype(np.int64)
+        self.metric = routingkit_cch.CCHMetric(cch, ms.tolist())
+        self.build_s = time.perf_counter() - t0
+        self.query = routingkit_cch.CCHQuery(self.metric)
+        self.m2o = routingkit_cch.CCHManyToOne(self.metric, [0])
+
+    def _nodes(self, chosen: list[tuple[float, float]]) -> tuple[int, list[int]]:
+        """The incident's edge tail and the units' edge heads (as in the networkx column)."""
+        snapped = snap_many(self.g, chosen)
+        return int(self.g.edge_u[snapped[0].edge]), [
+            int(self.g.edge_v[s.edge]) for s in snapped[1:]
+        ]
+
+    def rank(
+        self, k: int, pts: list[tuple[float, float]], rng: np.random.Generator
+    ) -> Callable[[], Any]:
+        """Pin k random units (`repin_sources`) and answer one incident, per call."""
+        drawn = iter(
+            [
+                self._nodes([pts[int(i)] for i in rng.integers(0, len(pts), k + 1)])
+                for _ in range(200)
+            ]
+        )
+
+        def run() -> Any:
+            target, units = next(drawn)
+            self.m2o.repin_sources(units)
+            return self.m2o.distances_to(target)
+
+        return run
+
+    def rank_fleet(
+        self,
+        fleet: list[tuple[float, float]],
+        pts: list[tuple[float, float]],
+        rng: np.random.Generator,
+    ) -> Callable[[], Any]:
+        """The same 500 units pinned once; one incident per call."""
+        _, units = self._nodes([fleet[0], *fleet])
+        self.m2o.repin_sources(units)
+        targets = iter([self._nodes([pts[int(i)]])[0] for i in rng.integers(0, len(pts), 200)])
+
+        def run() -> Any:
+            return self.m2o.distances_to(next(targets))
+
+        return run
+
+    def route(self, rng: np.random.Generator) -> Callable[[], Any]:
+        """Node to node, with the node path (no geometry, steps or partial edges)."""
+        pairs = iter(rng.integers(0, self.g.n_nodes, (1000, 2)).tolist())
+
+        def run() -> Any:
+            a, b = next(pairs)
+            return self.query.run(a, b)
+
+        return run
+
+
 _RESTART = """
 import json, sys, time
 t0 = time.perf_counter()
@@ -176,11 +247,13 @@ def bench_graph(name: str, g: CompiledGraph, build_s: float, reps: int, nx_reps:
         g2.collapsed("urgent", False)
         g2.hierarchy()
     g = g2
+    rk = RoutingKit(g)
     t0 = time.perf_counter()
     dg = to_networkx(g, "urgent") if nx_reps else None
     rdg = dg.reverse(copy=False) if dg is not None else None
     nx_build = f"{time.perf_counter() - t0:9.2f} s (DiGraph from arrays)" if dg else "skipped"
     rows[0] = (rows[0][0], rows[0][1], nx_build)
+    rk_cells = {"build (s)": f"{rk.build_s:9.2f} s (CCH on our order + customising)"}
     rows.append(("load .npz (s)", f"{load_s:9.3f} s ({size_mb:.0f} MB file)", "-"))
     rows.append(
         (
@@ -249,6 +322,13 @@ def bench_graph(name: str, g: CompiledGraph, build_s: float, reps: int, nx_reps:
     def nx_timed(fn: Callable[[], Any], reps_: int) -> list[float]:
         return [fn() * 1000 for _ in range(reps_)]
 
+    for k in (50, 500):
+        rk_cells[f"rank {k} (snap incl.)"] = (
+            fmt(timed(rk.rank(k, pts, rng), reps)) + " (snap excl.)"
+        )
+    rk_cells["rank 500, same fleet each call (snap incl.)"] = (
+        fmt(timed(rk.rank_fleet(fleet, pts, rng), reps)) + " (snap excl.)"
+    )
     rows.append(
         (
             "rank 50 (snap incl.)",
@@ -305,6 +385,7 @@ def bench_graph(name: str, g: CompiledGraph, build_s: float, reps: int, nx_reps:
         i, j = rng.integers(0, g.n_nodes, 2)
         return nx.bidirectional_dijkstra(dg, int(i), int(j), weight="weight")
 
+    rk_cells["route + geometry + steps"] = fmt(timed(rk.route(rng), reps * 3)) + " (node path only)"
     rows.append(
         (
             "route + geometry + steps",
@@ -351,10 +432,13 @@ def bench_graph(name: str, g: CompiledGraph, build_s: float, reps: int, nx_reps:
     )
 
     print(f"\n### {name}: {g.n_nodes:,} nodes, {g.n_edges:,} directed edges\n")
-    print("| what | this engine (median / p90) | networkx (median / p90) |")
-    print("|---|---|---|")
+    print(
+        "| what | this engine (median / p90) | networkx (median / p90) "
+        "| routingkit-cch (median / p90) |"
+    )
+    print("|---|---|---|---|")
     for what, ours_text, theirs_text in rows:
-        print(f"| {what} | {ours_text} | {theirs_text} |")
+        print(f"| {what} | {ours_text} | {theirs_text} | {rk_cells.get(what, '-')} |")
     sys.stdout.flush()
 
 
