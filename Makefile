@@ -29,8 +29,11 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT) $(if $(filter 1,$(SIMULATE)),--simulate,)
 
+# The suite in parallel workers, one per core up to four (pytest-xdist).
+PYTEST_WORKERS := -n auto --maxprocesses 4
+
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_WORKERS)
 
 # The tests that need PostgreSQL, Redis and several processes (run by .ci/run).
 services-test: setup
