@@ -12,6 +12,23 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from .hierarchy import _prefetch
+
+# Points ahead whose grid cell is fetched (the cell's offsets at 2 x, its segment list at
+# 1 x, the segments' coordinates at 1/2 x): a batch of random points misses the caches at
+# every one of those three steps, one after the other.
+SNAP_AHEAD = 8
+
+
+@njit(cache=True, nogil=True)
+def _cell(qx: float, qy: float, x0: float, y0: float, nx: int, ny: int, cell_m: float) -> int:
+    """The grid cell of a point, -1 outside the grid."""
+    ix = math.floor((qx - x0) / cell_m)
+    iy = math.floor((qy - y0) / cell_m)
+    if not (ix >= 0 and ix < nx and iy >= 0 and iy < ny):
+        return -1
+    return int(iy) * nx + int(ix)
+
 
 @njit(cache=True, nogil=True)
 def grid_nearest(
@@ -38,13 +55,29 @@ def grid_nearest(
     best_seg = np.zeros(n, np.int64)
     best_t = np.zeros(n)
     best_d = np.full(n, np.inf)
+    half = SNAP_AHEAD // 2
+    flat_xy = seg_xy.reshape(seg_xy.size)
     for i in range(n):
+        j = i + 2 * SNAP_AHEAD
+        if j < n:
+            c = _cell(px[j], py[j], x0, y0, nx, ny, cell_m)
+            if c >= 0:
+                _prefetch(indptr, c)
+        j = i + SNAP_AHEAD
+        if j < n:
+            c = _cell(px[j], py[j], x0, y0, nx, ny, cell_m)
+            if c >= 0:
+                _prefetch(cell_seg, indptr[c])
+        j = i + half
+        if j < n:
+            c = _cell(px[j], py[j], x0, y0, nx, ny, cell_m)
+            if c >= 0:
+                for k in range(indptr[c], indptr[c + 1]):
+                    _prefetch(flat_xy, cell_seg[k] * 4)
         qx, qy = px[i], py[i]
-        ix = math.floor((qx - x0) / cell_m)
-        iy = math.floor((qy - y0) / cell_m)
-        if not (ix >= 0 and ix < nx and iy >= 0 and iy < ny):
+        cell = _cell(qx, qy, x0, y0, nx, ny, cell_m)
+        if cell < 0:
             continue
-        cell = int(iy) * nx + int(ix)
         # Candidates compare by squared distance, kept in locals; the one hypot is taken
         # for the winner (2.6x faster on Andorra's ~28 candidates a point, same answers).
         low = np.inf
