@@ -115,7 +115,15 @@ def edge_fraction(
     n = len(seg)
     edge = np.empty(n, np.int64)
     frac = np.empty(n)
+    flat_xy = seg_xy.reshape(seg_xy.size)
     for i in range(n):
+        if i + SNAP_AHEAD < n:
+            s = seg[i + SNAP_AHEAD]
+            _prefetch(seg_edge, s)
+            _prefetch(seg_cum0, s)
+            _prefetch(flat_xy, s * 4)
+        if i + SNAP_AHEAD // 2 < n:
+            _prefetch(edge_proj_len, seg_edge[seg[i + SNAP_AHEAD // 2]])
         s = seg[i]
         e = seg_edge[s]
         edge[i] = e
@@ -147,6 +155,13 @@ def source_positions(
     pins = np.empty(m, np.int32)
     k = n
     for i in range(n):
+        if i + SNAP_AHEAD < n:
+            _prefetch(edge_v, edge[i + SNAP_AHEAD])
+        if i + SNAP_AHEAD // 2 < n:
+            ahead = edge[i + SNAP_AHEAD // 2]
+            _prefetch(rank, edge_v[ahead])
+            if edge_twin[ahead] >= 0:
+                _prefetch(edge_v, edge_twin[ahead])
         e = edge[i]
         pe[i] = e
         pf[i] = frac[i]
