@@ -408,29 +408,6 @@ def _m2o_sweep_nodes(
 def _m2o_sweep(
     hi: int,
     lo: int,
-    up_ptr: Any,
-    up_head: Any,
-    up_t: Any,
-    up_l: Any,
-    flag: Any,
-    d: Any,
-    dl: Any,
-    nodes: Any,
-) -> None:
-    """The sweep over flagged ranks hi down to lo (see `_m2o_node`); clears their flags.
-    nodes: work array of at least hi - lo + 1 entries."""
-    k = 0
-    for v in range(hi, lo - 1, -1):
-        if flag[v] != 0:
-            nodes[k] = v
-            k += 1
-    _m2o_sweep_nodes(nodes, k, up_ptr, up_head, up_t, up_l, flag, d, dl)
-
-
-@njit(cache=True, nogil=True)
-def _m2o_sweep_side(
-    hi: int,
-    lo: int,
     side: Any,
     want: int,
     up_ptr: Any,
@@ -442,10 +419,12 @@ def _m2o_sweep_side(
     dl: Any,
     nodes: Any,
 ) -> None:
-    """`_m2o_sweep` restricted to the ranks whose `side` is `want`."""
+    """The sweep over flagged ranks hi down to lo (see `_m2o_node`), every one when `want`
+    is 0, else those whose `side` is `want` (`_split`); clears their flags. nodes: work
+    array of at least hi - lo + 1 entries."""
     k = 0
     for v in range(hi, lo - 1, -1):
-        if flag[v] != 0 and side[v] == want:
+        if flag[v] != 0 and (want == 0 or side[v] == want):
             nodes[k] = v
             k += 1
     _m2o_sweep_nodes(nodes, k, up_ptr, up_head, up_t, up_l, flag, d, dl)
@@ -526,7 +505,8 @@ def _many_to_one(
         n, parent, dn_ptr, dn_head, dn_t, dn_l, pins, seed_r, seed_t, seed_l, flag, d, dl, bt,
         bl, pred, mark, stamp,
     )  # fmt: skip
-    _m2o_sweep(n - 1, lo, up_ptr, up_head, up_t, up_l, flag, d, dl, nodes)
+    # want 0 sweeps every flagged rank and never reads `side` (flag stands in for it).
+    _m2o_sweep(n - 1, lo, flag, 0, up_ptr, up_head, up_t, up_l, flag, d, dl, nodes)
     for i in range(len(pins)):
         out_t[i] = d[pins[i]]
         out_l[i] = dl[pins[i]]
@@ -885,9 +865,9 @@ class Hierarchy:
         _m2o_sweep_list(top, lo, *arcs)
         pending: Future[None] = Future()
         job = (hi_b, max(lo_b, lo), side, 2, *arcs, s.nodes_b)
-        _helper().put((_m2o_sweep_side, job, pending))
+        _helper().put((_m2o_sweep, job, pending))
         try:
-            _m2o_sweep_side(hi_a, max(lo_a, lo), side, 1, *arcs, s.nodes_a)
+            _m2o_sweep(hi_a, max(lo_a, lo), side, 1, *arcs, s.nodes_a)
         finally:
             pending.result()
         return s.d[pins].astype(np.float64), s.dl[pins].astype(np.float64)
