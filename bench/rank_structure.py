@@ -32,27 +32,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.routing import synthetic
 from routing.engine import CompiledGraph
+from routing.engine.hierarchy import _chain
 
 PIN_COUNTS = (1, 50, 500)
 SUBTREE_SIZES = (1000, 3000)
 WITNESS_SETTLED = 60
 
 
-@njit(cache=True)
 def _ancestors(parent: Any, ptr: Any, pins: Any, above: Any) -> tuple[int, int]:
-    """(nodes, arcs) of the union of the pins' ancestors among the nodes flagged `above`."""
-    mark = np.zeros(len(parent), np.uint8)
-    nodes = 0
-    arcs = 0
-    for p in pins:
-        x = p
-        while x != -1 and mark[x] == 0:
-            mark[x] = 1
-            if above[x]:
-                nodes += 1
-                arcs += ptr[x + 1] - ptr[x]
-            x = parent[x]
-    return nodes, arcs
+    """(nodes, arcs) of the union of the pins' ancestors among the nodes flagged `above`
+    (the union as the rank's flags walk it, `hierarchy._chain`)."""
+    chain = _chain(parent, pins, np.zeros(len(parent), np.int64), 1)
+    chain = chain[above[chain]]
+    return len(chain), int((ptr[chain + 1] - ptr[chain]).sum())
 
 
 @njit(cache=True)

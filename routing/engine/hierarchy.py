@@ -44,10 +44,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from llvmlite import ir
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit
+
+from .kernels import prefetch
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -357,30 +356,6 @@ def _m2o_flags(
     return lo
 
 
-def _prefetch_typer(typingctx: Any, arr: Any, idx: Any) -> Any:
-    """`_prefetch(arr, idx)` in compiled code: `llvm.prefetch` of arr[idx] (read, keep in
-    every cache level); a hint, never a fault, so idx may run past the end."""
-    sig = types.void(arr, idx)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(
-            context, builder, aryty, ary, [args[1]], wraparound=False, boundscheck=False
-        )
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-_prefetch: Any = intrinsic(_prefetch_typer)
-
-
 # How many flagged nodes ahead the sweep asks for the arcs it will read. The sweep waits on
 # memory: below the top the flagged nodes lie far apart, and the hardware cannot guess the
 # next one. On the 100k grid, 16 ahead with two cache lines of heads and times each swept
@@ -397,10 +372,10 @@ def _m2o_sweep_nodes(
     for i in range(k):
         if i + PREFETCH_AHEAD < k:
             a = up_ptr[nodes[i + PREFETCH_AHEAD]]
-            _prefetch(up_head, a)
-            _prefetch(up_t, a)
-            _prefetch(up_head, a + 16)
-            _prefetch(up_t, a + 16)
+            prefetch(up_head, a)
+            prefetch(up_t, a)
+            prefetch(up_head, a + 16)
+            prefetch(up_t, a + 16)
         _m2o_node(nodes[i], up_ptr, up_head, up_t, up_l, flag, d, dl)
 
 
