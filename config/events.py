@@ -14,15 +14,13 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from config.models import EventLog, StreamSequence
 
 logger = logging.getLogger(__name__)
-
-# Past this many missed events a fresh snapshot is cheaper than the replay.
-REPLAY_LIMIT = 500
 
 
 def event_record(*, stream: str, event_type: str, data: dict[str, Any]) -> EventLog:
@@ -70,9 +68,10 @@ class Replay:
 
 
 def events_since(*, stream: str, since: int) -> Replay:
-    """The events of `stream` after `since`, in order, if there are at most REPLAY_LIMIT."""
+    """The events of `stream` after `since`, in order, if there are at most
+    `settings.EVENT_REPLAY_LIMIT` (past that a fresh snapshot is cheaper than the replay)."""
     head = stream_head(stream)
-    if since > head or head - since > REPLAY_LIMIT:
+    if since > head or head - since > settings.EVENT_REPLAY_LIMIT:
         return Replay(head=head, events=None)
     rows = EventLog.objects.filter(stream=stream, seq__gt=since, seq__lte=head).order_by("seq")
     return Replay(head=head, events=[row.envelope() for row in rows])

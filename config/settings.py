@@ -185,6 +185,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 REDIS_URL = env.url("REDIS_URL", schemes=("redis", "rediss", "unix"))
 CHANNEL_CAPACITY = env.integer("CHANNEL_CAPACITY", 1000, minimum=10)
 CHANNEL_EXPIRY_SECONDS = env.integer("CHANNEL_EXPIRY_SECONDS", 30, minimum=1)
+# A screen further behind than this many events gets a snapshot instead of a replay.
+EVENT_REPLAY_LIMIT = env.integer("EVENT_REPLAY_LIMIT", 500, minimum=1)
 
 if REDIS_URL:
     CHANNEL_LAYERS: dict[str, Any] = {

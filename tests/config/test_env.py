@@ -76,6 +76,7 @@ def _start(extra_env):
         ("LOG_LEVEL", "LOUD"),
         ("ROUTING_URGENT_FACTORS", "primary=fast"),
         ("GOLDEN_HOUR_ENV", "staging"),
+        ("EVENT_REPLAY_LIMIT", "0"),
     ],
 )
 def test_start_up_stops_with_a_message_naming_the_variable(variable, value):
