@@ -1,12 +1,15 @@
-"""How many arcs a rank of 500 units must touch, under this engine's hierarchy and two
-alternatives, on the generated ~100k-node grid of bench/routing.py. No timings: the counts
-decide whether an alternative is worth building (docs/routing.md, "What is missing").
+"""How many arcs a rank of 500 units must touch, under this engine's hierarchy with and
+without its rank tables and under a classic contraction hierarchy, on the generated
+~100k-node grid of bench/routing.py. No timings: the counts tell whether a structure is
+worth building (docs/routing.md, "What closing the rank gap would take").
 
-- this engine: the kept upward arcs of every elimination-tree ancestor of the pins
-  (hierarchy.py), swept once per rank;
-- the same hierarchy plus a table per node below a subtree size S: the node's times to the
-  nodes above S its upward arcs reach first, so a rank sweeps the hierarchy above S and then
-  reads one row per pin (memory: 10 bytes per entry and mode);
+- the hierarchy alone (this engine on graphs without rank tables): the kept upward arcs of
+  every elimination-tree ancestor of the pins (hierarchy.py), swept once per rank;
+- the same hierarchy plus a table per node below a subtree size S (this engine on graphs
+  of up to `hierarchy.TABLE_MAX_NODES` nodes, S = `hierarchy.TABLE_SUBTREE`): the node's
+  times to the nodes above S its upward arcs reach first, so a rank sweeps the hierarchy
+  above S and then reads one row per pin (memory: 12 bytes per entry and mode, as
+  `hierarchy.Hierarchy.tables` stores them);
 - a classic contraction hierarchy: greedy order by edge difference with witness searches
   (pure Python here, so the witness search stops after 60 settled nodes, which keeps some
   shortcuts a thorough search would drop; a few minutes on 100k nodes). Its rank has to find
@@ -204,7 +207,9 @@ def main() -> None:
     )
     print("|---|---|" + "---|" * len(PIN_COUNTS))
     cells = [mean([_ancestors(h.parent, up.ptr, p, every) for p in draws[k]]) for k in PIN_COUNTS]
-    print(f"| this engine (CCH, kept arcs) | {len(up.head):,} | " + " | ".join(cells) + " |")
+    print(
+        f"| the hierarchy alone (CCH, kept arcs) | {len(up.head):,} | " + " | ".join(cells) + " |"
+    )
     size = _subtree_sizes(h.parent)
     for s in SUBTREE_SIZES:
         above = size > s
@@ -214,7 +219,7 @@ def main() -> None:
         for k in PIN_COUNTS:
             nodes, arcs = np.mean([_ancestors(h.parent, up.ptr, p, above) for p in draws[k]], 0)
             cells.append(f"{nodes:,.0f} / {arcs:,.0f} + {k * per_pin:,.0f} table entries")
-        table_mb = hits.sum() * 10 / 1e6
+        table_mb = hits.sum() * 12 / 1e6
         print(
             f"| CCH above subtree size {s:,} + a table per node below ({table_mb:,.0f} MB "
             f"per mode) | {len(up.head):,} | " + " | ".join(cells) + " |"

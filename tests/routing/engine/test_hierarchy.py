@@ -193,3 +193,129 @@ def test_rank_with_the_search_down_started_early_equals_plain_rank(helsinki, mon
             assert net.rank(pts[0], pts[1:], mode) == plain
     finally:
         h.__dict__.pop("_split", None)
+
+
+def _copy(h: hierarchy.Hierarchy) -> hierarchy.Hierarchy:
+    """The same hierarchy, without anything built on use (split, tables)."""
+    return hierarchy.Hierarchy(
+        order=h.order, parent=h.parent, ptr=h.ptr, head=h.head, how=h.how,
+        kept_ptr=h.kept_ptr, kept_head=h.kept_head, kept_time=h.kept_time, kept_len=h.kept_len,
+    )  # fmt: skip
+
+
+def _with_tables(h: hierarchy.Hierarchy, subtree: int) -> hierarchy.Hierarchy:
+    """The same hierarchy, its rank tables built below subtrees of `subtree` nodes (the
+    real graphs of the tests are smaller than TABLE_SUBTREE, so they would have none)."""
+    copy = _copy(h)
+    old = hierarchy.TABLE_SUBTREE
+    hierarchy.TABLE_SUBTREE = subtree
+    try:
+        for metric in (0, 1):
+            copy.tables(metric)
+    finally:
+        hierarchy.TABLE_SUBTREE = old
+    return copy
+
+
+@settings(max_examples=300, deadline=None)
+@given(graphs(), st.data())
+def test_rank_tables_give_dijkstras_times_and_fastest_lengths(g, data) -> None:  # type: ignore[no-untyped-def]
+    n, u, v, t, ln, order = g
+    h = _with_tables(
+        hierarchy.Hierarchy(order=order, **hierarchy.build(order, u, v, [t, t * 2], ln)),
+        data.draw(st.integers(0, n), label="subtree"),
+    )
+    target = data.draw(st.integers(0, n - 1), label="target")
+    best: dict[tuple[int, int], float] = {}
+    for a, b, w in zip(u, v, t, strict=True):
+        if a != b:
+            best[(b, a)] = min(best.get((b, a), math.inf), w)
+    rows, cols = zip(*best, strict=True) if best else ((), ())
+    dist = dijkstra(
+        sp.csr_matrix((list(best.values()), (rows, cols)), shape=(n, n)), indices=target
+    )
+    # Every node as a pin, then some again.
+    nodes = data.draw(st.lists(st.integers(0, n - 1), max_size=2 * n), label="extra pins")
+    every = np.array([*range(n), *nodes])
+    pins = h.rank[every]
+    seeds = (h.rank[[target]], np.zeros(1), np.zeros(1))
+    lengths = _lengths_on_fastest(n, u, v, t, ln, target, dist)
+    for metric, factor in ((0, 1), (1, 2)):
+        got_t, got_l = h.many_to_one(metric, pins, seeds)
+        for i, x in enumerate(every.tolist()):
+            if math.isfinite(dist[x]):
+                assert got_t[i] == factor * dist[x]
+                if metric == 0:
+                    assert got_l[i] in lengths[x]
+            else:
+                assert math.isinf(got_t[i])
+        assert not hierarchy.scratch(h.n).flag.any()
+
+
+def test_rank_tables_on_a_real_map_split_or_not_started_early_or_not(andorra, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Andorra with tables below subtrees of 100 nodes: every path of many_to_one (one
+    # sweep; two halves on two threads; the search down started on the helper first)
+    # gives the same answers, and they equal the sweep without tables.
+    g = andorra
+    h = g.hierarchy()
+    tabled = _with_tables(h, 100)
+    box = tabled.tables(0)[0]
+    assert (box < 0).sum() > 10
+    assert len(np.unique(box[box >= 0])) > 10
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        pins = h.rank[g.edge_v[rng.integers(0, g.n_edges, 500)]]
+        seeds = (
+            h.rank[g.edge_u[rng.integers(0, g.n_edges, 2)]],
+            rng.uniform(0.0, 20.0, 2),
+            rng.uniform(0.0, 200.0, 2),
+        )
+        for metric in (0, 1):
+            plain_t, plain_l = h.many_to_one(metric, pins, seeds)
+            one_t, one_l = tabled.many_to_one(metric, pins, seeds)
+            assert np.array_equal(np.isfinite(plain_t), np.isfinite(one_t))
+            assert np.allclose(one_t, plain_t, rtol=1e-6, atol=1e-4)
+            # Equally fast routes may differ in length; the rank's distance is one of them.
+            assert np.mean(np.isclose(one_l, plain_l, rtol=1e-5, atol=0.01)) > 0.98
+            monkeypatch.setattr(hierarchy, "SPLIT_MIN_NODES", 0)
+            tabled.__dict__.pop("_split", None)
+            assert tabled.split() is not None
+            halves = tabled.many_to_one(metric, pins, seeds)
+            early = tabled.many_to_one(
+                metric, pins, seeds, started=tabled.search_down(metric, seeds)
+            )
+            monkeypatch.undo()
+            tabled.__dict__.pop("_split", None)
+            for got in (halves, early):
+                assert np.array_equal(got[0], one_t)
+                assert np.array_equal(got[1], one_l)
+            assert not hierarchy.scratch(h.n).flag.any()
+
+
+def test_rank_tables_are_built_in_the_background_on_first_use(andorra, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A rank does not wait for the tables: it sweeps without them while a background
+    # thread builds them, and later ranks use them.
+    import time
+
+    g = andorra
+    plain = g.hierarchy()
+    fresh = _copy(plain)
+    monkeypatch.setattr(hierarchy, "TABLE_SUBTREE", 100)
+    rng = np.random.default_rng(8)
+    pins = plain.rank[g.edge_v[rng.integers(0, g.n_edges, 500)]]
+    seeds = (plain.rank[g.edge_u[[17]]], np.array([3.0]), np.array([30.0]))
+    first = fresh.many_to_one(0, pins, seeds)
+    deadline = time.monotonic() + 60
+    while not len(fresh.tables(0, wait=False)[0]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    box = fresh.tables(0, wait=False)[0]
+    assert len(box) == fresh.n
+    assert (box < 0).any()
+    later = fresh.many_to_one(0, pins, seeds)
+    assert np.allclose(later[0], first[0], rtol=1e-6, atol=1e-4)
+    assert np.allclose(later[0], plain.many_to_one(0, pins, seeds)[0], rtol=1e-6, atol=1e-4)
+    # Graphs outside the size range have none, and never start a build.
+    monkeypatch.setattr(hierarchy, "TABLE_MAX_NODES", 10)
+    small = _copy(plain)
+    assert all(len(a) == 0 for a in small.tables(0, wait=False)[:2])
+    assert ("building", 0) not in small.__dict__["_tables"]
