@@ -1089,7 +1089,8 @@ class Hierarchy:
 
         Built on first use, in this process (0.4 s per metric on the 100k grid): now, or
         with `wait` False on a background thread, empty arrays being returned until they
-        are ready, so a fresh process's first ranks do not wait for them.
+        are ready, so a fresh process's first ranks do not wait for them (waiting while
+        that build runs joins it).
 
         With them a rank sweeps the hierarchy only above subtrees of TABLE_SUBTREE nodes
         and reads one row per pin for the way up to there (each unit's own ancestors below
@@ -1101,16 +1102,24 @@ class Hierarchy:
         if not TABLE_SUBTREE < self.n <= TABLE_MAX_NODES:
             cache[metric] = _NO_TABLES
             return _NO_TABLES
-        if not wait:
-            # One background build per metric and process (a forked child builds its own).
-            with _tables_lock:
-                start = cache.get(("building", metric)) != os.getpid()
-                cache[("building", metric)] = os.getpid()
-            if start:
-                threading.Thread(
+        # One background build per metric and process (a forked child builds its own);
+        # waiting on a metric whose build is under way joins it rather than building twice.
+        with _tables_lock:
+            building = cache.get(("building", metric))
+            mine = building is not None and building[0] == os.getpid()
+            if not wait and not mine:
+                thread = threading.Thread(
                     target=self.tables, args=(metric,), name="rank-tables", daemon=True
-                ).start()
+                )
+                cache[("building", metric)] = (os.getpid(), thread)
+                thread.start()
+        if not wait:
             return _NO_TABLES
+        if mine and building[1] is not threading.current_thread():
+            building[1].join()
+            got = cache.get(metric)
+            if got is not None:
+                return got  # type: ignore[no-any-return]
         boxes = cache.get("boxes")
         if boxes is None:
             boxes = cache["boxes"] = _boxes(self.parent, TABLE_SUBTREE)

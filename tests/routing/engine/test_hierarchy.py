@@ -295,6 +295,7 @@ def test_rank_tables_on_a_real_map_split_or_not_started_early_or_not(andorra, mo
 def test_rank_tables_are_built_in_the_background_on_first_use(andorra, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # A rank does not wait for the tables: it sweeps without them while a background
     # thread builds them, and later ranks use them.
+    import threading
     import time
 
     g = andorra
@@ -304,10 +305,23 @@ def test_rank_tables_are_built_in_the_background_on_first_use(andorra, monkeypat
     rng = np.random.default_rng(8)
     pins = plain.rank[g.edge_v[rng.integers(0, g.n_edges, 500)]]
     seeds = (plain.rank[g.edge_u[[17]]], np.array([3.0]), np.array([30.0]))
+    built = []
+    real = hierarchy._tables
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        built.append(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(hierarchy, "_tables", counted)
     first = fresh.many_to_one(0, pins, seeds)
+    # Waiting for them (as RoadNetwork.warm does) joins the build under way: one build.
+    waited = _copy(plain)
+    waited.many_to_one(0, pins, seeds)
+    assert waited.tables(0) is waited.tables(0, wait=False)
     deadline = time.monotonic() + 60
     while not len(fresh.tables(0, wait=False)[0]) and time.monotonic() < deadline:
         time.sleep(0.01)
+    assert built == ["rank-tables", "rank-tables"]
     box = fresh.tables(0, wait=False)[0]
     assert len(box) == fresh.n
     assert (box < 0).any()
