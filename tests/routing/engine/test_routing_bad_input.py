@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from routing.engine import (
     CompiledGraph,
@@ -17,6 +21,7 @@ from routing.engine import (
     load_or_build,
 )
 from routing.engine.build import cache_path
+from routing.engine.snap import _check_range, _checked_array
 
 FOOTWAYS_ONLY = """<?xml version='1.0' encoding='UTF-8'?>
 <osm version="0.6">
@@ -112,3 +117,48 @@ def test_corrupt_cache_is_rebuilt(tmp_path: Path) -> None:
     again, warm = load_or_build(source, profile, tmp_path)
     assert warm.from_cache
     assert again.n_edges == graph.n_edges
+
+
+_ODD_VALUES = st.one_of(
+    st.floats(-200, 200),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-200, 200),
+    st.integers(10**400, 10**401),
+    st.booleans(),
+    st.floats(-90, 90).map(np.float64),
+    st.floats(-90, 90).map(str),
+    st.none(),
+)
+_ODD_POINTS = st.one_of(
+    st.tuples(_ODD_VALUES, _ODD_VALUES),
+    st.lists(_ODD_VALUES, max_size=3).map(tuple),
+    st.floats(-90, 90).map(lambda v: np.array([v, v])),
+    st.just("ab"),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_ODD_POINTS, max_size=6))
+@example([(60.0,), (24.0, 60.0, 24.0)])  # four numbers, but not two pairs
+def test_batches_are_checked_as_point_by_point(points: list[Any]) -> None:
+    # The batch check's shortcut for pairs of plain numbers accepts and refuses exactly
+    # what checking each point in turn does, and names the same first bad point.
+    def one_by_one() -> Any:
+        for i, p in enumerate(points):
+            lat, lon = p
+            _check_range(lat, lon, "sources" if len(points) == 1 else f"sources[{i}]")
+        return np.asarray(points, dtype=np.float64)
+
+    def outcome(check: Any) -> tuple[str, Any]:
+        try:
+            arr = check()
+        except SnapError as exc:
+            return "refused", exc.field
+        except ValueError:  # not a pair (the API's serialisers refuse these first)
+            return "not a pair", None
+        assert arr.dtype == np.float64
+        return "accepted", arr.reshape(-1).tolist()
+
+    want = outcome(one_by_one)
+    got = outcome(lambda: _checked_array(points, "sources"))
+    assert got == want
