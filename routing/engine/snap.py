@@ -72,8 +72,8 @@ def _checked_array(points: list[tuple[float, float]], field: str) -> npt.NDArray
     arr: npt.NDArray[Any] | None = None
     n = len(points)
     try:
-        # Pairs of plain numbers (the usual case) through a flat list: 500 of them in a
-        # half of np.array's time, which has to discover the nesting and the dtype.
+        # Pairs of plain numbers (the usual case) through a flat list: 500 of them in
+        # about three quarters of np.array's time (which discovers nesting and dtype).
         flat = list(chain.from_iterable(points))
         if (
             len(flat) == 2 * n
