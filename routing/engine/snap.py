@@ -96,8 +96,13 @@ def _checked_array(points: list[tuple[float, float]], field: str) -> npt.NDArray
         if good:
             return arr
     # Slow path only to name the first offending point, exactly as before.
-    for i, (lat_i, lon_i) in enumerate(points):
-        _check_range(lat_i, lon_i, field if len(points) == 1 else f"{field}[{i}]")
+    for i, point in enumerate(points):
+        name = field if len(points) == 1 else f"{field}[{i}]"
+        try:
+            lat_i, lon_i = point
+        except (TypeError, ValueError):
+            raise SnapError("A point must be a (latitude, longitude) pair.", field=name) from None
+        _check_range(lat_i, lon_i, name)
     return np.asarray(points, dtype=np.float64)
 
 

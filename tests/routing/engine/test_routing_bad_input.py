@@ -95,6 +95,14 @@ def test_bad_source_in_batch_names_its_index(helsinki: CompiledGraph) -> None:
     assert exc.value.field == "sources[1]"
 
 
+def test_a_source_that_is_not_a_pair_is_refused_by_index(helsinki: CompiledGraph) -> None:
+    lon0, lat0, _, _ = helsinki.bbox()
+    net = RoadNetwork(helsinki)
+    with pytest.raises(SnapError, match=r"\(latitude, longitude\) pair") as exc:
+        net.rank((lat0, lon0), [(lat0, lon0), (lat0, lon0, 0.0)])  # type: ignore[list-item]
+    assert exc.value.field == "sources[1]"
+
+
 def test_bad_mode_is_a_routing_error(helsinki: CompiledGraph) -> None:
     lon0, lat0, lon1, lat1 = helsinki.bbox()
     net = RoadNetwork(helsinki)
@@ -145,8 +153,10 @@ def test_batches_are_checked_as_point_by_point(points: list[Any]) -> None:
     # what checking each point in turn does, and names the same first bad point.
     def one_by_one() -> Any:
         for i, p in enumerate(points):
-            lat, lon = p
-            _check_range(lat, lon, "sources" if len(points) == 1 else f"sources[{i}]")
+            name = "sources" if len(points) == 1 else f"sources[{i}]"
+            if not (hasattr(p, "__len__") and len(p) == 2):
+                raise SnapError("not a pair", field=name)
+            _check_range(p[0], p[1], name)
         return np.asarray(points, dtype=np.float64)
 
     def outcome(check: Any) -> tuple[str, Any]:
@@ -154,8 +164,6 @@ def test_batches_are_checked_as_point_by_point(points: list[Any]) -> None:
             arr = check()
         except SnapError as exc:
             return "refused", exc.field
-        except ValueError:  # not a pair (the API's serialisers refuse these first)
-            return "not a pair", None
         assert arr.dtype == np.float64
         return "accepted", arr.reshape(-1).tolist()
 
