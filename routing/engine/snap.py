@@ -62,7 +62,7 @@ def _check_range(lat: float, lon: float, field: str) -> None:
 
 
 _NUMBER_TYPES = frozenset({float, int})
-_FAST_TYPES = frozenset({float, int, np.float64})
+_FAST_TYPES = _NUMBER_TYPES | {np.float64}
 _new = object.__new__
 _set = object.__setattr__
 
@@ -75,11 +75,7 @@ def _checked_array(points: list[tuple[float, float]], field: str) -> npt.NDArray
         # Pairs of plain numbers (the usual case) through a flat list: 500 of them in
         # about three quarters of np.array's time (which discovers nesting and dtype).
         flat = list(chain.from_iterable(points))
-        if (
-            len(flat) == 2 * n
-            and set(map(len, points)) == {2}
-            and set(map(type, flat)) <= _FAST_TYPES
-        ):
+        if set(map(len, points)) == {2} and set(map(type, flat)) <= _FAST_TYPES:
             arr = np.fromiter(flat, dtype=np.float64, count=2 * n).reshape(n, 2)
         else:
             arr = np.array(points)
