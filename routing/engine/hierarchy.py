@@ -49,7 +49,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from .kernels import prefetch
+from .kernels import atomic_cas, atomic_load, prefetch, spin_pause
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -518,6 +518,102 @@ def _m2o_half(
     side, then `_m2o_lookup` of its pins."""
     _m2o_sweep(hi, lo, side, want, up_ptr, up_head, up_t, up_l, flag, d, dl, nodes)
     _m2o_lookup(pins, side, want, box, seed_r, t_ptr, t_head, t_time, t_len, d, dl, out_t, out_l)
+
+
+# The helper's half of a split rank (`_m2o_serve`) and the rank's thread meet through a
+# small control array instead of a queue and a lock: waking a sleeping thread took 0.25 ms
+# median (0.83 ms p90) on the 2-core VM, as much as the half it was to sweep.
+_STATE, _CHAIN, _LO, _K, _CANCEL = 0, 1, 2, 3, 4
+# States: searching, search done (the helper waits for its half), half posted, half
+# done, helper gone (it waited too long or was told to go; its half, if any, is the
+# caller's).
+_SEARCHING, _SEARCHED, _POSTED, _DONE, _GONE = 0, 1, 2, 3, 4
+# Iterations of a waiting loop before a thread stops spinning: with x86's PAUSE a few
+# milliseconds, longer than snapping 500 units takes (elsewhere much less; the fallbacks
+# below only cost the wait for a sleeping thread again).
+SPIN_LIMIT = 100_000
+
+
+@njit(cache=True, nogil=True)
+def _spin_until(ctl: Any, state: int, limit: int) -> bool:
+    """Wait, spinning, until ctl's state is at least `state` (true) or limit iterations
+    have passed (false)."""
+    for _ in range(limit):
+        if atomic_load(ctl, _STATE) >= state:
+            return True
+        spin_pause()
+    return atomic_load(ctl, _STATE) >= state
+
+
+@njit(cache=True, nogil=True)
+def _post(ctl: Any) -> bool:
+    """Hand the helper its half (its bounds set in ctl first); false if it has gone."""
+    return atomic_cas(ctl, _STATE, _SEARCHED, _POSTED)  # type: ignore[no-any-return]
+
+
+@njit(cache=True, nogil=True)
+def _m2o_serve(
+    ctl: Any,
+    chain_out: Any,
+    parent: Any,
+    dn_ptr: Any,
+    dn_head: Any,
+    dn_t: Any,
+    dn_l: Any,
+    seed_r: Any,
+    seed_t: Any,
+    seed_l: Any,
+    bt: Any,
+    bl: Any,
+    pred: Any,
+    mark: Any,
+    stamp: int,
+    hi_b: int,
+    side: Any,
+    up_ptr: Any,
+    up_head: Any,
+    up_t: Any,
+    up_l: Any,
+    flag: Any,
+    d: Any,
+    dl: Any,
+    nodes: Any,
+    pins: Any,
+    box: Any,
+    t_ptr: Any,
+    t_head: Any,
+    t_time: Any,
+    t_len: Any,
+    out_t: Any,
+    out_l: Any,
+    limit: int,
+) -> None:
+    """The helper thread's part of a split rank (`Hierarchy.search_down`): the search
+    down from the target's seeds (its chain into chain_out, its length into ctl), then,
+    spinning until the rank's thread posts it (`_post`: ctl holds its lo and the number
+    of pins copied into `pins`), the sweep and lookups of side 2 (`_m2o_half`, into
+    out_t, out_l). Returns without the half when told to (ctl's cancel flag) or after
+    `limit` iterations of waiting."""
+    chain = _search(
+        parent, dn_ptr, dn_head, dn_t, dn_l, seed_r, seed_t, seed_l, bt, bl, pred, mark, stamp
+    )
+    chain_out[: len(chain)] = chain
+    ctl[_CHAIN] = len(chain)
+    atomic_cas(ctl, _STATE, _SEARCHING, _SEARCHED)  # publishes the chain and its times
+    waited = 0
+    while atomic_load(ctl, _STATE) != _POSTED:
+        waited += 1
+        if (waited > limit or atomic_load(ctl, _CANCEL) != 0) and atomic_cas(
+            ctl, _STATE, _SEARCHED, _GONE
+        ):
+            return
+        spin_pause()
+    k = ctl[_K]
+    _m2o_half(
+        hi_b, ctl[_LO], side, 2, up_ptr, up_head, up_t, up_l, flag, d, dl, nodes, pins[:k],
+        box, seed_r, t_ptr, t_head, t_time, t_len, out_t[:k], out_l[:k],
+    )  # fmt: skip
+    atomic_cas(ctl, _STATE, _POSTED, _DONE)
 
 
 @njit(cache=True, nogil=True)
@@ -999,62 +1095,74 @@ class Hierarchy:
         """Kept arcs of a metric: up (x -> y in row x) or down (y -> x in row x)."""
         return self.views[2 * metric + int(down)]
 
-    def search_down(self, metric: int, seeds: tuple[I32, F64, F64]) -> Future[Any] | None:
-        """Start the part of `many_to_one` that needs only the target: its search down,
-        on the helper thread, so the caller can snap its sources meanwhile; pass the
-        result to `many_to_one(..., started=)`, and wait for it (`.result()`) before
-        anything else runs on this thread's scratch. None on graphs too small to split
-        (there a hand-off costs more than it saves)."""
-        if self.split() is None:
+    def search_down(self, metric: int, seeds: tuple[I32, F64, F64]) -> Started | None:
+        """Start the part of `many_to_one` that needs only the target, its search down, on
+        the helper thread, so the caller can snap its sources meanwhile; pass the result
+        to `many_to_one(..., started=)` for the same metric and seeds, or `cancel()` it,
+        before anything else runs on this thread's scratch. The helper then stays,
+        spinning, for its half of that rank's sweep (`_m2o_serve`). None on graphs too
+        small to split (there a hand-off costs more than it saves)."""
+        split = self.split()
+        if split is None:
             return None
-        dn = self.kept(metric, True)
+        tables = self.tables(metric, wait=False)
+        box, _first, *table = tables
+        up, dn = self.kept(metric, False), self.kept(metric, True)
+        side, _top, _a, (_lo_b, hi_b) = split
         s = scratch(self.n)
         s.stamp += 1
-        pending: Future[Any] = Future()
-        args = (self.parent, dn.ptr, dn.head, dn.time, dn.length, *seeds)
-        _helper().put((_search, (*args, s.bt, s.bl, s.pred, s.mark, s.stamp), pending))
-        return pending
+        started = Started(tables, np.zeros(8, np.int64), Future())
+        job = (
+            started.ctl, s.chain, self.parent, dn.ptr, dn.head, dn.time, dn.length, *seeds,
+            s.bt, s.bl, s.pred, s.mark, s.stamp, hi_b, side, up.ptr, up.head, up.time,
+            up.length, s.flag, s.d, s.dl, s.nodes_b, s.pins, box, *table, s.out_t, s.out_l,
+            SPIN_LIMIT,
+        )  # fmt: skip
+        _helper().put((_m2o_serve, job, started.pending))
+        return started
 
     def many_to_one(
         self,
         metric: int,
         pins: I32,
         seeds: tuple[I32, F64, F64],
-        started: Future[Any] | None = None,
+        started: Started | None = None,
     ) -> tuple[F64, F64]:
         """(time, length) from each pin (rank) to the target seeds (rank, time, length);
         `started`: what `search_down` returned for the same metric and seeds.
 
         On graphs of SPLIT_MIN_NODES or more, the sweep below the top chain runs as two
-        independent halves (`_split`), one of them on a helper thread (numba releases the
-        GIL), so a second core cuts the wall time."""
+        independent halves (`_split`), one of them on the helper thread (numba releases
+        the GIL), so a second core cuts the wall time; that thread also runs the search
+        down from the target (`search_down`, started here if the caller did not)."""
         up, dn = self.kept(metric, False), self.kept(metric, True)
-        box, first, *table = self.tables(metric, wait=False)
-        s = scratch(self.n)
         split = self.split()
+        if split is not None and started is None:
+            started = self.search_down(metric, seeds)
+        s = scratch(self.n)
         seed_r = seeds[0]
         if started is not None and split is not None:
-            chain = started.result()
+            # The tables the helper was given, even if a background build finished since.
+            box, first, *_table = started.tables
+            started.searched()
+            chain = s.chain[: started.ctl[_CHAIN]]
             lo = _m2o_flags(
                 self.n, self.parent, chain, pins, s.flag, s.d, s.dl, s.bt, s.bl, box, first,
                 seed_r,
             )  # fmt: skip
-            return self._m2o_split(split, up, lo, pins, seed_r, box, table, s)
+            return self._m2o_split(split, up, lo, pins, seed_r, started, s)
+        if started is not None:  # the split went since (never in service; tests change it)
+            started.cancel()
+        box, first, *table = self.tables(metric, wait=False)
         s.stamp += 1
-        if split is None:
-            out_t = np.empty(len(pins))
-            out_l = np.empty(len(pins))
-            _many_to_one(
-                self.n, self.parent, up.ptr, up.head, up.time, up.length, dn.ptr, dn.head,
-                dn.time, dn.length, pins, *seeds, out_t, out_l, s.flag, s.d, s.dl, s.bt,
-                s.bl, s.pred, s.mark, s.stamp, s.nodes_a, box, first, *table,
-            )  # fmt: skip
-            return out_t, out_l
-        lo = _m2o_prepare(
-            self.n, self.parent, dn.ptr, dn.head, dn.time, dn.length, pins, *seeds, s.flag,
-            s.d, s.dl, s.bt, s.bl, s.pred, s.mark, s.stamp, box, first,
+        out_t = np.empty(len(pins))
+        out_l = np.empty(len(pins))
+        _many_to_one(
+            self.n, self.parent, up.ptr, up.head, up.time, up.length, dn.ptr, dn.head,
+            dn.time, dn.length, pins, *seeds, out_t, out_l, s.flag, s.d, s.dl, s.bt,
+            s.bl, s.pred, s.mark, s.stamp, s.nodes_a, box, first, *table,
         )  # fmt: skip
-        return self._m2o_split(split, up, lo, pins, seed_r, box, table, s)
+        return out_t, out_l
 
     def _m2o_split(
         self,
@@ -1063,26 +1171,39 @@ class Hierarchy:
         lo: int,
         pins: I32,
         seed_r: I32,
-        box: I32,
-        table: list[Any],
+        started: Started,
         s: Scratch,
     ) -> tuple[F64, F64]:
         """The sweep and the table lookups of `many_to_one` in two halves, after its flags
-        are set."""
+        are set: the top chain, then side 1 on this thread while the helper, posted its
+        bounds and the pins, sweeps side 2 (both halves here if the helper has gone or the
+        pins do not fit its buffer)."""
         side, top, (lo_a, hi_a), (lo_b, hi_b) = split
+        box, _first, *table = started.tables
         arcs = (up.ptr, up.head, up.time, up.length, s.flag, s.d, s.dl)
         _m2o_sweep_list(top, lo, *arcs)
-        out_t = np.empty(len(pins))
-        out_l = np.empty(len(pins))
+        k = len(pins)
+        ctl = started.ctl
+        posted = False
+        if k <= len(s.pins):
+            s.pins[:k] = pins
+            pins, out_t, out_l = s.pins[:k], s.out_t[:k], s.out_l[:k]
+            ctl[_LO] = max(lo_b, lo)
+            ctl[_K] = k
+            posted = _post(ctl)
+        else:
+            out_t, out_l = np.empty(k), np.empty(k)
+        if not posted:
+            ctl[_CANCEL] = 1  # the helper leaves without touching anything more
         reads = (pins, box, seed_r, *table, out_t, out_l)
-        pending: Future[None] = Future()
-        job = (hi_b, max(lo_b, lo), side, 2, *arcs, s.nodes_b, *reads)
-        _helper().put((_m2o_half, job, pending))
         try:
             _m2o_half(hi_a, max(lo_a, lo), side, 1, *arcs, s.nodes_a, *reads)
         finally:
-            pending.result()
-        return out_t, out_l
+            if posted and not _spin_until(ctl, _DONE, SPIN_LIMIT):
+                started.pending.result()
+        if not posted:
+            _m2o_half(hi_b, max(lo_b, lo), side, 2, *arcs, s.nodes_b, *reads)
+        return out_t.copy(), out_l.copy()
 
     def tables(self, metric: int, wait: bool = True) -> tuple[Any, ...]:
         """(box, first, ptr, head, time, length): the metric's rank tables (`_boxes`,
@@ -1205,6 +1326,27 @@ _NO_TABLES = (
 )
 _tables_lock = threading.Lock()
 
+
+@dataclass
+class Started:
+    """A rank whose search down runs on the helper thread (`Hierarchy.search_down`)."""
+
+    tables: tuple[Any, ...]  # the rank tables (or none) the whole rank uses
+    ctl: I64  # shared with the helper (`_m2o_serve`)
+    pending: Future[None]  # done when the helper has returned
+
+    def searched(self) -> None:
+        """Wait until the search down is done (its chain and times are in the scratch)."""
+        if not _spin_until(self.ctl, _SEARCHED, SPIN_LIMIT):
+            self.pending.result()
+
+    def cancel(self) -> None:
+        """No half is coming (the rank failed, or had no sources): let the helper go and
+        wait until it has, as it writes this thread's scratch until then."""
+        self.ctl[_CANCEL] = 1
+        self.pending.result()
+
+
 _jobs: queue.SimpleQueue[Any] | None = None
 _jobs_lock = threading.Lock()
 
@@ -1229,6 +1371,20 @@ def _helper_loop(jobs: queue.SimpleQueue[Any]) -> None:
         del fn, args, pending
 
 
+def _forget_helper() -> None:
+    """In a forked child: the parent's helper thread is not there, start a new one."""
+    global _jobs, _jobs_lock
+    _jobs = None
+    _jobs_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_helper)
+
+# Pins a rank can hand to the helper (two per unit: ranks of up to 4,096 units); larger
+# ranks sweep both halves on the calling thread.
+PINS_CAP = 8192
+
+
 class Scratch:
     """Per-thread work arrays of one graph size (queries never allocate per node)."""
 
@@ -1249,6 +1405,12 @@ class Scratch:
         # helper thread's half).
         self.nodes_a = np.empty(n, dtype=np.int32)
         self.nodes_b = np.empty(n, dtype=np.int32)
+        # What the helper hands back and is handed in a split rank (`_m2o_serve`): the
+        # target's chain, then the pins and both halves' answers.
+        self.chain = np.empty(n, dtype=np.int32)
+        self.pins = np.empty(PINS_CAP, dtype=np.int32)
+        self.out_t = np.empty(PINS_CAP)
+        self.out_l = np.empty(PINS_CAP)
 
 
 _local = threading.local()

@@ -7,6 +7,7 @@ Imported lazily (numba costs about a second at start-up).
 from __future__ import annotations
 
 import math
+import platform
 from typing import Any
 
 import numpy as np
@@ -16,17 +17,21 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 
+def _element_pointer(context: Any, builder: Any, aryty: Any, ary: Any, idx: Any) -> Any:
+    """Pointer to ary[idx] (no bounds check) for the intrinsics below."""
+    ary = context.make_array(aryty)(context, builder, ary)
+    return cgutils.get_item_pointer(
+        context, builder, aryty, ary, [idx], wraparound=False, boundscheck=False
+    )
+
+
 def _prefetch_typer(typingctx: Any, arr: Any, idx: Any) -> Any:
     """`prefetch(arr, idx)` in compiled code: `llvm.prefetch` of arr[idx] (read, keep in
     every cache level); a hint, never a fault, so idx may run past the end."""
     sig = types.void(arr, idx)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(
-            context, builder, aryty, ary, [args[1]], wraparound=False, boundscheck=False
-        )
+        ptr = _element_pointer(context, builder, signature.args[0], args[0], args[1])
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
@@ -38,6 +43,63 @@ def _prefetch_typer(typingctx: Any, arr: Any, idx: Any) -> Any:
 
 
 prefetch: Any = intrinsic(_prefetch_typer)
+
+
+def _atomic_load_typer(typingctx: Any, arr: Any, idx: Any) -> Any:
+    """`atomic_load(arr, idx)` in compiled code: arr[idx] read with acquire ordering (a
+    value another thread publishes with `atomic_cas`; a plain read could be hoisted out
+    of a waiting loop)."""
+    sig = arr.dtype(arr, idx)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        aryty = signature.args[0]
+        ptr = _element_pointer(context, builder, aryty, args[0], args[1])
+        return builder.load_atomic(ptr, "acquire", aryty.dtype.bitwidth // 8)
+
+    return sig, codegen
+
+
+atomic_load: Any = intrinsic(_atomic_load_typer)
+
+
+def _atomic_cas_typer(typingctx: Any, arr: Any, idx: Any, old: Any, new: Any) -> Any:
+    """`atomic_cas(arr, idx, old, new)` in compiled code: set arr[idx] to new if it holds
+    old, atomically (acquire and release); whether it did."""
+    sig = types.boolean(arr, idx, old, new)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        aryty = signature.args[0]
+        ptr = _element_pointer(context, builder, aryty, args[0], args[1])
+        want = context.cast(builder, args[2], signature.args[2], aryty.dtype)
+        put = context.cast(builder, args[3], signature.args[3], aryty.dtype)
+        swapped = builder.cmpxchg(ptr, want, put, "acq_rel", "acquire")
+        return builder.extract_value(swapped, 1)
+
+    return sig, codegen
+
+
+atomic_cas: Any = intrinsic(_atomic_cas_typer)
+
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+
+
+def _spin_pause_typer(typingctx: Any) -> Any:
+    """`spin_pause()` in compiled code: the x86 PAUSE hint in a waiting loop (nothing
+    elsewhere)."""
+    sig = types.void()
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        if _X86:
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse2.pause"
+            )
+            builder.call(fn, [])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+spin_pause: Any = intrinsic(_spin_pause_typer)
 
 # Points ahead whose grid cell is fetched (the cell's offsets at 2 x, its segment list at
 # 1 x, the segments' coordinates at 1/2 x): a batch of random points misses the caches at

@@ -82,7 +82,7 @@ class RoadNetwork:
             )
         except BaseException:
             if started is not None:
-                started.result()  # the helper writes this thread's scratch until it is done
+                started.cancel()  # the helper writes this thread's scratch until it is done
             raise
         return rank_positions(self.graph, target, edge, frac, mode, started=started)
 

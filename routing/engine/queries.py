@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +15,9 @@ from .errors import RoutingError, UnreachableError
 from .graph import EARTH_RADIUS_M, MIN_WEIGHT_S, CompiledGraph
 from .profile import MODES, Mode
 from .snap import Snap
+
+if TYPE_CHECKING:
+    from .hierarchy import Started
 
 # First pass of rank: most dispatch candidates are within this drive time, and a bounded
 # search is several times cheaper; anything not reached gets a second, unbounded pass.
@@ -333,9 +335,10 @@ def _target_seeds(g: CompiledGraph, target: Snap, mode: Mode) -> tuple[Any, F64,
     )
 
 
-def rank_start(g: CompiledGraph, target: Snap, mode: Mode = "urgent") -> Future[Any] | None:
+def rank_start(g: CompiledGraph, target: Snap, mode: Mode = "urgent") -> Started | None:
     """Start the target's half of a rank (`Hierarchy.search_down`) on the helper thread
-    while the caller snaps the sources; hand the result to `rank_positions(started=)`."""
+    while the caller snaps the sources; hand the result to `rank_positions(started=)`, or
+    `cancel()` it if the rank goes no further."""
     mode = _check_mode(mode)
     return g.hierarchy().search_down(_metric(mode), _target_seeds(g, target, mode))
 
@@ -346,7 +349,7 @@ def rank_positions(
     edge: I64,
     frac: F64,
     mode: Mode = "urgent",
-    started: Future[Any] | None = None,
+    started: Started | None = None,
 ) -> list[RankResult]:
     """`rank` for sources given as snapped (edge, fraction) arrays (no Snap objects).
 
@@ -361,7 +364,7 @@ def rank_positions(
     mode = _check_mode(mode)
     if len(edge) == 0:
         if started is not None:
-            started.result()
+            started.cancel()
         return []
     tt = g.travel_time(mode)
     length = g.length_m

@@ -195,6 +195,72 @@ def test_rank_with_the_search_down_started_early_equals_plain_rank(helsinki, mon
         h.__dict__.pop("_split", None)
 
 
+def _split_copy(h: hierarchy.Hierarchy, monkeypatch) -> hierarchy.Hierarchy:  # type: ignore[no-untyped-def]
+    """The same hierarchy, split for two threads however small it is."""
+    monkeypatch.setattr(hierarchy, "SPLIT_MIN_NODES", 0)
+    copy = _copy(h)
+    assert copy.split() is not None
+    return copy
+
+
+def test_a_split_rank_sweeps_both_halves_itself_when_the_helper_cannot_take_one(
+    andorra, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # The helper waits, spinning, for its half only so long; a rank that comes later, or
+    # has more pins than the helper's buffer holds, sweeps both halves on its own thread.
+    g = andorra
+    plain = g.hierarchy()
+    rng = np.random.default_rng(21)
+    seeds = (plain.rank[g.edge_u[[5, 9]]], np.array([2.0, 4.0]), np.array([20.0, 40.0]))
+    pins = plain.rank[g.edge_v[rng.integers(0, g.n_edges, 300)]]
+    want = plain.many_to_one(0, pins, seeds)
+    h = _split_copy(plain, monkeypatch)
+    assert np.array_equal(h.many_to_one(0, pins, seeds)[0], want[0])
+    monkeypatch.setattr(hierarchy, "SPIN_LIMIT", 0)
+    started = h.search_down(0, seeds)
+    assert started is not None
+    started.pending.result()  # the helper has searched and gone without waiting
+    assert started.ctl[hierarchy._STATE] == hierarchy._GONE
+    late = h.many_to_one(0, pins, seeds, started=started)
+    monkeypatch.undo()
+    h = _split_copy(plain, monkeypatch)
+    many = plain.rank[g.edge_v[rng.integers(0, g.n_edges, hierarchy.PINS_CAP + 100)]]
+    started = h.search_down(0, seeds)
+    assert started is not None
+    big = h.many_to_one(0, many, seeds, started=started)
+    started.pending.result()
+    assert started.ctl[hierarchy._STATE] == hierarchy._GONE  # told to go, half not posted
+    for got, expected in ((late, want), (big, plain.many_to_one(0, many, seeds))):
+        assert np.array_equal(got[0], expected[0])
+        assert np.array_equal(got[1], expected[1])
+    assert not hierarchy.scratch(h.n).flag.any()
+
+
+def test_a_forked_child_ranks_with_a_helper_of_its_own(andorra, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A Celery prefork worker is a fork: the parent's helper thread does not exist there,
+    # so the child must start its own rather than wait forever on the parent's queue.
+    import os
+    import signal
+
+    g = andorra
+    h = _split_copy(g.hierarchy(), monkeypatch)
+    rng = np.random.default_rng(4)
+    pins = h.rank[g.edge_v[rng.integers(0, g.n_edges, 200)]]
+    seeds = (h.rank[g.edge_u[[3]]], np.array([1.0]), np.array([10.0]))
+    want = h.many_to_one(0, pins, seeds)  # the parent's helper thread is running now
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code
+        code = 2
+        try:
+            signal.alarm(60)
+            got = h.many_to_one(0, pins, seeds)
+            code = 0 if np.array_equal(got[0], want[0]) else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def _copy(h: hierarchy.Hierarchy) -> hierarchy.Hierarchy:
     """The same hierarchy, without anything built on use (split, tables)."""
     return hierarchy.Hierarchy(
