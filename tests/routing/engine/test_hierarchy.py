@@ -358,6 +358,26 @@ def test_rank_tables_on_a_real_map_split_or_not_started_early_or_not(andorra, mo
             assert not hierarchy.scratch(h.n).flag.any()
 
 
+def test_with_tables_the_sweep_reads_each_rows_arcs_from_a_copy_with_the_top_first(andorra) -> None:  # type: ignore[no-untyped-def]
+    h = _with_tables(andorra.hierarchy(), 100)
+    for metric in (0, 1):
+        box, _first, _ptr, _head, _time, _len, lo, hi, head, time, length = h.sweep_arrays(metric)
+        up = h.kept(metric, False)
+        for v in range(h.n):
+            a, b = int(up.ptr[v]), int(up.ptr[v + 1])
+            assert hi[v] - lo[v] == b - a
+            assert np.array_equal(head[lo[v] : hi[v]], up.head[a:b])
+            assert np.array_equal(time[lo[v] : hi[v]], up.time[a:b])
+            assert np.array_equal(length[lo[v] : hi[v]], up.length[a:b])
+        # The top's rows first, in decreasing rank: what a sweep reads, one after another.
+        top = np.flatnonzero(box < 0)[::-1]
+        assert np.array_equal(lo[top], np.concatenate([[0], np.cumsum(hi[top] - lo[top])[:-1]]))
+    # Without tables the sweep reads the CSR itself.
+    plain = andorra.hierarchy().sweep_arrays(0)
+    assert len(plain[0]) == 0
+    assert np.shares_memory(plain[8], andorra.hierarchy().kept(0, False).head)
+
+
 def test_rank_tables_are_built_in_the_background_on_first_use(andorra, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # A rank does not wait for the tables: it sweeps without them while a background
     # thread builds them, and later ranks use them.
