@@ -415,6 +415,26 @@ def _m2o_lookup(
         if want == 0 or (side[pins[i]] == 2) == (want == 2):
             idx[k] = i
             k += 1
+    _m2o_lookup_at(pins, idx, k, box, seed_r, t_ptr, t_head, t_time, t_len, d, dl, out_t, out_l)
+
+
+@njit(cache=True, nogil=True)
+def _m2o_lookup_at(
+    pins: Any,
+    idx: Any,
+    k: int,
+    box: Any,
+    seed_r: Any,
+    t_ptr: Any,
+    t_head: Any,
+    t_time: Any,
+    t_len: Any,
+    d: Any,
+    dl: Any,
+    out_t: Any,
+    out_l: Any,
+) -> None:
+    """`_m2o_lookup` of the pins at idx[:k], prefetching their table rows ahead."""
     use = len(box) > 0
     for j in range(k):
         if use and j + PREFETCH_AHEAD < k:
@@ -539,27 +559,44 @@ _STATE, _CHAIN, _LO, _K, _CANCEL = 0, 1, 2, 3, 4
 # done, helper gone (it waited too long or was told to go; its half, if any, is the
 # caller's).
 _SEARCHING, _SEARCHED, _POSTED, _DONE, _GONE = 0, 1, 2, 3, 4
-# Iterations of a waiting loop before a thread stops spinning: with x86's PAUSE a few
-# milliseconds, longer than snapping 500 units takes (elsewhere much less; the fallbacks
-# below only cost the wait for a sleeping thread again).
-SPIN_LIMIT = 100_000
+# Iterations of a waiting loop before a thread stops spinning: with x86's PAUSE about 27
+# ms on the 2-core VM, far longer than snapping 500 units takes (elsewhere it may be
+# less; the fallbacks only cost the wait for a sleeping thread again).
+SPIN_LIMIT = 1_000_000
 
 
 @njit(cache=True, nogil=True)
-def _spin_until(ctl: Any, state: int, limit: int) -> bool:
-    """Wait, spinning, until ctl's state is at least `state` (true) or limit iterations
+def _spin_until(ctl: Any, slot: int, value: int, limit: int) -> bool:
+    """Wait, spinning, until ctl[slot] is at least `value` (true) or limit iterations
     have passed (false)."""
     for _ in range(limit):
-        if atomic_load(ctl, _STATE) >= state:
+        if atomic_load(ctl, slot) >= value:
             return True
         spin_pause()
-    return atomic_load(ctl, _STATE) >= state
+    return atomic_load(ctl, slot) >= value
 
 
 @njit(cache=True, nogil=True)
-def _post(ctl: Any) -> bool:
-    """Hand the helper its half (its bounds set in ctl first); false if it has gone."""
-    return atomic_cas(ctl, _STATE, _SEARCHED, _POSTED)  # type: ignore[no-any-return]
+def _flip(ctl: Any, slot: int, old: int, new: int) -> bool:
+    """ctl[slot] from old to new, atomically; false if it did not hold old (so a post
+    fails when the helper has gone, and a claim when the other thread has it)."""
+    return atomic_cas(ctl, slot, old, new)  # type: ignore[no-any-return]
+
+
+@njit(cache=True, nogil=True)
+def _await_post(ctl: Any, slot: int, idle: int, posted: int, limit: int) -> bool:
+    """The helper's wait for the rank's thread to move ctl[slot] from idle to posted:
+    true when it has; false when the helper leaves instead (told to by ctl's cancel
+    flag, or after limit iterations), marking the slot gone so a late post fails."""
+    waited = 0
+    while atomic_load(ctl, slot) != posted:
+        waited += 1
+        if (waited > limit or atomic_load(ctl, _CANCEL) != 0) and atomic_cas(
+            ctl, slot, idle, _GONE
+        ):
+            return False
+        spin_pause()
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -602,7 +639,7 @@ def _m2o_serve(
 ) -> None:
     """The helper thread's part of a split rank (`Hierarchy.search_down`): the search
     down from the target's seeds (its chain into chain_out, its length into ctl), then,
-    spinning until the rank's thread posts it (`_post`: ctl holds its lo and the number
+    spinning until the rank's thread posts it (`_flip`: ctl holds its lo and the number
     of pins copied into `pins`), the sweep and lookups of side 2 (`_m2o_half`, into
     out_t, out_l). Returns without the half when told to (ctl's cancel flag) or after
     `limit` iterations of waiting."""
@@ -612,20 +649,173 @@ def _m2o_serve(
     chain_out[: len(chain)] = chain
     ctl[_CHAIN] = len(chain)
     atomic_cas(ctl, _STATE, _SEARCHING, _SEARCHED)  # publishes the chain and its times
-    waited = 0
-    while atomic_load(ctl, _STATE) != _POSTED:
-        waited += 1
-        if (waited > limit or atomic_load(ctl, _CANCEL) != 0) and atomic_cas(
-            ctl, _STATE, _SEARCHED, _GONE
-        ):
-            return
-        spin_pause()
+    if not _await_post(ctl, _STATE, _SEARCHED, _POSTED, limit):
+        return
     k = ctl[_K]
     _m2o_half(
         hi_b, ctl[_LO], side, 2, up_lo, up_hi, up_head, up_t, up_l, flag, d, dl, nodes, pins[:k],
         box, seed_r, t_ptr, t_head, t_time, t_len, out_t[:k], out_l[:k],
     )  # fmt: skip
     atomic_cas(ctl, _STATE, _POSTED, _DONE)
+
+
+# A rank with the rank tables (`_m2o_serve_tables`) needs the pins only for the table
+# lookups and the incident's box, so the whole top is swept while the rank's thread still
+# snaps the units: its side 0 and side 2 by the helper, side 1 by whichever thread comes
+# to it first. Slots of the control array besides _CHAIN, _K and _CANCEL: each set to 1
+# when done (or, _TOP1_BY, by the thread that claims side 1: 1 the rank's, 2 the helper),
+# and _PINS posted (1) by the rank's thread or gone (_GONE) by the helper.
+_TOP0, _TOP1_BY, _TOP1, _TOP2, _PINS, _LOOKED = 5, 6, 7, 8, 9, 10
+# Fewer pins than this use the flagged sweep (`_m2o_serve`) instead: it sweeps only the
+# pins' ancestors (one unit's reach a fifth of the top's arcs). On the 100k grid, against
+# it, interleaved: 10 units (20 pins) 4 % slower with the whole top, 50 units 4 % faster.
+TOP_SWEEP_MIN_PINS = 48
+
+
+@njit(cache=True, nogil=True)
+def _m2o_serve_tables(
+    ctl: Any,
+    chain_out: Any,
+    parent: Any,
+    dn_ptr: Any,
+    dn_head: Any,
+    dn_t: Any,
+    dn_l: Any,
+    seed_r: Any,
+    seed_t: Any,
+    seed_l: Any,
+    bt: Any,
+    bl: Any,
+    pred: Any,
+    mark: Any,
+    stamp: int,
+    top0: Any,
+    top1: Any,
+    top2: Any,
+    side: Any,
+    up_lo: Any,
+    up_hi: Any,
+    up_head: Any,
+    up_t: Any,
+    up_l: Any,
+    flag: Any,
+    d: Any,
+    dl: Any,
+    pins: Any,
+    box: Any,
+    t_ptr: Any,
+    t_head: Any,
+    t_time: Any,
+    t_len: Any,
+    out_t: Any,
+    out_l: Any,
+    limit: int,
+) -> None:
+    """The helper thread's part of a rank with the rank tables (`Hierarchy.search_down`):
+    the search down from the target's seeds (the chain flagged 2 with its times, and
+    copied into chain_out), the sweep of every top node (box -1) of side 0, then of side
+    2, then of side 1 unless the rank's thread has claimed it, each marked done in ctl;
+    then, once the rank's thread posts the pins (`pins`, their number in ctl), the table
+    lookups of the side-2 pins (`_m2o_lookup_side`). Returns without them when told to
+    or after `limit` iterations of waiting."""
+    chain = _search(
+        parent, dn_ptr, dn_head, dn_t, dn_l, seed_r, seed_t, seed_l, bt, bl, pred, mark, stamp
+    )
+    for v in chain:
+        flag[v] = 2
+        d[v] = bt[v]
+        dl[v] = bl[v]
+    chain_out[: len(chain)] = chain
+    ctl[_CHAIN] = len(chain)
+    arcs = (up_lo, up_hi, up_head, up_t, up_l, flag, d, dl)
+    _m2o_sweep_nodes(top0, len(top0), *arcs)
+    atomic_cas(ctl, _TOP0, 0, 1)  # publishes the chain and side 0
+    _m2o_sweep_nodes(top2, len(top2), *arcs)
+    atomic_cas(ctl, _TOP2, 0, 1)
+    if atomic_cas(ctl, _TOP1_BY, 0, 2):
+        _m2o_sweep_nodes(top1, len(top1), *arcs)
+        atomic_cas(ctl, _TOP1, 0, 1)
+    if not _await_post(ctl, _PINS, 0, 1, limit):
+        return
+    _m2o_lookup_side(
+        pins, ctl[_K], side, 2, box, seed_r, t_ptr, t_head, t_time, t_len, d, dl, out_t, out_l
+    )
+    atomic_cas(ctl, _LOOKED, 0, 1)
+
+
+@njit(cache=True, nogil=True)
+def _m2o_lookup_side(
+    pins: Any,
+    k: int,
+    side: Any,
+    want: int,
+    box: Any,
+    seed_r: Any,
+    t_ptr: Any,
+    t_head: Any,
+    t_time: Any,
+    t_len: Any,
+    d: Any,
+    dl: Any,
+    out_t: Any,
+    out_l: Any,
+) -> None:
+    """`_m2o_lookup` of the pins[:k] the tables answer (`_table_pin`) on side 2 (want 2)
+    or not (want 1), once the top is swept; the others are `_m2o_box_part`'s."""
+    idx = np.empty(k, np.int64)
+    m = 0
+    for i in range(k):
+        p = pins[i]
+        if (side[p] == 2) == (want == 2) and _table_pin(box, p, seed_r):
+            idx[m] = i
+            m += 1
+    _m2o_lookup_at(pins, idx, m, box, seed_r, t_ptr, t_head, t_time, t_len, d, dl, out_t, out_l)
+
+
+@njit(cache=True, nogil=True)
+def _m2o_box_part(
+    chain: Any,
+    pins: Any,
+    box: Any,
+    seed_r: Any,
+    parent: Any,
+    nodes: Any,
+    up_lo: Any,
+    up_hi: Any,
+    up_head: Any,
+    up_t: Any,
+    up_l: Any,
+    flag: Any,
+    d: Any,
+    dl: Any,
+    out_t: Any,
+    out_l: Any,
+) -> None:
+    """What the tables do not answer, once the top is swept: the pins in a box with a seed
+    of the target (their way may meet the target's below the top) and the top's own pins.
+    Sweeps the boxes' part of the chain and those pins' ancestors below the top (flag 1),
+    in decreasing rank, clearing their flags, then gives those pins their own times."""
+    k = 0
+    for v in chain:
+        if box[v] >= 0:  # flagged 2 by the helper
+            nodes[k] = v
+            k += 1
+    for p in pins:
+        if _table_pin(box, p, seed_r):
+            continue
+        x = p
+        while x != -1 and box[x] >= 0 and flag[x] == 0:
+            flag[x] = 1
+            nodes[k] = x
+            k += 1
+            x = parent[x]
+    below = np.sort(nodes[:k])[::-1]
+    _m2o_sweep_nodes(below, k, up_lo, up_hi, up_head, up_t, up_l, flag, d, dl)
+    for i in range(len(pins)):
+        p = pins[i]
+        if not _table_pin(box, p, seed_r):
+            out_t[i] = d[p]
+            out_l[i] = dl[p]
 
 
 @njit(cache=True, nogil=True)
@@ -1146,13 +1336,20 @@ class Hierarchy:
         """Kept arcs of a metric: up (x -> y in row x) or down (y -> x in row x)."""
         return self.views[2 * metric + int(down)]
 
-    def search_down(self, metric: int, seeds: tuple[I32, F64, F64]) -> Started | None:
-        """Start the part of `many_to_one` that needs only the target, its search down, on
-        the helper thread, so the caller can snap its sources meanwhile; pass the result
-        to `many_to_one(..., started=)` for the same metric and seeds, or `cancel()` it,
-        before anything else runs on this thread's scratch. The helper then stays,
-        spinning, for its half of that rank's sweep (`_m2o_serve`). None on graphs too
-        small to split (there a hand-off costs more than it saves)."""
+    def search_down(
+        self, metric: int, seeds: tuple[I32, F64, F64], pins: int = TOP_SWEEP_MIN_PINS
+    ) -> Started | None:
+        """Start the part of `many_to_one` that needs only the target on the helper
+        thread, so the caller can snap its sources meanwhile; pass the result to
+        `many_to_one(..., started=)` for the same metric and seeds, or `cancel()` it,
+        before anything else runs on this thread's scratch. `pins`: how many the rank
+        will have (about; two per unit).
+
+        That part is the search down from the target; with the rank tables and at least
+        TOP_SWEEP_MIN_PINS pins, also the sweep of the whole top (`_m2o_serve_tables`),
+        which needs no pins. The helper then stays, spinning, for its share of the rest
+        (`_m2o_serve`, `_m2o_serve_tables`). None on graphs too small to split (there a
+        hand-off costs more than it saves)."""
         split = self.split()
         if split is None:
             return None
@@ -1162,14 +1359,34 @@ class Hierarchy:
         side, _top, _a, (_lo_b, hi_b) = split
         s = scratch(self.n)
         s.stamp += 1
-        started = Started(arrays, np.zeros(8, np.int64), Future())
-        job = (
+        whole_top = len(box) > 0 and pins >= TOP_SWEEP_MIN_PINS
+        started = Started(arrays, np.zeros(16, np.int64), Future(), whole_top)
+        search = (
             started.ctl, s.chain, self.parent, dn.ptr, dn.head, dn.time, dn.length, *seeds,
-            s.bt, s.bl, s.pred, s.mark, s.stamp, hi_b, side, *arcs, s.flag, s.d, s.dl,
-            s.nodes_b, s.pins, box, *table, s.out_t, s.out_l, SPIN_LIMIT,
+            s.bt, s.bl, s.pred, s.mark, s.stamp,
         )  # fmt: skip
-        _helper().put((_m2o_serve, job, started.pending))
+        reads = (s.pins, box, *table, s.out_t, s.out_l, SPIN_LIMIT)
+        job: tuple[Any, ...]
+        if whole_top:
+            job = (*search, *self._top_sides(box), side, *arcs, s.flag, s.d, s.dl, *reads)
+            _helper().put((_m2o_serve_tables, job, started.pending))
+        else:
+            job = (*search, hi_b, side, *arcs, s.flag, s.d, s.dl, s.nodes_b, *reads)
+            _helper().put((_m2o_serve, job, started.pending))
         return started
+
+    def _top_sides(self, box: I32) -> tuple[I32, I32, I32]:
+        """The top nodes (box -1) of each side of the split (0, 1, 2), in decreasing rank."""
+        side = self.split()[0]  # type: ignore[index]
+        got = self.__dict__.get("_tops")
+        if got is None or got[0] is not box or got[1] is not side:
+            a, b, c = (
+                np.flatnonzero((box < 0) & (side == w))[::-1].astype(np.int32) for w in (0, 1, 2)
+            )
+            tops = (a, b, c)
+            got = (box, side, tops)
+            object.__setattr__(self, "_tops", got)
+        return got[2]  # type: ignore[no-any-return]
 
     def many_to_one(
         self,
@@ -1187,13 +1404,15 @@ class Hierarchy:
         down from the target (`search_down`, started here if the caller did not)."""
         split = self.split()
         if split is not None and started is None:
-            started = self.search_down(metric, seeds)
+            started = self.search_down(metric, seeds, len(pins))
         s = scratch(self.n)
         seed_r = seeds[0]
         if started is not None and split is not None:
             # The arrays the helper was given, even if a background build finished since.
+            if started.whole_top:
+                return self._m2o_tables(pins, seed_r, started, s)
             box, first = started.arrays[:2]
-            started.searched()
+            started.wait(_STATE, _SEARCHED)
             chain = s.chain[: started.ctl[_CHAIN]]
             lo = _m2o_flags(
                 self.n, self.parent, chain, pins, s.flag, s.d, s.dl, s.bt, s.bl, box, first,
@@ -1239,7 +1458,7 @@ class Hierarchy:
             pins, out_t, out_l = s.pins[:k], s.out_t[:k], s.out_l[:k]
             ctl[_LO] = max(lo_b, lo)
             ctl[_K] = k
-            posted = _post(ctl)
+            posted = _flip(ctl, _STATE, _SEARCHED, _POSTED)
         else:
             out_t, out_l = np.empty(k), np.empty(k)
         if not posted:
@@ -1248,10 +1467,50 @@ class Hierarchy:
         try:
             _m2o_half(hi_a, max(lo_a, lo), side, 1, *arcs, s.nodes_a, *reads)
         finally:
-            if posted and not _spin_until(ctl, _DONE, SPIN_LIMIT):
-                started.pending.result()
+            if posted:
+                started.wait(_STATE, _DONE)
         if not posted:
             _m2o_half(hi_b, max(lo_b, lo), side, 2, *arcs, s.nodes_b, *reads)
+        return out_t.copy(), out_l.copy()
+
+    def _m2o_tables(self, pins: I32, seed_r: I32, started: Started, s: Scratch) -> tuple[F64, F64]:
+        """`many_to_one` with the rank tables, the helper sweeping the whole top
+        (`_m2o_serve_tables`): post the pins, sweep side 1 of the top if the helper has
+        not claimed it, then the incident's box (`_m2o_box_part`) and the table lookups
+        of the pins not on side 2, while the helper looks up those on side 2 (here too if
+        it has gone or the pins do not fit its buffer)."""
+        box, _first, table, up = _parts(started.arrays)
+        side = self.split()[0]  # type: ignore[index]
+        ctl = started.ctl
+        arcs = (*up, s.flag, s.d, s.dl)
+        k = len(pins)
+        posted = False
+        if k <= len(s.pins):
+            s.pins[:k] = pins
+            pins, out_t, out_l = s.pins[:k], s.out_t[:k], s.out_l[:k]
+            ctl[_K] = k
+            posted = _flip(ctl, _PINS, 0, 1)
+        else:
+            out_t, out_l = np.empty(k), np.empty(k)
+        if not posted:
+            ctl[_CANCEL] = 1  # the helper sweeps the top, then leaves
+        try:
+            started.wait(_TOP0)
+            if _flip(ctl, _TOP1_BY, 0, 1):
+                top1 = self._top_sides(box)[1]
+                _m2o_sweep_nodes(top1, len(top1), *arcs)
+                ctl[_TOP1] = 1
+            else:
+                started.wait(_TOP1)
+            started.wait(_TOP2)
+            chain = s.chain[: ctl[_CHAIN]]
+            _m2o_box_part(chain, pins, box, seed_r, self.parent, s.nodes_a, *arcs, out_t, out_l)
+            _m2o_lookup_side(pins, k, side, 1, box, seed_r, *table, s.d, s.dl, out_t, out_l)
+        finally:
+            if posted:
+                started.wait(_LOOKED)
+        if not posted:
+            _m2o_lookup_side(pins, k, side, 2, box, seed_r, *table, s.d, s.dl, out_t, out_l)
         return out_t.copy(), out_l.copy()
 
     def tables(self, metric: int, wait: bool = True) -> tuple[Any, ...]:
@@ -1403,12 +1662,14 @@ class Started:
     """A rank whose search down runs on the helper thread (`Hierarchy.search_down`)."""
 
     arrays: tuple[Any, ...]  # what the whole rank reads (`Hierarchy.sweep_arrays`)
-    ctl: I64  # shared with the helper (`_m2o_serve`)
+    ctl: I64  # shared with the helper (`_m2o_serve` or `_m2o_serve_tables`)
     pending: Future[None]  # done when the helper has returned
+    whole_top: bool  # the helper sweeps the whole top (`_m2o_serve_tables`)
 
-    def searched(self) -> None:
-        """Wait until the search down is done (its chain and times are in the scratch)."""
-        if not _spin_until(self.ctl, _SEARCHED, SPIN_LIMIT):
+    def wait(self, slot: int, value: int = 1) -> None:
+        """Wait until ctl[slot] is at least value: spinning, then (should the helper be
+        slower than SPIN_LIMIT) until the helper has returned, by when it is."""
+        if not _spin_until(self.ctl, slot, value, SPIN_LIMIT):
             self.pending.result()
 
     def cancel(self) -> None:

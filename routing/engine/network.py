@@ -75,11 +75,10 @@ class RoadNetwork:
         On large graphs the search down from the target runs on the helper thread while
         this one snaps the sources (`rank_start`)."""
         target = self.snap(*target_latlon, field="target")
-        started = rank_start(self.graph, target, mode)
+        sources = list(sources_latlon)
+        started = rank_start(self.graph, target, len(sources), mode)
         try:
-            edge, frac = snap_positions(
-                self.graph, list(sources_latlon), self.max_snap_m, field="sources"
-            )
+            edge, frac = snap_positions(self.graph, sources, self.max_snap_m, field="sources")
         except BaseException:
             if started is not None:
                 started.cancel()  # the helper writes this thread's scratch until it is done

@@ -335,12 +335,15 @@ def _target_seeds(g: CompiledGraph, target: Snap, mode: Mode) -> tuple[Any, F64,
     )
 
 
-def rank_start(g: CompiledGraph, target: Snap, mode: Mode = "urgent") -> Started | None:
-    """Start the target's half of a rank (`Hierarchy.search_down`) on the helper thread
-    while the caller snaps the sources; hand the result to `rank_positions(started=)`, or
-    `cancel()` it if the rank goes no further."""
+def rank_start(
+    g: CompiledGraph, target: Snap, sources: int, mode: Mode = "urgent"
+) -> Started | None:
+    """Start the target's part of a rank of `sources` units (`Hierarchy.search_down`) on
+    the helper thread while the caller snaps them; hand the result to
+    `rank_positions(started=)`, or `cancel()` it if the rank goes no further."""
     mode = _check_mode(mode)
-    return g.hierarchy().search_down(_metric(mode), _target_seeds(g, target, mode))
+    h = g.hierarchy()
+    return h.search_down(_metric(mode), _target_seeds(g, target, mode), 2 * sources)
 
 
 def rank_positions(

@@ -378,6 +378,66 @@ def test_with_tables_the_sweep_reads_each_rows_arcs_from_a_copy_with_the_top_fir
     assert np.shares_memory(plain[8], andorra.hierarchy().kept(0, False).head)
 
 
+def test_with_tables_the_helper_sweeps_the_top_while_the_units_are_snapped(
+    andorra, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # With the rank tables and enough pins, the helper sweeps the whole top from the
+    # target alone; side 1 goes to whichever thread claims it first, and the table
+    # lookups are shared. Every way it can go gives the one-thread answer.
+    import time
+
+    g = andorra
+    tabled = _with_tables(g.hierarchy(), 100)
+    monkeypatch.setattr(hierarchy, "SPLIT_MIN_NODES", 0)
+    split = _with_tables(g.hierarchy(), 100)
+    assert split.split() is not None
+    rng = np.random.default_rng(9)
+    for _ in range(10):
+        pins = tabled.rank[g.edge_v[rng.integers(0, g.n_edges, 400)]]
+        seeds = (
+            tabled.rank[g.edge_u[rng.integers(0, g.n_edges, 2)]],
+            rng.uniform(0.0, 20.0, 2),
+            rng.uniform(0.0, 200.0, 2),
+        )
+        for metric in (0, 1):
+            want = tabled.many_to_one(metric, pins, seeds)  # one thread (no split)
+            got = []
+            for pause in (0.0, 0.05):  # the helper is still searching / has claimed side 1
+                started = split.search_down(metric, seeds, len(pins))
+                assert started is not None
+                assert started.whole_top
+                time.sleep(pause)
+                got.append(split.many_to_one(metric, pins, seeds, started=started))
+                if pause:
+                    assert started.ctl[hierarchy._TOP1_BY] == 2
+            few = pins[: hierarchy.TOP_SWEEP_MIN_PINS - 1]
+            started = split.search_down(metric, seeds, len(few))
+            assert started is not None
+            assert not started.whole_top  # a few pins sweep only their ancestors
+            few_got = split.many_to_one(metric, few, seeds, started=started)
+            for t, ln in got:
+                assert np.array_equal(t, want[0])
+                assert np.array_equal(ln, want[1])
+            assert np.array_equal(few_got[0], want[0][: len(few)])
+            assert not hierarchy.scratch(g.hierarchy().n).flag.any()
+    # The helper gone before the pins come, and more pins than its buffer holds: this
+    # thread looks them all up.
+    pins = tabled.rank[g.edge_v[rng.integers(0, g.n_edges, hierarchy.PINS_CAP + 50)]]
+    want = tabled.many_to_one(0, pins, seeds)
+    monkeypatch.setattr(hierarchy, "SPIN_LIMIT", 0)
+    started = split.search_down(0, seeds, 400)
+    assert started is not None
+    started.pending.result()
+    assert started.ctl[hierarchy._PINS] == hierarchy._GONE
+    late = split.many_to_one(0, pins[:400], seeds, started=started)
+    assert np.array_equal(late[0], want[0][:400])
+    monkeypatch.setattr(hierarchy, "SPIN_LIMIT", 1_000_000)
+    big = split.many_to_one(0, pins, seeds)
+    assert np.array_equal(big[0], want[0])
+    assert np.array_equal(big[1], want[1])
+    assert not hierarchy.scratch(g.hierarchy().n).flag.any()
+
+
 def test_rank_tables_are_built_in_the_background_on_first_use(andorra, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # A rank does not wait for the tables: it sweeps without them while a background
     # thread builds them, and later ranks use them.
