@@ -404,37 +404,22 @@ def _m2o_lookup(
     dl: Any,
     out_t: Any,
     out_l: Any,
+    only_tables: bool,
 ) -> None:
     """Time and length of the pins after the sweep: a table pin's least (time to a top
     node + that node's time), the others' own; only the pins whose `side` is `want`, or
     all when want is 0, or those not on side 2 when want is 1 (the side-0 nodes are swept
-    first, by the thread that sweeps side 1)."""
+    first, by the thread that sweeps side 1); with only_tables, only the pins the tables
+    answer (`_table_pin`; the others are `_m2o_box_part`'s). Prefetches the rows ahead."""
     idx = np.empty(len(pins), np.int64)
     k = 0
     for i in range(len(pins)):
-        if want == 0 or (side[pins[i]] == 2) == (want == 2):
+        p = pins[i]
+        if (want == 0 or (side[p] == 2) == (want == 2)) and (
+            not only_tables or _table_pin(box, p, seed_r)
+        ):
             idx[k] = i
             k += 1
-    _m2o_lookup_at(pins, idx, k, box, seed_r, t_ptr, t_head, t_time, t_len, d, dl, out_t, out_l)
-
-
-@njit(cache=True, nogil=True)
-def _m2o_lookup_at(
-    pins: Any,
-    idx: Any,
-    k: int,
-    box: Any,
-    seed_r: Any,
-    t_ptr: Any,
-    t_head: Any,
-    t_time: Any,
-    t_len: Any,
-    d: Any,
-    dl: Any,
-    out_t: Any,
-    out_l: Any,
-) -> None:
-    """`_m2o_lookup` of the pins at idx[:k], prefetching their table rows ahead."""
     use = len(box) > 0
     for j in range(k):
         if use and j + PREFETCH_AHEAD < k:
@@ -548,7 +533,9 @@ def _m2o_half(
     """One half of a split many-to-one (`Hierarchy._m2o_split`): `_m2o_sweep` of the
     side, then `_m2o_lookup` of its pins."""
     _m2o_sweep(hi, lo, side, want, up_lo, up_hi, up_head, up_t, up_l, flag, d, dl, nodes)
-    _m2o_lookup(pins, side, want, box, seed_r, t_ptr, t_head, t_time, t_len, d, dl, out_t, out_l)
+    _m2o_lookup(
+        pins, side, want, box, seed_r, t_ptr, t_head, t_time, t_len, d, dl, out_t, out_l, False
+    )
 
 
 # The helper's half of a split rank (`_m2o_serve`) and the rank's thread meet through a
@@ -600,22 +587,21 @@ def _await_post(ctl: Any, slot: int, idle: int, posted: int, limit: int) -> bool
 
 
 @njit(cache=True, nogil=True)
+def _serve_search(ctl: Any, chain_out: Any, search: Any) -> Any:
+    """The helper's search down (`_search` of the tuple `search`: parent, the down arcs,
+    the seeds, bt, bl, pred, mark, stamp), its chain copied into chain_out and its length
+    into ctl for the rank's thread; returns the chain."""
+    chain = _search(*search)
+    chain_out[: len(chain)] = chain
+    ctl[_CHAIN] = len(chain)
+    return chain
+
+
+@njit(cache=True, nogil=True)
 def _m2o_serve(
     ctl: Any,
     chain_out: Any,
-    parent: Any,
-    dn_ptr: Any,
-    dn_head: Any,
-    dn_t: Any,
-    dn_l: Any,
-    seed_r: Any,
-    seed_t: Any,
-    seed_l: Any,
-    bt: Any,
-    bl: Any,
-    pred: Any,
-    mark: Any,
-    stamp: int,
+    search: Any,
     hi_b: int,
     side: Any,
     up_lo: Any,
@@ -638,16 +624,13 @@ def _m2o_serve(
     limit: int,
 ) -> None:
     """The helper thread's part of a split rank (`Hierarchy.search_down`): the search
-    down from the target's seeds (its chain into chain_out, its length into ctl), then,
+    down from the target's seeds (`_serve_search`), then,
     spinning until the rank's thread posts it (`_flip`: ctl holds its lo and the number
     of pins copied into `pins`), the sweep and lookups of side 2 (`_m2o_half`, into
     out_t, out_l). Returns without the half when told to (ctl's cancel flag) or after
     `limit` iterations of waiting."""
-    chain = _search(
-        parent, dn_ptr, dn_head, dn_t, dn_l, seed_r, seed_t, seed_l, bt, bl, pred, mark, stamp
-    )
-    chain_out[: len(chain)] = chain
-    ctl[_CHAIN] = len(chain)
+    seed_r = search[5]
+    _serve_search(ctl, chain_out, search)
     atomic_cas(ctl, _STATE, _SEARCHING, _SEARCHED)  # publishes the chain and its times
     if not _await_post(ctl, _STATE, _SEARCHED, _POSTED, limit):
         return
@@ -676,19 +659,7 @@ TOP_SWEEP_MIN_PINS = 48
 def _m2o_serve_tables(
     ctl: Any,
     chain_out: Any,
-    parent: Any,
-    dn_ptr: Any,
-    dn_head: Any,
-    dn_t: Any,
-    dn_l: Any,
-    seed_r: Any,
-    seed_t: Any,
-    seed_l: Any,
-    bt: Any,
-    bl: Any,
-    pred: Any,
-    mark: Any,
-    stamp: int,
+    search: Any,
     top0: Any,
     top1: Any,
     top2: Any,
@@ -716,17 +687,14 @@ def _m2o_serve_tables(
     copied into chain_out), the sweep of every top node (box -1) of side 0, then of side
     2, then of side 1 unless the rank's thread has claimed it, each marked done in ctl;
     then, once the rank's thread posts the pins (`pins`, their number in ctl), the table
-    lookups of the side-2 pins (`_m2o_lookup_side`). Returns without them when told to
+    lookups of the side-2 pins (`_m2o_lookup`). Returns without them when told to
     or after `limit` iterations of waiting."""
-    chain = _search(
-        parent, dn_ptr, dn_head, dn_t, dn_l, seed_r, seed_t, seed_l, bt, bl, pred, mark, stamp
-    )
-    for v in chain:
+    seed_r = search[5]
+    chain = _serve_search(ctl, chain_out, search)
+    for v in chain:  # the chain's own way down to the target
         flag[v] = 2
-        d[v] = bt[v]
-        dl[v] = bl[v]
-    chain_out[: len(chain)] = chain
-    ctl[_CHAIN] = len(chain)
+        d[v] = search[8][v]
+        dl[v] = search[9][v]
     arcs = (up_lo, up_hi, up_head, up_t, up_l, flag, d, dl)
     _m2o_sweep_nodes(top0, len(top0), *arcs)
     atomic_cas(ctl, _TOP0, 0, 1)  # publishes the chain and side 0
@@ -737,39 +705,12 @@ def _m2o_serve_tables(
         atomic_cas(ctl, _TOP1, 0, 1)
     if not _await_post(ctl, _PINS, 0, 1, limit):
         return
-    _m2o_lookup_side(
-        pins, ctl[_K], side, 2, box, seed_r, t_ptr, t_head, t_time, t_len, d, dl, out_t, out_l
-    )
+    k = ctl[_K]
+    _m2o_lookup(
+        pins[:k], side, 2, box, seed_r, t_ptr, t_head, t_time, t_len, d, dl, out_t[:k],
+        out_l[:k], True,
+    )  # fmt: skip
     atomic_cas(ctl, _LOOKED, 0, 1)
-
-
-@njit(cache=True, nogil=True)
-def _m2o_lookup_side(
-    pins: Any,
-    k: int,
-    side: Any,
-    want: int,
-    box: Any,
-    seed_r: Any,
-    t_ptr: Any,
-    t_head: Any,
-    t_time: Any,
-    t_len: Any,
-    d: Any,
-    dl: Any,
-    out_t: Any,
-    out_l: Any,
-) -> None:
-    """`_m2o_lookup` of the pins[:k] the tables answer (`_table_pin`) on side 2 (want 2)
-    or not (want 1), once the top is swept; the others are `_m2o_box_part`'s."""
-    idx = np.empty(k, np.int64)
-    m = 0
-    for i in range(k):
-        p = pins[i]
-        if (side[p] == 2) == (want == 2) and _table_pin(box, p, seed_r):
-            idx[m] = i
-            m += 1
-    _m2o_lookup_at(pins, idx, m, box, seed_r, t_ptr, t_head, t_time, t_len, d, dl, out_t, out_l)
 
 
 @njit(cache=True, nogil=True)
@@ -913,7 +854,9 @@ def _many_to_one(
     )  # fmt: skip
     # want 0 sweeps every flagged rank and never reads `side` (flag stands in for it).
     _m2o_sweep(n - 1, lo, flag, 0, up_lo, up_hi, up_head, up_t, up_l, flag, d, dl, nodes)
-    _m2o_lookup(pins, flag, 0, box, seed_r, t_ptr, t_head, t_time, t_len, d, dl, out_t, out_l)
+    _m2o_lookup(
+        pins, flag, 0, box, seed_r, t_ptr, t_head, t_time, t_len, d, dl, out_t, out_l, False
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -1362,8 +1305,9 @@ class Hierarchy:
         whole_top = len(box) > 0 and pins >= TOP_SWEEP_MIN_PINS
         started = Started(arrays, np.zeros(16, np.int64), Future(), whole_top)
         search = (
-            started.ctl, s.chain, self.parent, dn.ptr, dn.head, dn.time, dn.length, *seeds,
-            s.bt, s.bl, s.pred, s.mark, s.stamp,
+            started.ctl, s.chain,
+            (self.parent, dn.ptr, dn.head, dn.time, dn.length, *seeds, s.bt, s.bl, s.pred,
+             s.mark, s.stamp),
         )  # fmt: skip
         reads = (s.pins, box, *table, s.out_t, s.out_l, SPIN_LIMIT)
         job: tuple[Any, ...]
@@ -1505,12 +1449,12 @@ class Hierarchy:
             started.wait(_TOP2)
             chain = s.chain[: ctl[_CHAIN]]
             _m2o_box_part(chain, pins, box, seed_r, self.parent, s.nodes_a, *arcs, out_t, out_l)
-            _m2o_lookup_side(pins, k, side, 1, box, seed_r, *table, s.d, s.dl, out_t, out_l)
+            _m2o_lookup(pins, side, 1, box, seed_r, *table, s.d, s.dl, out_t, out_l, True)
         finally:
             if posted:
                 started.wait(_LOOKED)
         if not posted:
-            _m2o_lookup_side(pins, k, side, 2, box, seed_r, *table, s.d, s.dl, out_t, out_l)
+            _m2o_lookup(pins, side, 2, box, seed_r, *table, s.d, s.dl, out_t, out_l, True)
         return out_t.copy(), out_l.copy()
 
     def tables(self, metric: int, wait: bool = True) -> tuple[Any, ...]:

@@ -269,6 +269,17 @@ def _copy(h: hierarchy.Hierarchy) -> hierarchy.Hierarchy:
     )  # fmt: skip
 
 
+def _draw(g, h: hierarchy.Hierarchy, rng, k: int):  # type: ignore[no-untyped-def]
+    """k pins at random edges' heads and a target of two seeds with partial edges."""
+    pins = h.rank[g.edge_v[rng.integers(0, g.n_edges, k)]]
+    seeds = (
+        h.rank[g.edge_u[rng.integers(0, g.n_edges, 2)]],
+        rng.uniform(0.0, 20.0, 2),
+        rng.uniform(0.0, 200.0, 2),
+    )
+    return pins, seeds
+
+
 def _with_tables(h: hierarchy.Hierarchy, subtree: int) -> hierarchy.Hierarchy:
     """The same hierarchy, its rank tables built below subtrees of `subtree` nodes (the
     real graphs of the tests are smaller than TABLE_SUBTREE, so they would have none)."""
@@ -330,12 +341,7 @@ def test_rank_tables_on_a_real_map_split_or_not_started_early_or_not(andorra, mo
     assert len(np.unique(box[box >= 0])) > 10
     rng = np.random.default_rng(5)
     for _ in range(20):
-        pins = h.rank[g.edge_v[rng.integers(0, g.n_edges, 500)]]
-        seeds = (
-            h.rank[g.edge_u[rng.integers(0, g.n_edges, 2)]],
-            rng.uniform(0.0, 20.0, 2),
-            rng.uniform(0.0, 200.0, 2),
-        )
+        pins, seeds = _draw(g, h, rng, 500)
         for metric in (0, 1):
             plain_t, plain_l = h.many_to_one(metric, pins, seeds)
             one_t, one_l = tabled.many_to_one(metric, pins, seeds)
@@ -393,12 +399,7 @@ def test_with_tables_the_helper_sweeps_the_top_while_the_units_are_snapped(
     assert split.split() is not None
     rng = np.random.default_rng(9)
     for _ in range(10):
-        pins = tabled.rank[g.edge_v[rng.integers(0, g.n_edges, 400)]]
-        seeds = (
-            tabled.rank[g.edge_u[rng.integers(0, g.n_edges, 2)]],
-            rng.uniform(0.0, 20.0, 2),
-            rng.uniform(0.0, 200.0, 2),
-        )
+        pins, seeds = _draw(g, tabled, rng, 400)
         for metric in (0, 1):
             want = tabled.many_to_one(metric, pins, seeds)  # one thread (no split)
             got = []
