@@ -27,9 +27,10 @@ Queries walk the elimination tree, whose ancestors of a node contain every node 
 search from it can reach: many-to-one (rank) is one RPHAST sweep over the union of the
 sources' ancestors from the top down (on graphs of 3,001-250,000 nodes only above
 subtrees of `TABLE_SUBTREE` nodes, each source reading its way up to there from a rank
-table, `Hierarchy.tables`); point-to-point (route) is two elimination-tree searches that
-meet, then unpacking. Kept weights are float32 (half the memory traffic of
-float64; the relative error of a path sum stays below 1e-5).
+table, `Hierarchy.tables`; with those tables and 48 pins or more the whole top is swept,
+on a helper thread while the caller snaps the units); point-to-point (route) is two
+elimination-tree searches that meet, then unpacking. Kept weights are float32 (half the
+memory traffic of float64; the relative error of a path sum stays below 1e-5).
 
 References: Dibbelt, Strasser, Wagner, "Customizable Contraction Hierarchies" (ACM JEA
 2016); Delling, Goldberg, Werneck, "Faster Batched Shortest Paths in Road Networks"
