@@ -340,6 +340,16 @@ def _m2o_prepare(
 
 
 @njit(cache=True, nogil=True)
+def _flag_chain(chain: Any, flag: Any, d: Any, dl: Any, bt: Any, bl: Any) -> None:
+    """Flag the target's chain 2, each node's time its own way down (bt, bl) from the
+    search down; the chain is upward closed (every ancestor of a chain node is in it)."""
+    for v in chain:
+        flag[v] = 2
+        d[v] = bt[v]
+        dl[v] = bl[v]
+
+
+@njit(cache=True, nogil=True)
 def _m2o_flags(
     n: int,
     parent: Any,
@@ -357,13 +367,8 @@ def _m2o_flags(
     """`_m2o_prepare` after the search down (`chain`, times in bt, bl): flag the chain
     (2) and the pins' ancestors (1), from the first top ancestor up for a pin its table
     answers (`_table_pin`); returns the lowest flagged rank."""
-    lo = n
-    for v in chain:  # upward closed: every ancestor of a chain node is in the chain
-        flag[v] = 2
-        d[v] = bt[v]
-        dl[v] = bl[v]
-        if v < lo:
-            lo = v
+    _flag_chain(chain, flag, d, dl, bt, bl)
+    lo = chain[0] if len(chain) else n  # the chain is in increasing rank
     for p in pins:
         x = first[p] if _table_pin(box, p, seed_r) else p
         if x != -1 and x < lo:
@@ -691,11 +696,7 @@ def _m2o_serve_tables(
     lookups of the side-2 pins (`_m2o_lookup`). Returns without them when told to
     or after `limit` iterations of waiting."""
     seed_r = search[5]
-    chain = _serve_search(ctl, chain_out, search)
-    for v in chain:  # the chain's own way down to the target
-        flag[v] = 2
-        d[v] = search[8][v]
-        dl[v] = search[9][v]
+    _flag_chain(_serve_search(ctl, chain_out, search), flag, d, dl, search[8], search[9])
     arcs = (up_lo, up_hi, up_head, up_t, up_l, flag, d, dl)
     _m2o_sweep_nodes(top0, len(top0), *arcs)
     atomic_cas(ctl, _TOP0, 0, 1)  # publishes the chain and side 0
@@ -742,10 +743,14 @@ def _m2o_box_part(
         if box[v] >= 0:  # flagged 2 by the helper
             nodes[k] = v
             k += 1
-    for p in pins:
-        if _table_pin(box, p, seed_r):
+    own = np.empty(len(pins), np.int64)
+    m = 0
+    for i in range(len(pins)):
+        if _table_pin(box, pins[i], seed_r):
             continue
-        x = p
+        own[m] = i
+        m += 1
+        x = pins[i]
         while x != -1 and box[x] >= 0 and flag[x] == 0:
             flag[x] = 1
             nodes[k] = x
@@ -753,11 +758,9 @@ def _m2o_box_part(
             x = parent[x]
     below = np.sort(nodes[:k])[::-1]
     _m2o_sweep_nodes(below, k, up_lo, up_hi, up_head, up_t, up_l, flag, d, dl)
-    for i in range(len(pins)):
-        p = pins[i]
-        if not _table_pin(box, p, seed_r):
-            out_t[i] = d[p]
-            out_l[i] = dl[p]
+    for i in own[:m]:
+        out_t[i] = d[pins[i]]
+        out_l[i] = dl[pins[i]]
 
 
 @njit(cache=True, nogil=True)
@@ -1395,19 +1398,8 @@ class Hierarchy:
         box, _first, table, up = _parts(started.arrays)
         arcs = (*up, s.flag, s.d, s.dl)
         _m2o_sweep_list(top, lo, *arcs)
-        k = len(pins)
-        ctl = started.ctl
-        posted = False
-        if k <= len(s.pins):
-            s.pins[:k] = pins
-            pins, out_t, out_l = s.pins[:k], s.out_t[:k], s.out_l[:k]
-            ctl[_LO] = max(lo_b, lo)
-            ctl[_K] = k
-            posted = _flip(ctl, _STATE, _SEARCHED, _POSTED)
-        else:
-            out_t, out_l = np.empty(k), np.empty(k)
-        if not posted:
-            ctl[_CANCEL] = 1  # the helper leaves without touching anything more
+        started.ctl[_LO] = max(lo_b, lo)
+        pins, out_t, out_l, posted = started.post(pins, s, _STATE, _SEARCHED, _POSTED)
         reads = (pins, box, seed_r, *table, out_t, out_l)
         try:
             _m2o_half(hi_a, max(lo_a, lo), side, 1, *arcs, s.nodes_a, *reads)
@@ -1428,17 +1420,7 @@ class Hierarchy:
         side = self.split()[0]  # type: ignore[index]
         ctl = started.ctl
         arcs = (*up, s.flag, s.d, s.dl)
-        k = len(pins)
-        posted = False
-        if k <= len(s.pins):
-            s.pins[:k] = pins
-            pins, out_t, out_l = s.pins[:k], s.out_t[:k], s.out_l[:k]
-            ctl[_K] = k
-            posted = _flip(ctl, _PINS, 0, 1)
-        else:
-            out_t, out_l = np.empty(k), np.empty(k)
-        if not posted:
-            ctl[_CANCEL] = 1  # the helper sweeps the top, then leaves
+        pins, out_t, out_l, posted = started.post(pins, s, _PINS, 0, 1)
         try:
             started.wait(_TOP0)
             if _flip(ctl, _TOP1_BY, 0, 1):
@@ -1616,6 +1598,23 @@ class Started:
         slower than SPIN_LIMIT) until the helper has returned, by when it is."""
         if not _spin_until(self.ctl, slot, value, SPIN_LIMIT):
             self.pending.result()
+
+    def post(
+        self, pins: I32, s: Scratch, slot: int, idle: int, posted: int
+    ) -> tuple[I32, F64, F64, bool]:
+        """Hand the helper the pins (copied into s.pins, their number into ctl) by moving
+        ctl[slot] from idle to posted. Returns the pins and the answer arrays both threads
+        write (s's buffers, or new arrays when the pins do not fit them) and whether the
+        helper took its share; if not (it has gone, or the pins did not fit), it is told
+        to leave and the caller does that share itself."""
+        k = len(pins)
+        if k <= len(s.pins):
+            s.pins[:k] = pins
+            self.ctl[_K] = k
+            if _flip(self.ctl, slot, idle, posted):
+                return s.pins[:k], s.out_t[:k], s.out_l[:k], True
+        self.ctl[_CANCEL] = 1  # the helper leaves without touching the pins or answers
+        return pins, np.empty(k), np.empty(k), False
 
     def cancel(self) -> None:
         """No half is coming (the rank failed, or had no sources): let the helper go and
