@@ -651,10 +651,12 @@ def _m2o_serve(
 # A rank with the rank tables (`_m2o_serve_tables`) needs the pins only for the table
 # lookups and the incident's box, so the whole top is swept while the rank's thread still
 # snaps the units: its side 0 and side 2 by the helper, side 1 by whichever thread comes
-# to it first. Slots of the control array besides _CHAIN, _K and _CANCEL: each set to 1
-# when done (or, _TOP1_BY, by the thread that claims side 1: 1 the rank's, 2 the helper),
-# and _PINS posted (1) by the rank's thread or gone (_GONE) by the helper.
-_TOP0, _TOP1_BY, _TOP1, _TOP2, _PINS, _LOOKED = 5, 6, 7, 8, 9, 10
+# to it first; likewise the incident's box (`_m2o_box_part`) once the helper has looked up
+# its pins (it is otherwise idle while the rank's thread sweeps side 1 and looks up its
+# own). Slots of the control array besides _CHAIN, _K and _CANCEL: each set to 1 when done
+# (or, _TOP1_BY and _BOX_BY, by the thread that claims that part: 1 the rank's, 2 the
+# helper), and _PINS posted (1) by the rank's thread or gone (_GONE) by the helper.
+_TOP0, _TOP1_BY, _TOP1, _TOP2, _PINS, _LOOKED, _BOX_BY, _BOX = 5, 6, 7, 8, 9, 10, 11, 12
 # Fewer pins than this use the flagged sweep (`_m2o_serve`) instead: it sweeps only the
 # pins' ancestors (one unit's reach a fifth of the top's arcs). On the 100k grid, against
 # it, interleaved: 10 units (20 pins) 4 % slower with the whole top, 50 units 4 % faster.
@@ -686,6 +688,7 @@ def _m2o_serve_tables(
     t_len: Any,
     out_t: Any,
     out_l: Any,
+    nodes: Any,
     limit: int,
 ) -> None:
     """The helper thread's part of a rank with the rank tables (`Hierarchy.search_down`):
@@ -693,10 +696,13 @@ def _m2o_serve_tables(
     copied into chain_out), the sweep of every top node (box -1) of side 0, then of side
     2, then of side 1 unless the rank's thread has claimed it, each marked done in ctl;
     then, once the rank's thread posts the pins (`pins`, their number in ctl), the table
-    lookups of the side-2 pins (`_m2o_lookup`). Returns without them when told to
-    or after `limit` iterations of waiting."""
+    lookups of the side-2 pins (`_m2o_lookup`), and the incident's box (`_m2o_box_part`,
+    once side 1 is swept) unless the rank's thread has claimed it; _LOOKED marks all of
+    that done. Returns without them when told to or after `limit` iterations of waiting;
+    leaves the box to the rank's thread (_BOX stays 0) if side 1 takes that long."""
     seed_r = search[5]
-    _flag_chain(_serve_search(ctl, chain_out, search), flag, d, dl, search[8], search[9])
+    chain = _serve_search(ctl, chain_out, search)
+    _flag_chain(chain, flag, d, dl, search[8], search[9])
     arcs = (up_lo, up_hi, up_head, up_t, up_l, flag, d, dl)
     _m2o_sweep_nodes(top0, len(top0), *arcs)
     atomic_cas(ctl, _TOP0, 0, 1)  # publishes the chain and side 0
@@ -712,6 +718,9 @@ def _m2o_serve_tables(
         pins[:k], side, 2, box, seed_r, t_ptr, t_head, t_time, t_len, d, dl, out_t[:k],
         out_l[:k], True,
     )  # fmt: skip
+    if atomic_cas(ctl, _BOX_BY, 0, 2) and _spin_until(ctl, _TOP1, 1, limit):
+        _m2o_box_part(chain, pins[:k], box, seed_r, search[0], nodes, *arcs, out_t[:k], out_l[:k])
+        atomic_cas(ctl, _BOX, 0, 1)
     atomic_cas(ctl, _LOOKED, 0, 1)
 
 
@@ -1313,14 +1322,14 @@ class Hierarchy:
             (self.parent, dn.ptr, dn.head, dn.time, dn.length, *seeds, s.bt, s.bl, s.pred,
              s.mark, s.stamp),
         )  # fmt: skip
-        reads = (s.pins, box, *table, s.out_t, s.out_l, SPIN_LIMIT)
+        reads = (s.pins, box, *table, s.out_t, s.out_l)
         job: tuple[Any, ...]
         if whole_top:
             job = (*search, *self._top_sides(box), side, *arcs, s.flag, s.d, s.dl, *reads)
-            _helper().put((_m2o_serve_tables, job, started.pending))
+            _helper().put((_m2o_serve_tables, (*job, s.nodes_a, SPIN_LIMIT), started.pending))
         else:
             job = (*search, hi_b, side, *arcs, s.flag, s.d, s.dl, s.nodes_b, *reads)
-            _helper().put((_m2o_serve, job, started.pending))
+            _helper().put((_m2o_serve, (*job, SPIN_LIMIT), started.pending))
         return started
 
     def _top_sides(self, box: I32) -> tuple[I32, I32, I32]:
@@ -1413,14 +1422,21 @@ class Hierarchy:
     def _m2o_tables(self, pins: I32, seed_r: I32, started: Started, s: Scratch) -> tuple[F64, F64]:
         """`many_to_one` with the rank tables, the helper sweeping the whole top
         (`_m2o_serve_tables`): post the pins, sweep side 1 of the top if the helper has
-        not claimed it, then the incident's box (`_m2o_box_part`) and the table lookups
-        of the pins not on side 2, while the helper looks up those on side 2 (here too if
-        it has gone or the pins do not fit its buffer)."""
+        not claimed it, look up the pins not on side 2 while the helper looks up those on
+        side 2, then the incident's box (`_m2o_box_part`) if the helper, done first, has
+        not claimed it (all here if it has gone or the pins do not fit its buffer)."""
         box, _first, table, up = _parts(started.arrays)
         side = self.split()[0]  # type: ignore[index]
         ctl = started.ctl
         arcs = (*up, s.flag, s.d, s.dl)
         pins, out_t, out_l, posted = started.post(pins, s, _PINS, 0, 1)
+        lookup = (box, seed_r, *table, s.d, s.dl, out_t, out_l, True)
+
+        def box_part() -> None:
+            chain = s.chain[: ctl[_CHAIN]]
+            _m2o_box_part(chain, pins, box, seed_r, self.parent, s.nodes_a, *arcs, out_t, out_l)
+            ctl[_BOX] = 1
+
         try:
             started.wait(_TOP0)
             if _flip(ctl, _TOP1_BY, 0, 1):
@@ -1430,14 +1446,16 @@ class Hierarchy:
             else:
                 started.wait(_TOP1)
             started.wait(_TOP2)
-            chain = s.chain[: ctl[_CHAIN]]
-            _m2o_box_part(chain, pins, box, seed_r, self.parent, s.nodes_a, *arcs, out_t, out_l)
-            _m2o_lookup(pins, side, 1, box, seed_r, *table, s.d, s.dl, out_t, out_l, True)
+            _m2o_lookup(pins, side, 1, *lookup)
+            if _flip(ctl, _BOX_BY, 0, 1):
+                box_part()
         finally:
             if posted:
                 started.wait(_LOOKED)
         if not posted:
-            _m2o_lookup(pins, side, 2, box, seed_r, *table, s.d, s.dl, out_t, out_l, True)
+            _m2o_lookup(pins, side, 2, *lookup)
+        if ctl[_BOX] == 0:  # the helper's claim lapsed (side 1 came too late)
+            box_part()
         return out_t.copy(), out_l.copy()
 
     def tables(self, metric: int, wait: bool = True) -> tuple[Any, ...]:
