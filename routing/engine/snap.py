@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -48,10 +48,11 @@ class Snap:
 
 
 def _check_range(lat: float, lon: float, field: str) -> None:
-    numbers = isinstance(lat, (int, float)) and isinstance(lon, (int, float))
     try:
-        finite = numbers and math.isfinite(lat) and math.isfinite(lon)
-    except OverflowError:  # an int too large for a float
+        # Numbers as the batch check takes them (`_checked_array`): whatever array("d")
+        # holds (ints, floats, bools, numpy's and other real numbers; not strings).
+        finite = all(map(math.isfinite, array("d", (lat, lon))))
+    except (TypeError, OverflowError):  # not a number, or an int too large for a float
         finite = False
     if not finite:
         raise SnapError("Latitude and longitude must be finite numbers.", field=field)
@@ -62,35 +63,27 @@ def _check_range(lat: float, lon: float, field: str) -> None:
 
 
 _NUMBER_TYPES = frozenset({float, int})
-_FAST_TYPES = _NUMBER_TYPES | {np.float64}
 _new = object.__new__
 _set = object.__setattr__
 
 
 def _checked_array(points: list[tuple[float, float]], field: str) -> npt.NDArray[np.float64]:
     """(k, 2) float array of the points; the first bad point raises its own SnapError."""
-    arr: npt.NDArray[Any] | None = None
     n = len(points)
     try:
-        # Pairs of plain numbers (the usual case) through a flat list: 500 of them in
-        # about three quarters of np.array's time (which discovers nesting and dtype).
-        flat = list(chain.from_iterable(points))
-        if set(map(len, points)) == {2} and set(map(type, flat)) <= _FAST_TYPES:
-            arr = np.fromiter(flat, dtype=np.float64, count=2 * n).reshape(n, 2)
-        else:
-            arr = np.array(points)
-    except (ValueError, TypeError, OverflowError):
-        arr = None
-    # Only plain numbers give a numeric array of shape (k, 2) (strings, None or ragged
-    # input do not), so anything else takes the slow path below.
-    if arr is not None and arr.dtype.kind in "fiub" and arr.shape == (len(points), 2):
-        arr = arr.astype(np.float64, copy=False)
-        lat, lon = arr[:, 0], arr[:, 1]
-        good = (
-            np.isfinite(arr).all() and (np.abs(lat) <= 90.0).all() and (np.abs(lon) <= 180.0).all()
-        )
-        if good:
+        # Pairs of numbers (the usual case) as two columns: zip refuses other lengths and
+        # array("d") anything but a number (a string, None), 500 of them in about half
+        # the time of a flat list checked for its types, and less than a third of
+        # np.array's (which discovers nesting and dtype). NaN and infinities fail the
+        # range test.
+        lat, lon = zip(*points, strict=True)
+        arr = np.empty((n, 2))
+        arr[:, 0] = array("d", lat)
+        arr[:, 1] = array("d", lon)
+        if (np.abs(arr) <= (90.0, 180.0)).all():
             return arr
+    except (ValueError, TypeError, OverflowError):
+        pass
     # Slow path only to name the first offending point, exactly as before.
     for i, point in enumerate(points):
         name = field if len(points) == 1 else f"{field}[{i}]"

@@ -134,6 +134,8 @@ _ODD_VALUES = st.one_of(
     st.integers(10**400, 10**401),
     st.booleans(),
     st.floats(-90, 90).map(np.float64),
+    st.floats(-90, 90).map(np.float32),
+    st.decimals(-200, 200, allow_nan=False),
     st.floats(-90, 90).map(str),
     st.none(),
 )
