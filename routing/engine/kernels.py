@@ -271,7 +271,11 @@ def best_per_source(
     when unreachable."""
     eta = np.full(n_sources, np.inf)
     dist = np.full(n_sources, np.inf)
-    for p in range(len(pos_edge)):
+    m = len(pos_edge)
+    for p in range(m):
+        if p + SNAP_AHEAD < m:  # the edges lie far apart: ask for their rows ahead
+            prefetch(tt, pos_edge[p + SNAP_AHEAD])
+            prefetch(length, pos_edge[p + SNAP_AHEAD])
         e, f, o = pos_edge[p], pos_frac[p], owner[p]
         c = (1.0 - f) * tt[e] + via_t[p]
         if c < eta[o]:

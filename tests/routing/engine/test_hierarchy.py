@@ -422,31 +422,29 @@ def test_with_tables_the_helper_sweeps_the_top_while_the_units_are_snapped(
                 assert np.array_equal(ln, want[1])
             assert np.array_equal(few_got[0], want[0][: len(few)])
             assert not hierarchy.scratch(g.hierarchy().n).flag.any()
-    # The incident's box: taken by the helper when this thread is late with its lookups
-    # (slowed here; the helper runs the compiled lookup, untouched), and done here when
-    # the helper could not take it (its claim seen as already made, as when it lapses).
-    real_lookup = hierarchy._m2o_lookup
+    # The incident's box and the side-1 lookups: the helper takes both when this thread
+    # is late with its lookups (slowed here; the helper runs the compiled code).
+    real_lookup = hierarchy._m2o_lookup_shared
+    left = []
 
-    def slow_lookup(*args):  # type: ignore[no-untyped-def]
+    def slow_lookup(ctl, slot, pins, *args):  # type: ignore[no-untyped-def]
         time.sleep(0.05)
-        real_lookup(*args)
+        left.append(len(pins) - ctl[slot])
+        real_lookup(ctl, slot, pins, *args)
 
     pins, seeds = _draw(g, tabled, rng, 400)
     want = tabled.many_to_one(0, pins, seeds)
-    for helper_late in (False, True):
-        started = split.search_down(0, seeds, len(pins))
-        assert started is not None
-        if helper_late:
-            started.ctl[hierarchy._BOX_BY] = 1
-        else:
-            monkeypatch.setattr(hierarchy, "_m2o_lookup", slow_lookup)
-        got_t, got_l = split.many_to_one(0, pins, seeds, started=started)
-        monkeypatch.setattr(hierarchy, "_m2o_lookup", real_lookup)
-        assert started.ctl[hierarchy._BOX_BY] == (1 if helper_late else 2)
-        assert started.ctl[hierarchy._BOX] == 1
-        assert np.array_equal(got_t, want[0])
-        assert np.array_equal(got_l, want[1])
-        assert not hierarchy.scratch(g.hierarchy().n).flag.any()
+    started = split.search_down(0, seeds, len(pins))
+    assert started is not None
+    monkeypatch.setattr(hierarchy, "_m2o_lookup_shared", slow_lookup)
+    got_t, got_l = split.many_to_one(0, pins, seeds, started=started)
+    monkeypatch.setattr(hierarchy, "_m2o_lookup_shared", real_lookup)
+    assert started.ctl[hierarchy._BOX_BY] == 2
+    assert started.ctl[hierarchy._BOX] == 1
+    assert left[0] <= 0  # every slice of side 1 taken before this thread came
+    assert np.array_equal(got_t, want[0])
+    assert np.array_equal(got_l, want[1])
+    assert not hierarchy.scratch(g.hierarchy().n).flag.any()
     # The helper gone before the pins come, and more pins than its buffer holds: this
     # thread looks them all up.
     pins = tabled.rank[g.edge_v[rng.integers(0, g.n_edges, hierarchy.PINS_CAP + 50)]]
