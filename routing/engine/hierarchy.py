@@ -1475,11 +1475,12 @@ class Hierarchy:
     def _m2o_tables(self, pins: I32, seed_r: I32, started: Started, s: Scratch) -> tuple[F64, F64]:
         """`many_to_one` with the rank tables, the helper sweeping the whole top
         (`_m2o_serve_tables`): post the pins, sweep side 1 of the top if the helper has
-        not claimed it, look up the pins not on side 2 while the helper looks up those on
-        side 2, then the incident's box (`_m2o_box_part`) unless the helper, done first,
-        has claimed it, then what is left of the helper's side; each thread, done with
-        its own, takes what is left of the other's (`_m2o_lookup_shared`), and this one
-        all of it if the helper has gone or the pins do not fit its buffer."""
+        not claimed it (else look up side 2's pins until it has swept it), look up the
+        pins not on side 2 while the helper looks up those on side 2, then the incident's
+        box (`_m2o_box_part`) unless the helper, done first, has claimed it, then what is
+        left of the helper's side; each thread, done with its own, takes what is left of
+        the other's (`_m2o_lookup_shared`), and this one all of it if the helper has gone
+        or the pins do not fit its buffer."""
         box, _first, table, up = _parts(started.arrays)
         side = self.split()[0]  # type: ignore[index]
         ctl = started.ctl
@@ -1498,7 +1499,9 @@ class Hierarchy:
                 top1 = self._top_sides(box)[1]
                 _m2o_sweep_nodes(top1, len(top1), *arcs)
                 ctl[_TOP1] = 1
-            else:
+            else:  # the helper sweeps it, side 2 done: look up the pins there meanwhile
+                started.wait(_TOP2)
+                _m2o_lookup_shared(ctl, _NEXT2, pins, side, 2, *lookup)
                 started.wait(_TOP1)
             _m2o_lookup_shared(ctl, _NEXT1, pins, side, 1, *lookup)
             started.wait(_TOP2)
