@@ -1369,7 +1369,7 @@ class Hierarchy:
         s = scratch(self.n)
         s.stamp += 1
         whole_top = len(box) > 0 and pins >= TOP_SWEEP_MIN_PINS
-        started = Started(arrays, np.zeros(16, np.int64), Future(), whole_top)
+        started = Started(arrays, np.zeros(16, np.int64), Future(), whole_top, seeds)
         search = (
             started.ctl, s.chain,
             (self.parent, dn.ptr, dn.head, dn.time, dn.length, *seeds, s.bt, s.bl, s.pred,
@@ -1665,6 +1665,7 @@ class Started:
     ctl: I64  # shared with the helper (`_m2o_serve` or `_m2o_serve_tables`)
     pending: Future[None]  # done when the helper has returned
     whole_top: bool  # the helper sweeps the whole top (`_m2o_serve_tables`)
+    seeds: tuple[I32, F64, F64]  # the target's, as given to `search_down`
 
     def wait(self, slot: int, value: int = 1) -> None:
         """Wait until ctl[slot] is at least value: spinning, then (should the helper be

@@ -381,9 +381,8 @@ def rank_positions(
         h.rank,
     )
     # Pins may repeat (units on the same edge); the sweep takes them as they are.
-    via_t, via_l = h.many_to_one(
-        _metric(mode), pins, _target_seeds(g, target, mode), started=started
-    )
+    seeds = _target_seeds(g, target, mode) if started is None else started.seeds
+    via_t, via_l = h.many_to_one(_metric(mode), pins, seeds, started=started)
     eta, dist = kernels.best_per_source(
         len(edge),
         pe,
