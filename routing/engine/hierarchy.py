@@ -682,25 +682,13 @@ def _claim(ctl: Any, slot: int, n: int) -> int:
 
 @njit(cache=True, nogil=True)
 def _m2o_lookup_shared(
-    ctl: Any,
-    slot: int,
-    pins: Any,
-    side: Any,
-    want: int,
-    box: Any,
-    seed_r: Any,
-    t_ptr: Any,
-    t_head: Any,
-    t_time: Any,
-    t_len: Any,
-    d: Any,
-    dl: Any,
-    out_t: Any,
-    out_l: Any,
+    ctl: Any, slot: int, pins: Any, side: Any, want: int, reads: Any, out_t: Any, out_l: Any
 ) -> None:
     """`_m2o_lookup` of the table pins of side `want` (1: not on side 2), slice by slice
     of the pins as this thread claims them from ctl[slot] (`_claim`), until none is
-    left; the other thread may be claiming them too."""
+    left; the other thread may be claiming them too. `reads`: the lookup's box, seed_r,
+    the table's four arrays, d and dl."""
+    box, seed_r, t_ptr, t_head, t_time, t_len, d, dl = reads
     k = len(pins)
     while True:
         a = _claim(ctl, slot, LOOKUP_SLICE)
@@ -766,14 +754,14 @@ def _m2o_serve_tables(
         return
     k = ctl[_K]
     pins, out_t, out_l = pins[:k], out_t[:k], out_l[:k]
-    lookup = (side, box, seed_r, t_ptr, t_head, t_time, t_len, d, dl)
-    _m2o_lookup_shared(ctl, _NEXT2, pins, lookup[0], 2, *lookup[1:], out_t, out_l)
+    reads = (box, seed_r, t_ptr, t_head, t_time, t_len, d, dl)
+    _m2o_lookup_shared(ctl, _NEXT2, pins, side, 2, reads, out_t, out_l)
     top1 = _spin_until(ctl, _TOP1, 1, limit)
     if top1 and atomic_cas(ctl, _BOX_BY, 0, 2):
         _m2o_box_part(chain, pins, box, seed_r, search[0], nodes, *arcs, out_t, out_l)
         atomic_cas(ctl, _BOX, 0, 1)
     if top1:
-        _m2o_lookup_shared(ctl, _NEXT1, pins, lookup[0], 1, *lookup[1:], out_t, out_l)
+        _m2o_lookup_shared(ctl, _NEXT1, pins, side, 1, reads, out_t, out_l)
     atomic_cas(ctl, _LOOKED, 0, 1)
 
 
@@ -1486,7 +1474,7 @@ class Hierarchy:
         ctl = started.ctl
         arcs = (*up, s.flag, s.d, s.dl)
         pins, out_t, out_l, posted = started.post(pins, s, _PINS, 0, 1)
-        lookup = (box, seed_r, *table, s.d, s.dl, out_t, out_l)
+        reads = (box, seed_r, *table, s.d, s.dl)
 
         def box_part() -> None:
             chain = s.chain[: ctl[_CHAIN]]
@@ -1501,13 +1489,13 @@ class Hierarchy:
                 ctl[_TOP1] = 1
             else:  # the helper sweeps it, side 2 done: look up the pins there meanwhile
                 started.wait(_TOP2)
-                _m2o_lookup_shared(ctl, _NEXT2, pins, side, 2, *lookup)
+                _m2o_lookup_shared(ctl, _NEXT2, pins, side, 2, reads, out_t, out_l)
                 started.wait(_TOP1)
-            _m2o_lookup_shared(ctl, _NEXT1, pins, side, 1, *lookup)
+            _m2o_lookup_shared(ctl, _NEXT1, pins, side, 1, reads, out_t, out_l)
             started.wait(_TOP2)
             if _flip(ctl, _BOX_BY, 0, 1):
                 box_part()
-            _m2o_lookup_shared(ctl, _NEXT2, pins, side, 2, *lookup)
+            _m2o_lookup_shared(ctl, _NEXT2, pins, side, 2, reads, out_t, out_l)
         finally:
             if posted:
                 started.wait(_LOOKED)
