@@ -28,7 +28,8 @@ search from it can reach: many-to-one (rank) is one RPHAST sweep over the union 
 sources' ancestors from the top down (on graphs of 3,001-250,000 nodes only above
 subtrees of `TABLE_SUBTREE` nodes, each source reading its way up to there from a rank
 table, `Hierarchy.tables`; with those tables and 48 pins or more the whole top is swept,
-on a helper thread while the caller snaps the units); point-to-point (route) is two
+on a helper thread while the caller snaps the units, and the two threads then share the
+table lookups and the incident's box as each is free); point-to-point (route) is two
 elimination-tree searches that meet, then unpacking. Kept weights are float32 (half the
 memory traffic of float64; the relative error of a path sum stays below 1e-5).
 

@@ -463,6 +463,43 @@ def test_with_tables_the_helper_sweeps_the_top_while_the_units_are_snapped(
     assert not hierarchy.scratch(g.hierarchy().n).flag.any()
 
 
+def test_ranks_from_several_threads_at_once_share_the_helper(andorra, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A server ranks from several request threads at once; they queue for the one helper
+    # (each with its own scratch) and every rank still gives its one-thread answer, with
+    # the tables (whole top, shared lookups) and without them (flagged halves).
+    from concurrent.futures import ThreadPoolExecutor
+
+    g = andorra
+    monkeypatch.setattr(hierarchy, "SPLIT_MIN_NODES", 0)
+    plain = _copy(g.hierarchy())
+    tabled = _with_tables(g.hierarchy(), 100)
+    rng = np.random.default_rng(12)
+    jobs = []
+    for i in range(24):
+        h = tabled if i % 2 else plain
+        pins, seeds = _draw(g, h, rng, int(rng.choice([30, 400])))
+        metric = i % 3 % 2
+        monkeypatch.setattr(hierarchy, "SPLIT_MIN_NODES", 10**9)
+        h.__dict__.pop("_split", None)
+        want = h.many_to_one(metric, pins, seeds)  # one thread, no helper
+        monkeypatch.setattr(hierarchy, "SPLIT_MIN_NODES", 0)
+        h.__dict__.pop("_split", None)
+        jobs.append((h, metric, pins, seeds, want))
+    assert plain.split() is not None
+    assert tabled.split() is not None
+
+    def run(job):  # type: ignore[no-untyped-def]
+        h, metric, pins, seeds, want = job
+        for _ in range(3):
+            got = h.many_to_one(metric, pins, seeds)
+            assert np.array_equal(got[0], want[0])
+            assert np.array_equal(got[1], want[1])
+            assert not hierarchy.scratch(h.n).flag.any()
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(run, jobs))
+
+
 def test_rank_tables_are_built_in_the_background_on_first_use(andorra, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # A rank does not wait for the tables: it sweeps without them while a background
     # thread builds them, and later ranks use them.
