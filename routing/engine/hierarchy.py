@@ -757,11 +757,10 @@ def _m2o_serve_tables(
     pins, out_t, out_l = pins[:k], out_t[:k], out_l[:k]
     reads = (box, seed_r, t_ptr, t_head, t_time, t_len, d, dl)
     _m2o_lookup_shared(ctl, _NEXT2, pins, side, 2, reads, out_t, out_l)
-    top1 = _spin_until(ctl, _TOP1, 1, limit)
-    if top1 and atomic_cas(ctl, _BOX_BY, 0, 2):
-        _m2o_box_part(chain, pins, box, seed_r, search[0], nodes, *arcs, out_t, out_l)
-        atomic_cas(ctl, _BOX, 0, 1)
-    if top1:
+    if _spin_until(ctl, _TOP1, 1, limit):  # the box and side 1 read side 1's times
+        if atomic_cas(ctl, _BOX_BY, 0, 2):
+            _m2o_box_part(chain, pins, box, seed_r, search[0], nodes, *arcs, out_t, out_l)
+            atomic_cas(ctl, _BOX, 0, 1)
         _m2o_lookup_shared(ctl, _NEXT1, pins, side, 1, reads, out_t, out_l)
     atomic_cas(ctl, _LOOKED, 0, 1)
 

@@ -470,23 +470,22 @@ def test_ranks_from_several_threads_at_once_share_the_helper(andorra, monkeypatc
     from concurrent.futures import ThreadPoolExecutor
 
     g = andorra
+    # One thread (Andorra is below SPLIT_MIN_NODES, so split() caches None), then split.
+    one = {False: _copy(g.hierarchy()), True: _with_tables(g.hierarchy(), 100)}
+    for h in one.values():
+        assert h.split() is None
     monkeypatch.setattr(hierarchy, "SPLIT_MIN_NODES", 0)
-    plain = _copy(g.hierarchy())
-    tabled = _with_tables(g.hierarchy(), 100)
+    two = {False: _copy(g.hierarchy()), True: _with_tables(g.hierarchy(), 100)}
     rng = np.random.default_rng(12)
     jobs = []
     for i in range(24):
-        h = tabled if i % 2 else plain
-        pins, seeds = _draw(g, h, rng, int(rng.choice([30, 400])))
+        tables = bool(i % 2)
+        pins, seeds = _draw(g, one[tables], rng, int(rng.choice([30, 400])))
         metric = i % 3 % 2
-        monkeypatch.setattr(hierarchy, "SPLIT_MIN_NODES", 10**9)
-        h.__dict__.pop("_split", None)
-        want = h.many_to_one(metric, pins, seeds)  # one thread, no helper
-        monkeypatch.setattr(hierarchy, "SPLIT_MIN_NODES", 0)
-        h.__dict__.pop("_split", None)
-        jobs.append((h, metric, pins, seeds, want))
-    assert plain.split() is not None
-    assert tabled.split() is not None
+        want = one[tables].many_to_one(metric, pins, seeds)
+        jobs.append((two[tables], metric, pins, seeds, want))
+    assert two[False].split() is not None
+    assert two[True].split() is not None
 
     def run(job):  # type: ignore[no-untyped-def]
         h, metric, pins, seeds, want = job
