@@ -7,10 +7,10 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from config.devices import device_last_seq, item_process
-from config.realtime import ScreenConsumer, envelope, rejection
 from dispatch import access, events, selectors
 from dispatch.devices import CREW_ITEM_TYPES
+from realtime.consumers import ScreenConsumer, envelope, rejection
+from realtime.devices import device_last_seq, item_process
 
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 

@@ -13,9 +13,9 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.utils.dateparse import parse_datetime
 
-from config.devices import ItemRejected, ItemType
 from dispatch import access, services
 from handoff.devices import HANDOFF_ITEM_TYPES
+from realtime.devices import ItemRejected, ItemType
 
 
 def _number(data: dict[str, Any], name: str, *, required: bool = True) -> float | None:

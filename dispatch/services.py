@@ -12,7 +12,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from config.events import event_record
 from dispatch import events, selectors
 from dispatch.models import (
     ACTIVE_ASSIGNMENT_STATUSES,
@@ -31,6 +30,7 @@ from dispatch.models import (
     UnitStatus,
 )
 from handoff.models import Hospital
+from realtime.events import event_record
 from routing.engine import RoutingError
 from routing.engine.coords import GeocodeError, parse_coordinates
 from routing.services import geocode_forward, geocode_reverse, get_network

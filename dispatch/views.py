@@ -10,7 +10,6 @@ from django.shortcuts import render
 
 from accounts.access import role_required
 from accounts.models import Role
-from config.events import stream_head
 from dispatch import access, events, selectors
 from dispatch.models import Assignment
 from handoff import access as handoff_access
@@ -18,6 +17,7 @@ from handoff import selectors as handoff_selectors
 from handoff.clinical import VITALS
 from handoff.clinical.vocabulary import STROKE_SCALE_RANGES
 from handoff.models import DestinationReason, Hospital
+from realtime.events import stream_head
 
 # The patient record's fixed choices, in the order a crew works through them.
 RECORD_FORM: dict[str, Any] = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.realtime import ScreenConsumer, envelope
 from dispatch.selectors import hospital_summary
 from handoff import access, events, selectors
+from realtime.consumers import ScreenConsumer, envelope
 
 
 class EDBoardConsumer(ScreenConsumer):

@@ -18,9 +18,9 @@ from uuid import UUID
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 
-from config.devices import ItemRejected, ItemType
 from handoff import access, services
 from handoff.models import Encounter
+from realtime.devices import ItemRejected, ItemType
 
 _SNOMED = re.compile(r"^[0-9]{6,16}$")
 

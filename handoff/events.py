@@ -1,6 +1,6 @@
 """Handoff group names and event types.
 
-Every handoff event is logged (config.events.event_record) on one of two streams: the
+Every handoff event is logged (realtime.events.event_record) on one of two streams: the
 receiving ED's `handoff.ed.<hospital_id>` and the crew tablet's `dispatch.unit.<unit_id>`.
 Payloads carry the temporary identifier, never the patient's name (docs/handoff.md).
 """

@@ -1,7 +1,7 @@
 """Every write of the handoff: the pre-hospital record, the ED's actions, team activations.
 
 Each service owns its transaction: it locks the encounter row, checks who may act and the
-state, writes, and records the events (config.events) that the ED board and the crew
+state, writes, and records the events (realtime.events) that the ED board and the crew
 tablet show. Event payloads never carry the patient's name (handoff.selectors.board_row).
 """
 
@@ -22,7 +22,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from audit.services import audit_record
-from config.events import event_record
 from dispatch import selectors as dispatch_selectors
 from dispatch.models import ACTIVE_ASSIGNMENT_STATUSES, Assignment, DispatchCentre
 from handoff import access, events, selectors
@@ -60,6 +59,7 @@ from handoff.models import (
     TeamActivation,
     VitalsSet,
 )
+from realtime.events import event_record
 from routing.engine import RoutingError
 from routing.services import MapNotBuiltError
 

@@ -1,4 +1,4 @@
-// A persistent outbox for the device protocol (docs/protocol.md, config/devices.py).
+// A persistent outbox for the device protocol (docs/protocol.md, realtime/devices.py).
 //
 // Every item is written to localStorage BEFORE it is sent, so a reload, a crash or a lost
 // link loses nothing. Items go out as {type, id, seq, data}; the server answers each with

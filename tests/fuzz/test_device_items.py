@@ -1,4 +1,4 @@
-"""Crew device items straight into config.devices.item_process: whatever a tablet sends, the
+"""Crew device items straight into realtime.devices.item_process: whatever a tablet sends, the
 answer is an ack or a typed reject, never an exception, and a reject leaves no trace but the
 DeviceItem row that makes its resend answer the same way.
 
@@ -18,11 +18,11 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config.devices import _ID, item_process
 from config.models import DeviceItem, EventLog
 from dispatch.devices import CREW_ITEM_TYPES
 from dispatch.models import Assignment, AssignmentTransition, UnitPosition
 from handoff.models import Admission, EDMessage, Encounter, TeamActivation, VitalsSet
+from realtime.devices import _ID, item_process
 from tests.fuzz.conftest import JSON, crew_items, unique
 
 pytestmark = pytest.mark.django_db

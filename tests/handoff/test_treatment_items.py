@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from config.devices import item_process
 from config.models import DeviceItem
 from dispatch.devices import CREW_ITEM_TYPES
 from handoff import services
 from handoff.models import Intervention, MedicationGiven
+from realtime.devices import item_process
 
 pytestmark = pytest.mark.django_db
 

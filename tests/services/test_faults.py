@@ -329,8 +329,8 @@ BATCH = 25
 def test_screens_equal_the_event_log_through_faults(private_redis, centre, settings, capsys):
     from django.test import Client
 
-    from config.events import event_record
     from dispatch.events import centre_group
+    from realtime.events import event_record
     from scripts.scale import RoundRobinProxy
 
     prefix = "faults2"

@@ -98,7 +98,7 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def send_catch_up(self, since: int | None) -> None:
         """The missed events after `since`, or a snapshot when there is no usable `since`."""
-        from config.events import events_since
+        from realtime.events import events_since
 
         if since is not None:
             replay = await database_sync_to_async(events_since)(stream=self.stream, since=since)
@@ -124,7 +124,7 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         return replay_visible(self.scope["user"], events)
 
     def _snapshot_with_head(self) -> dict[str, Any]:
-        from config.events import stream_head
+        from realtime.events import stream_head
 
         # The head is read first: an event committed after it is at most sent twice (once in
         # the snapshot, once live), never lost; the client's sequence check drops the repeat.

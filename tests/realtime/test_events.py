@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.events import event_record, events_since
+from realtime.events import event_record, events_since
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,5 @@
+"""The real-time platform: the event log's write and replay side, the device item protocol,
+the screens' socket base, the per-process ingest tick and the per-process fan-out hub.
+
+Its models (EventLog, StreamSequence, DeviceItem) still live in `config.models`.
+"""
