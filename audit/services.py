@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -80,6 +84,58 @@ def _append(fields: dict[str, Any]) -> AuditEvent:
     return event
 
 
+@dataclass
+class AuditBatch:
+    """Audit rows of an ingest tick, appended together when it ends (realtime.ingest).
+
+    One head lock for the whole tick, taken last, as every writer takes it; `mark()` /
+    `rollback_to()` follow the tick's per-item savepoints.
+    """
+
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+    def mark(self) -> int:
+        return len(self.pending)
+
+    def rollback_to(self, mark: int) -> None:
+        del self.pending[mark:]
+
+    def flush(self) -> int:
+        """Chain and insert the collected rows inside the caller's transaction."""
+        if not self.pending:
+            return 0
+        with transaction.atomic(savepoint=False):
+            head = _locked_head()
+            seq, prev = head.last_seq, head.last_hash
+            rows = []
+            for fields in self.pending:
+                seq += 1
+                chained = {**fields, "seq": seq, "prev_hash": prev}
+                event = AuditEvent(**chained)
+                event.hash = prev = row_hash(chained)
+                rows.append(event)
+            AuditEvent.objects.bulk_create(rows)
+            AuditHead.objects.filter(pk=1).update(
+                last_seq=seq, last_hash=prev, updated_at=rows[-1].at
+            )
+        count, self.pending = len(self.pending), []
+        return count
+
+
+_batch: ContextVar[AuditBatch | None] = ContextVar("audit_batch", default=None)
+
+
+@contextmanager
+def audit_batch() -> Iterator[AuditBatch]:
+    """Collect `audit_record` calls for one ingest tick (see AuditBatch)."""
+    batch = AuditBatch()
+    token = _batch.set(batch)
+    try:
+        yield batch
+    finally:
+        _batch.reset(token)
+
+
 def audit_record(
     *,
     actor: Any,
@@ -87,6 +143,7 @@ def audit_record(
     object_type: str,
     object_id: Any,
     detail: dict[str, Any] | None = None,
+    context: AuditContext | None = None,
 ) -> None:
     """Record that `actor` did `action` on one object of patient data.
 
@@ -95,9 +152,11 @@ def audit_record(
     ("read", "list") inside a transaction are recorded once it commits: the chain lock is then
     always the last lock a transaction takes, which keeps reads in a device item's
     transaction from deadlocking against writers that lock the encounter first. A read whose
-    transaction rolls back returned nothing to the user and is not recorded.
+    transaction rolls back returned nothing to the user and is not recorded. `context` is the
+    request's (audit.context.current()) unless given. Inside an ingest tick the row is
+    collected and appended with the tick's others at its end.
     """
-    context = current()
+    context = context or current()
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
     fields: dict[str, Any] = {
         "at": timezone.now(),
@@ -112,6 +171,10 @@ def audit_record(
         "channel": context.channel,
         "detail": _clean_detail(detail, context),
     }
+    batch = _batch.get()
+    if batch is not None:
+        batch.pending.append(fields)
+        return
     if action in READ_ACTIONS and connection.in_atomic_block:
         transaction.on_commit(lambda: _append(fields), robust=True)
         return

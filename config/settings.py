@@ -187,6 +187,21 @@ CHANNEL_CAPACITY = env.integer("CHANNEL_CAPACITY", 1000, minimum=10)
 CHANNEL_EXPIRY_SECONDS = env.integer("CHANNEL_EXPIRY_SECONDS", 30, minimum=1)
 # A screen further behind than this many events gets a snapshot instead of a replay.
 EVENT_REPLAY_LIMIT = env.integer("EVENT_REPLAY_LIMIT", 500, minimum=1)
+# Device items are written in ticks: everything that arrived within INGEST_TICK_MS of the
+# first waiting item, up to INGEST_TICK_ITEMS, in one transaction (docs/events.md, "Ingest").
+INGEST_TICK_MS = env.integer("INGEST_TICK_MS", 25, minimum=1)
+INGEST_TICK_ITEMS = env.integer("INGEST_TICK_ITEMS", 2000, minimum=1)
+# Past this many waiting items a process tells devices to back off; past the hard limit it
+# answers new frames "retry" without taking them (the devices keep them).
+INGEST_BUSY_ITEMS = env.integer("INGEST_BUSY_ITEMS", 6000, minimum=1)
+INGEST_MAX_QUEUED_ITEMS = env.integer("INGEST_MAX_QUEUED_ITEMS", 20000, minimum=1)
+# Per device: a sustained rate with a burst allowance (a box replaying its dead-zone buffer).
+DEVICE_RATE_PER_S = env.integer("DEVICE_RATE_PER_S", 50, minimum=1)
+DEVICE_BURST_ITEMS = env.integer("DEVICE_BURST_ITEMS", 10000, minimum=1)
+DEVICE_MAX_FRAME_BYTES = env.integer("DEVICE_MAX_FRAME_BYTES", 1_000_000, minimum=1024)
+DEVICE_MAX_BATCH_ITEMS = env.integer("DEVICE_MAX_BATCH_ITEMS", 5000, minimum=1)
+# A screen gets at most one frame per stream this often (realtime/fanout.py).
+FANOUT_TICK_MS = env.integer("FANOUT_TICK_MS", 50, minimum=1)
 
 if REDIS_URL:
     CHANNEL_LAYERS: dict[str, Any] = {

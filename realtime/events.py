@@ -1,15 +1,25 @@
 """The event log: record an event with the change, send it after commit, replay on request.
 
 Services call `event_record` inside their transaction. The row and the change commit
-together, and only then is the envelope sent to the stream's Channels group, so no screen
-ever sees an event for a change that rolled back, and a dropped message is recovered from
-the log by sequence.
+together, and only then is the envelope sent to the screens (through the per-process fan-out
+hubs, realtime.fanout), so no screen ever sees an event for a change that rolled back, and a
+dropped message is recovered from the log by sequence.
+
+Inside an ingest tick (realtime.ingest) the events of every item are collected by an
+`EventBatch` instead and written at the end of the tick's transaction: one sequence update
+per stream, the streams locked in name order (so two processes' ticks never deadlock on
+them), one bulk insert, and one channel-layer message for the whole tick.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -19,15 +29,129 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.models import EventLog, StreamSequence
+from realtime import sql
 
 logger = logging.getLogger(__name__)
 
+EVENT_VERSION = 1
+# Every daphne process's fan-out hub joins this one group; a message carries the events of
+# any number of streams and each hub keeps those its own screens follow (realtime.fanout).
+HUB_GROUP = "realtime.hubs"
+HUB_MESSAGE = "hub.events"
 
-def event_record(*, stream: str, event_type: str, data: dict[str, Any]) -> EventLog:
+
+@dataclass
+class PendingEvent:
+    stream: str
+    type: str
+    data: dict[str, Any]
+    ts: datetime
+
+
+@dataclass
+class EventBatch:
+    """Events recorded inside an ingest tick, written together when it ends.
+
+    `mark()` / `rollback_to()` follow the tick's per-item savepoints: an item that is
+    rejected takes its events with it.
+    """
+
+    pending: list[PendingEvent] = field(default_factory=list)
+    written: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, stream: str, event_type: str, data: dict[str, Any]) -> None:
+        self.pending.append(PendingEvent(stream, event_type, data, timezone.now()))
+
+    def mark(self) -> int:
+        return len(self.pending)
+
+    def rollback_to(self, mark: int) -> None:
+        del self.pending[mark:]
+
+    def flush(self) -> list[dict[str, Any]]:
+        """Allocate sequences and insert the rows (inside the tick's transaction).
+
+        Returns the envelopes in stream order, each stream's in sequence order; they are also
+        kept in `written` for the caller to publish once the transaction has committed.
+        """
+        if not self.pending:
+            return []
+        by_stream: dict[str, list[PendingEvent]] = {}
+        for event in self.pending:
+            by_stream.setdefault(event.stream, []).append(event)
+        heads = _allocate(sorted(by_stream), {s: len(e) for s, e in by_stream.items()})
+        rows = []
+        for stream in sorted(by_stream):
+            first = heads[stream] - len(by_stream[stream]) + 1
+            for offset, event in enumerate(by_stream[stream]):
+                rows.append(
+                    EventLog(
+                        stream=stream,
+                        seq=first + offset,
+                        type=event.type,
+                        data=event.data,
+                        ts=event.ts,
+                        v=EVENT_VERSION,
+                    )
+                )
+        EventLog.objects.bulk_create(rows)
+        self.pending = []
+        self.written.extend(row.envelope() for row in rows)
+        return [row.envelope() for row in rows]
+
+
+_batch: ContextVar[EventBatch | None] = ContextVar("event_batch", default=None)
+
+
+@contextmanager
+def event_batch() -> Iterator[EventBatch]:
+    """Collect `event_record` calls for one ingest tick (see EventBatch)."""
+    batch = EventBatch()
+    token = _batch.set(batch)
+    try:
+        yield batch
+    finally:
+        _batch.reset(token)
+
+
+def _allocate(streams: list[str], counts: dict[str, int]) -> dict[str, int]:
+    """Take `counts[s]` sequence numbers on each stream; returns each stream's new head.
+
+    The rows are locked in name order before they are changed, the same order in every
+    process, so two ticks that write the same streams queue instead of deadlocking.
+    """
+    table = StreamSequence._meta.db_table
+    sql.insert_returning(
+        table,
+        ["stream", "last_seq"],
+        ["text", "int"],
+        [(stream, 0) for stream in streams],
+        conflict=["stream"],
+        returning=["id"],
+    )
+    sql.lock_rows(table, "stream", streams)
+    changed = sql.update_from_values(
+        table,
+        "stream",
+        ["last_seq"],
+        ["text", "int"],
+        [(stream, counts[stream]) for stream in streams],
+        returning=["stream", "last_seq"],
+        expressions={"last_seq": f"{table}.last_seq + v.last_seq"},
+    )
+    return {stream: int(last) for stream, last in changed}
+
+
+def event_record(*, stream: str, event_type: str, data: dict[str, Any]) -> None:
     """Append an event to `stream` and schedule its broadcast after commit.
 
-    Must run inside the caller's transaction (atomic is opened if there is none).
+    Must run inside the caller's transaction (atomic is opened if there is none). Inside an
+    ingest tick the event is collected and written when the tick ends.
     """
+    batch = _batch.get()
+    if batch is not None:
+        batch.add(stream, event_type, data)
+        return
     with transaction.atomic():
         sequence, _ = StreamSequence.objects.select_for_update().get_or_create(stream=stream)
         # The row lock serialises writers of one stream, so sequences have no gaps or repeats.
@@ -37,19 +161,39 @@ def event_record(*, stream: str, event_type: str, data: dict[str, Any]) -> Event
             stream=stream, seq=sequence.last_seq, type=event_type, data=data, ts=timezone.now()
         )
         envelope = event.envelope()
-        transaction.on_commit(lambda: broadcast(stream, envelope))
-    return event
+        transaction.on_commit(lambda: broadcast([envelope]))
 
 
-def broadcast(group: str, envelope: dict[str, Any]) -> None:
-    """Send a ready envelope to a group; a lost message is healed by replay, so only log."""
-    layer = get_channel_layer()
-    if layer is None:
+def hub_message(envelopes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The channel-layer message that carries ready envelopes to every process's hub."""
+    return {"type": HUB_MESSAGE, "events": envelopes}
+
+
+def broadcast(envelopes: list[dict[str, Any]]) -> None:
+    """Send ready envelopes to the hubs; a lost message is healed by replay, so only log."""
+    if not envelopes:
         return
     try:
-        async_to_sync(layer.group_send)(group, {"type": "event.forward", "event": envelope})
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    try:
+        if loop is not None:
+            # Sync code on a thread that runs an event loop (a test driving a browser):
+            # async_to_sync cannot block here, so the send goes onto that loop.
+            loop.create_task(abroadcast(envelopes))
+        else:
+            async_to_sync(abroadcast)(envelopes)
     except Exception:
-        logger.exception("broadcast to %s failed; screens will heal from the event log", group)
+        logger.exception("broadcast of %d events failed; screens heal from the log", len(envelopes))
+
+
+async def abroadcast(envelopes: list[dict[str, Any]]) -> None:
+    """`broadcast` from async code (the ingest tick publishes this way after its commit)."""
+    layer = get_channel_layer()
+    if layer is None or not envelopes:
+        return
+    await layer.group_send(HUB_GROUP, hub_message(envelopes))
 
 
 def stream_head(stream: str) -> int:
