@@ -1,6 +1,10 @@
 """The shared shape of every screen's WebSocket: authenticate, check access, join, snapshot.
 
-Close codes (docs/protocol.md): 4401 not logged in, 4403 logged in but not allowed here.
+Live events reach a screen through its process's fan-out hub (realtime.fanout), not through a
+channel-layer membership of its own.
+
+Close codes (docs/protocol.md): 4401 not logged in, 4403 logged in but not allowed here, 1009
+a frame larger than DEVICE_MAX_FRAME_BYTES (an `error` with code `too_large` says so first).
 """
 
 from __future__ import annotations
@@ -10,16 +14,19 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from audit.context import bind_scope
+from realtime.events import EVENT_VERSION
+from realtime.fanout import Subscriber, get_hub
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
-EVENT_VERSION = 1
+CLOSE_TOO_LARGE = 1009
 
 
 def envelope(
@@ -51,6 +58,7 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     """A screen's socket. Subclasses say how to resolve the scope and what to snapshot."""
 
     groups_joined: list[str]
+    subscriptions: list[Subscriber]
 
     def resolve(self, user: Any) -> Any:
         """Return the object this user's screen follows, or raise PermissionDenied (sync)."""
@@ -67,6 +75,7 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         # this client address and connection request id.
         bind_scope(self.scope, "ws")
         self.groups_joined = []
+        self.subscriptions = []
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -76,14 +85,20 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         except PermissionDenied:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        hub = get_hub()
         for group in self.group_names_for(self.target):
-            await self.channel_layer.group_add(group, self.channel_name)
+            # Subscribed (paused) before reading, so an event committed meanwhile arrives live
+            # as well, after the catch-up; the client drops what its sequence already holds.
+            self.subscriptions.append(await hub.subscribe(group, self._send_text))
             self.groups_joined.append(group)
         await self.accept()
-        # Joined before reading, so an event committed meanwhile arrives live as well; the
-        # client drops anything at or below the sequence it already holds.
         await self.send_catch_up(self._since_from_query())
+        for subscription in self.subscriptions:
+            await subscription.resume()
         await self.connected()
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
 
     @property
     def stream(self) -> str:
@@ -136,14 +151,30 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def on_resync(self, content: dict[str, Any]) -> None:
         """A client saw a gap in sequence: send what it missed (or a snapshot)."""
         since = content.get("since")
-        await self.send_catch_up(since if isinstance(since, int) and since >= 0 else None)
+        if not self.subscriptions:
+            return
+        # Live frames wait until the replay is out, so they never overtake it.
+        async with self.subscriptions[0].hold():
+            await self.send_catch_up(since if isinstance(since, int) and since >= 0 else None)
+
+    async def on_seen(self, content: dict[str, Any]) -> None:
+        """The screen has applied everything up to `seq` (flow control, realtime.fanout)."""
+        seq = content.get("seq")
+        if isinstance(seq, int) and not isinstance(seq, bool) and self.subscriptions:
+            await self.subscriptions[0].seen(seq)
 
     async def connected(self) -> None:
         """Hook run after the snapshot was sent."""
 
+    async def answers_in_order(self) -> None:
+        """Hook awaited before answering a frame at once: a socket whose earlier frames are
+        answered later (device items, after their tick) waits for those answers first."""
+
     async def disconnect(self, code: int) -> None:
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        hub = get_hub()
+        for subscription in getattr(self, "subscriptions", []):
+            hub.unsubscribe(subscription)
+        self.subscriptions = []
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
@@ -173,9 +204,23 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     ) -> None:
         # Channels raises on an empty or binary frame and the socket dies; answer it instead.
         if not text_data:
+            await self.answers_in_order()
             await self.send_json(
                 rejection("invalid", "Send JSON objects as text frames.", field=None)
             )
+            return
+        limit = settings.DEVICE_MAX_FRAME_BYTES
+        if len(text_data) * 4 > limit and len(text_data.encode("utf-8")) > limit:
+            size = len(text_data.encode("utf-8"))
+            await self.answers_in_order()
+            await self.send_json(
+                rejection(
+                    "too_large",
+                    f"The frame is {size} bytes; the limit is {limit}. Send fewer items per batch.",
+                    field=None,
+                )
+            )
+            await self.close(code=CLOSE_TOO_LARGE)
             return
         await super().receive(text_data=text_data, **kwargs)
 
@@ -187,7 +232,3 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         except ValueError:
             # Returned as a marker that receive_json turns into a typed rejection.
             return None
-
-    async def event_forward(self, message: dict[str, Any]) -> None:
-        """Group messages carry a ready event envelope under 'event'."""
-        await self.send_json(message["event"])

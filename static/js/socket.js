@@ -2,7 +2,8 @@
 //
 // connect(path, handlers): `path` is a string, or a function returning one, called before
 // every (re)connection (so a screen can add `?since=<last seq>`). Handlers, all optional:
-// open(socket), message(msg, socket), close(event).
+// open(socket), message(msg, socket), close(event). A `batch` frame (several events of one
+// stream, docs/protocol.md) reaches `message` as its events, one by one.
 // Option `watchOnline: true`: when the browser reports it is offline the socket is dropped at
 // once and no reconnection is tried until it is back online (Chrome keeps a dead socket
 // "open" for minutes after the network goes away, and any send into it is lost).
@@ -60,7 +61,13 @@ window.GoldenHour.connect = function (path, handlers) {
     };
     current.onmessage = function (event) {
       const message = JSON.parse(event.data);
-      if (handlers.message) handlers.message(message, current);
+      if (!handlers.message) return;
+      // The server sends the events of one stream that fall in one tick as one frame.
+      if (message && message.type === "batch" && Array.isArray(message.events)) {
+        message.events.forEach(function (inner) { handlers.message(inner, current); });
+        return;
+      }
+      handlers.message(message, current);
     };
     current.onclose = function (event) {
       if (event.code === 4401) {

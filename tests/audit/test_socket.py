@@ -65,10 +65,11 @@ async def test_each_device_item_gets_its_own_request_id(paramedic, assignment, h
             pass
     await tablet.disconnect()
     events = await rows(object_id=public_id)
-    # The vitals item's read is recorded once its transaction commits, after its write.
-    assert [e.action for e in events] == ["create", "vitals_record", "read"]
+    # In an ingest tick the item's access (read) and its write are appended in that order,
+    # with the tick's other rows, at the end of the tick's transaction.
+    assert [e.action for e in events] == ["create", "read", "vitals_record"]
     assert {(e.channel, e.client_address, e.actor_id) for e in events} == {
         ("device", "198.51.100.23", paramedic.pk)
     }
-    create, vitals, read = events
+    create, read, vitals = events
     assert read.request_id == vitals.request_id != create.request_id

@@ -11,6 +11,7 @@ from config.asgi import application
 from handoff import services
 from handoff.models import VitalsSet
 from tests.handoff.conftest import PATIENT
+from tests.sockets import next_of
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -25,17 +26,6 @@ async def connect(user, path):
     connected, _ = await communicator.connect()
     assert connected
     return communicator
-
-
-async def next_of(communicator, event_type, seen=None):
-    """The next message of a type; the types skipped on the way are appended to `seen`."""
-    for _ in range(20):
-        message = await communicator.receive_json_from(timeout=5)
-        if message["type"] == event_type:
-            return message
-        if seen is not None:
-            seen.append(message["type"])
-    raise AssertionError(f"no {event_type}")
 
 
 @pytest.fixture
