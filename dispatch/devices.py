@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 
 from dispatch import access, services
 from handoff.devices import HANDOFF_ITEM_TYPES
-from realtime.devices import ItemRejected, ItemType
+from realtime.devices import BatchItem, ItemRejected, ItemType
 
 
 def _number(data: dict[str, Any], name: str, *, required: bool = True) -> float | None:
@@ -68,9 +68,8 @@ def _domain(call: Any) -> Any:
         raise ItemRejected(exc.field, exc.message, exc.code) from None
 
 
-def position(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    """One GPS fix of the crew's unit."""
-    fix = services.Fix(
+def _fix(device_id: str, data: dict[str, Any]) -> services.Fix:
+    return services.Fix(
         client_id=str(data.get("fix_id") or f"{device_id}:{data.get('recorded_at')}")[:64],
         lat=_number(data, "lat"),  # type: ignore[arg-type]
         lon=_number(data, "lon"),  # type: ignore[arg-type]
@@ -79,12 +78,37 @@ def position(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
         speed_mps=_number(data, "speed_mps", required=False),
         accuracy_m=_number(data, "accuracy_m", required=False),
     )
+
+
+def position(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """One GPS fix of the crew's unit."""
     [result] = services.unit_positions_record(
-        unit_id=user.unit_id, device_id=device_id, fixes=[fix]
+        unit_id=user.unit_id, device_id=device_id, fixes=[_fix(device_id, data)]
     )
     if result.status == "rejected":
         raise ItemRejected(result.field, result.message)
     return {}
+
+
+def positions(items: list[BatchItem]) -> None:
+    """The GPS fixes of an ingest tick, of every unit at once (set-based)."""
+    batches: list[tuple[int, str, list[services.Fix]]] = []
+    parsed: list[BatchItem] = []
+    for item in items:
+        try:
+            fix = _fix(item.device_id, item.data)
+        except ItemRejected as exc:
+            item.reject(exc.field, exc.message, exc.code)
+            continue
+        batches.append((item.user.unit_id, item.device_id, [fix]))
+        parsed.append(item)
+    for item, [result] in zip(
+        parsed, services.units_positions_record(batches=batches), strict=True
+    ):
+        if result.status == "rejected":
+            item.reject(result.field, result.message)
+        else:
+            item.accept({})
 
 
 def status(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +150,7 @@ def acknowledge(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, An
 DISPATCH_ITEM_TYPES = {
     item.name: item
     for item in (
-        ItemType("position", position),
+        ItemType("position", position, batch=positions, deferred=True),
         ItemType("status", status),
         ItemType("acknowledge", acknowledge),
     )

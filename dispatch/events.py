@@ -1,6 +1,15 @@
-"""Dispatch group names."""
+"""Dispatch group names and the units' position event."""
 
 from __future__ import annotations
+
+from typing import Final
+
+from realtime.fanout import register_state_event
+
+# Every unit that moved in one ingest tick, on its centre's stream: positions are state, so a
+# screen that lags gets these merged, newest place per unit (realtime.fanout).
+UNITS_MOVED: Final = "dispatch.units.moved"
+register_state_event(UNITS_MOVED, list_key="units")
 
 
 def centre_group(centre_id: int) -> str:

@@ -31,6 +31,7 @@ from dispatch.models import (
 )
 from handoff.models import Hospital
 from realtime.events import event_record
+from realtime.sql import insert_returning, lock_rows, update_from_values
 from routing.engine import RoutingError
 from routing.engine.coords import GeocodeError, parse_coordinates
 from routing.services import geocode_forward, geocode_reverse, get_network
@@ -602,68 +603,138 @@ def _fix_problem(fix: Fix, now: datetime) -> tuple[str, str] | None:
 
 
 def unit_positions_record(*, unit_id: int, device_id: str, fixes: list[Fix]) -> list[FixResult]:
-    """Store a batch of fixes (each once, by its id); the newest moves the unit.
+    """Store a batch of fixes of one unit (an AVL box's REST batch): see units_positions_record."""
+    [results] = units_positions_record(batches=[(unit_id, device_id, fixes)])
+    return results
 
-    A fix older than the unit's newest is kept in the track but does not move the unit. One
-    event per batch, not per fix: dispatcher screens get the unit once with its newest place.
+
+def moved_unit(unit_id: int, fix: Fix) -> dict[str, Any]:
+    """The part of a unit a fix changes, as `dispatch.units.moved` carries it."""
+    return {
+        "id": unit_id,
+        "lat": fix.lat,
+        "lon": fix.lon,
+        "heading": fix.heading,
+        "speed_mps": fix.speed_mps,
+        "last_fix_at": fix.recorded_at.isoformat(),
+        "position_source": "fix",
+        "position_stale": False,
+    }
+
+
+def units_positions_record(*, batches: list[tuple[int, str, list[Fix]]]) -> list[list[FixResult]]:
+    """Store fixes of any number of units (each fix once per unit, by its id); the newest
+    fix of a unit moves it.
+
+    `batches` are (unit id, device id, fixes); the results are one per fix, in order. A fix
+    older than the unit's newest is kept in the track but does not move the unit. Set-based:
+    one insert of the track points, one update of the units that moved (locked in pk order
+    first), and one `dispatch.units.moved` event per centre carrying every unit that moved.
+    This is the path of both the device ingest tick and the REST batch.
     """
     now = timezone.now()
-    results: list[FixResult] = []
-    with transaction.atomic():
-        unit = Unit.objects.select_for_update().get(pk=unit_id)
-        known = set(
-            UnitPosition.objects.filter(
-                unit_id=unit_id, client_id__in=[f.client_id for f in fixes]
-            ).values_list("client_id", flat=True)
-        )
-        newest: Fix | None = None
-        to_create = []
-        for fix in fixes:
+    results: list[list[FixResult | None]] = [[None] * len(fixes) for _, _, fixes in batches]
+    wanted: dict[tuple[int, str], tuple[int, int, str, Fix]] = {}
+    repeats: list[tuple[int, int, tuple[int, str]]] = []
+    for b, (unit_id, device_id, fixes) in enumerate(batches):
+        for f, fix in enumerate(fixes):
             problem = _fix_problem(fix, now)
             if problem is not None:
-                results.append(FixResult(fix.client_id, "rejected", problem[0], problem[1]))
-                continue
-            if fix.client_id in known:
-                results.append(FixResult(fix.client_id, "duplicate"))
-                continue
-            known.add(fix.client_id)
-            to_create.append(
-                UnitPosition(
-                    unit_id=unit_id,
-                    client_id=fix.client_id,
-                    device_id=device_id[:64],
-                    lat=fix.lat,
-                    lon=fix.lon,
-                    heading=fix.heading,
-                    speed_mps=fix.speed_mps,
-                    accuracy_m=fix.accuracy_m,
-                    recorded_at=fix.recorded_at,
-                    received_at=now,
-                )
+                results[b][f] = FixResult(fix.client_id, "rejected", problem[0], problem[1])
+            elif (unit_id, fix.client_id) in wanted:
+                repeats.append((b, f, (unit_id, fix.client_id)))
+            else:
+                wanted[(unit_id, fix.client_id)] = (b, f, device_id[:64], fix)
+    with transaction.atomic():
+        unit_ids = sorted({unit_id for unit_id, _ in wanted})
+        lock_rows(Unit._meta.db_table, "id", unit_ids)
+        stored = {
+            (unit_id, client_id)
+            for unit_id, client_id in insert_returning(
+                UnitPosition._meta.db_table,
+                [
+                    "unit_id",
+                    "client_id",
+                    "device_id",
+                    "lat",
+                    "lon",
+                    "heading",
+                    "speed_mps",
+                    "accuracy_m",
+                    "recorded_at",
+                    "received_at",
+                ],
+                [
+                    "int",
+                    "text",
+                    "text",
+                    "float",
+                    "float",
+                    "float",
+                    "float",
+                    "float",
+                    "time",
+                    "time",
+                ],
+                [
+                    (
+                        unit_id,
+                        fix.client_id,
+                        device_id,
+                        fix.lat,
+                        fix.lon,
+                        fix.heading,
+                        fix.speed_mps,
+                        fix.accuracy_m,
+                        fix.recorded_at,
+                        now,
+                    )
+                    for (unit_id, _), (_, _, device_id, fix) in wanted.items()
+                ],
+                conflict=["unit_id", "client_id"],
+                returning=["unit_id", "client_id"],
             )
-            results.append(FixResult(fix.client_id, "stored"))
-            if newest is None or fix.recorded_at > newest.recorded_at:
-                newest = fix
-        UnitPosition.objects.bulk_create(to_create)
-        if newest is not None and (
-            unit.last_fix_at is None or newest.recorded_at > unit.last_fix_at
-        ):
-            unit.last_lat, unit.last_lon = newest.lat, newest.lon
-            unit.last_fix_at = newest.recorded_at
-            unit.last_heading, unit.last_speed_mps = newest.heading, newest.speed_mps
-            unit.position_stale = False
-            unit.save(
-                update_fields=[
-                    "last_lat",
-                    "last_lon",
-                    "last_fix_at",
-                    "last_heading",
-                    "last_speed_mps",
-                    "position_stale",
-                ]
+        }
+        newest: dict[int, Fix] = {}
+        for key, (b, f, _, fix) in wanted.items():
+            status = "stored" if key in stored else "duplicate"
+            results[b][f] = FixResult(fix.client_id, status)
+            if status == "stored":
+                best = newest.get(key[0])
+                if best is None or fix.recorded_at > best.recorded_at:
+                    newest[key[0]] = fix
+        for b, f, key in repeats:
+            results[b][f] = FixResult(key[1], "duplicate")
+        table = Unit._meta.db_table
+        moved = update_from_values(
+            table,
+            "id",
+            [
+                "last_lat",
+                "last_lon",
+                "last_fix_at",
+                "last_heading",
+                "last_speed_mps",
+                "position_stale",
+            ],
+            ["int", "float", "float", "time", "float", "float", "bool"],
+            [
+                (unit_id, fix.lat, fix.lon, fix.recorded_at, fix.heading, fix.speed_mps, False)
+                for unit_id, fix in sorted(newest.items())
+            ],
+            where=f"{table}.last_fix_at IS NULL OR {table}.last_fix_at < v.last_fix_at",
+            returning=["id", "centre_id"],
+        )
+        by_centre: dict[int, list[dict[str, Any]]] = {}
+        for unit_id, centre_id in sorted(moved):
+            by_centre.setdefault(centre_id, []).append(moved_unit(unit_id, newest[unit_id]))
+        for centre_id, units in by_centre.items():
+            event_record(
+                stream=events.centre_group(centre_id),
+                event_type=events.UNITS_MOVED,
+                data={"units": units},
             )
-            _emit_unit(unit)
-    return results
+    return [[r for r in batch if r is not None] for batch in results]
 
 
 def units_flag_stale() -> int:

@@ -113,9 +113,23 @@ def access_encounter(user: Any, public_id: UUID | str, *, open_only: bool = True
 def access_crew_encounter(user: Any, public_id: UUID | str) -> Encounter:
     """An open encounter of the crew's own unit (crew-only actions: vitals, destination)."""
     encounter = _encounter(public_id)
+    check_crew_encounter(user, encounter)
+    return encounter
+
+
+def crew_encounters(public_ids: list[UUID]) -> dict[UUID, Encounter]:
+    """Encounters by public id, for a set-based write that then checks each with
+    check_crew_encounter (nothing is returned to anyone before that check)."""
+    rows = Encounter.objects.select_related("assignment__unit", "destination").filter(
+        public_id__in=public_ids
+    )
+    return {row.public_id: row for row in rows}
+
+
+def check_crew_encounter(user: Any, encounter: Encounter) -> None:
+    """PermissionDenied unless `user` crews the open encounter; audits the access."""
     check_crew(user, encounter)
     audit_record(actor=user, action="read", object_type="encounter", object_id=encounter.public_id)
-    return encounter
 
 
 def access_ed_encounter(user: Any, public_id: UUID | str) -> Encounter:

@@ -18,9 +18,10 @@ from uuid import UUID
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 
+from audit.context import audit_context
 from handoff import access, services
 from handoff.models import Encounter
-from realtime.devices import ItemRejected, ItemType
+from realtime.devices import BatchItem, ItemRejected, ItemType
 
 _SNOMED = re.compile(r"^[0-9]{6,16}$")
 
@@ -93,29 +94,84 @@ def encounter(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]
     return {"encounter": str(updated.public_id), "temp_identifier": updated.temp_identifier}
 
 
-def vitals(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    """One vitals set: `{encounter, vitals_id, taken_at, vitals: {...}}`."""
-    target = _encounter(user, data)
-    values = data.get("vitals")
-    if not isinstance(values, dict):
-        raise ItemRejected("vitals", "vitals must be an object.")
-    client_id = str(data.get("vitals_id") or f"{device_id}:{data.get('taken_at')}")[:64]
-    stored = _domain(
-        lambda: services.vitals_record(
-            user=user,
-            encounter_id=target.pk,
-            data=values,
-            client_id=client_id,
-            device_id=device_id,
-            taken_at=data.get("taken_at"),
-        )
-    )
+def _vitals_answer(stored: Any) -> dict[str, Any]:
     return {
         "vitals_id": stored.client_id,
         "news2_total": stored.news2_total,
         "news2_risk": stored.news2_risk,
         "flags": stored.flags,
     }
+
+
+def _vitals_request(
+    user: Any, device_id: str, data: dict[str, Any], encounter_id: int
+) -> services.VitalsRequest:
+    values = data.get("vitals")
+    if not isinstance(values, dict):
+        raise ItemRejected("vitals", "vitals must be an object.")
+    return services.VitalsRequest(
+        user=user,
+        encounter_id=encounter_id,
+        data=values,
+        client_id=str(data.get("vitals_id") or f"{device_id}:{data.get('taken_at')}")[:64],
+        device_id=device_id,
+        taken_at=data.get("taken_at"),
+    )
+
+
+def vitals(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """One vitals set: `{encounter, vitals_id, taken_at, vitals: {...}}`."""
+    target = _encounter(user, data)
+    request = _vitals_request(user, device_id, data, target.pk)
+    stored = _domain(
+        lambda: services.vitals_record(
+            user=user,
+            encounter_id=request.encounter_id,
+            data=request.data,
+            client_id=request.client_id,
+            device_id=device_id,
+            taken_at=request.taken_at,
+        )
+    )
+    return _vitals_answer(stored)
+
+
+def vitals_batch(items: list[BatchItem]) -> None:
+    """The vitals sets of an ingest tick, of every encounter at once (set-based)."""
+    wanted: list[tuple[BatchItem, UUID]] = []
+    for item in items:
+        try:
+            wanted.append((item, _uuid(item.data)))
+        except ItemRejected as exc:
+            item.reject(exc.field, exc.message, exc.code)
+    found = access.crew_encounters(list({public_id for _, public_id in wanted}))
+    requests: list[tuple[BatchItem, services.VitalsRequest]] = []
+    for item, public_id in wanted:
+        target = found.get(public_id)
+        try:
+            if target is None:
+                raise ItemRejected("encounter", f"No encounter {public_id}.", "unknown")
+            with audit_context(item.context):
+                try:
+                    access.check_crew_encounter(item.user, target)
+                except PermissionDenied:
+                    raise ItemRejected(
+                        "encounter", "Not an open encounter of your unit.", "forbidden"
+                    ) from None
+            request = _vitals_request(item.user, item.device_id, item.data, target.pk)
+        except ItemRejected as exc:
+            item.reject(exc.field, exc.message, exc.code)
+            continue
+        request.context = item.context
+        requests.append((item, request))
+    outcomes = services.vitals_record_many(requests=[request for _, request in requests])
+    for (item, _), outcome in zip(requests, outcomes, strict=True):
+        if isinstance(outcome, services.HandoffError):
+            item.reject(outcome.field, outcome.message, outcome.code)
+        elif isinstance(outcome, PermissionDenied):
+            item.reject("encounter", str(outcome) or "Not yours.", "forbidden")
+        else:
+            item.accept(_vitals_answer(outcome))
 
 
 def message(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -224,7 +280,7 @@ HANDOFF_ITEM_TYPES = {
     item.name: item
     for item in (
         ItemType("encounter", encounter),
-        ItemType("vitals", vitals),
+        ItemType("vitals", vitals, batch=vitals_batch),
         ItemType("message", message),
         ItemType("destination", destination),
         ItemType("intervention", intervention),

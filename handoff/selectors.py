@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from django.db.models import F, Window, prefetch_related_objects
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from dispatch.models import Assignment
@@ -48,6 +50,10 @@ TREND_KEYS = (
     "blood_glucose",
     "news2_total",
 )
+
+# The board's sparklines and each board row carry this many of the newest sets: a row stays
+# small however long the transport, and the full series is in the record.
+BOARD_TREND_SETS = 24
 
 # Off the road graph the rest of the way is driven at this speed, in a straight line.
 APPROXIMATE_SPEED_MPS = 30 / 3.6
@@ -153,13 +159,40 @@ def _treatment(encounter: Encounter) -> list[dict[str, Any]]:
     return items
 
 
-def board_row(encounter: Encounter) -> dict[str, Any]:
+def newest_vitals(encounter_ids: list[int], count: int) -> dict[int, list[VitalsSet]]:
+    """The `count` newest vitals sets of each encounter (oldest first), in one query."""
+    ranked = VitalsSet.objects.filter(encounter_id__in=encounter_ids).annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=[F("encounter_id")],
+            order_by=[F("taken_at").desc(), F("pk").desc()],
+        )
+    )
+    found: dict[int, list[VitalsSet]] = {}
+    for vitals in ranked.filter(rank__lte=count).order_by("encounter_id", "taken_at", "pk"):
+        found.setdefault(vitals.encounter_id, []).append(vitals)
+    return found
+
+
+def board_prefetch(encounters: list[Encounter]) -> None:
+    """Load what board_row reads of many encounters in one query per relation."""
+    prefetch_related_objects(
+        encounters, "activations", "interventions", "medications_given", "admission"
+    )
+
+
+def board_row(encounter: Encounter, *, sets: list[VitalsSet] | None = None) -> dict[str, Any]:
     """The ED board's row for one encounter, also sent to the crew's tablet.
 
     Never carries the patient's name or birth date: event payloads are logged and fanned
     out, and the board shows the temporary identifier (names are in `encounter_detail`).
+    The trend is drawn from the newest BOARD_TREND_SETS sets (all of them are in the record);
+    `sets`, oldest first, are the encounter's sets when the caller has them already.
     """
-    sets = list(encounter.vitals.order_by("taken_at", "pk"))
+    if sets is None:
+        sets = list(reversed(encounter.vitals.order_by("-taken_at", "-pk")[:BOARD_TREND_SETS]))
+    else:
+        sets = sets[-BOARD_TREND_SETS:]
     latest = sets[-1] if sets else None
     assignment = encounter.assignment
     admission = getattr(encounter, "admission", None)

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from audit.context import device_item_context
+from audit.context import AuditContext, device_item_context
 from config.models import DeviceItem
 
 # The database stores seq as a signed 64-bit integer.
@@ -39,12 +39,44 @@ class ItemRejected(Exception):  # noqa: N818 - a rejection, not a failure of our
 Handler = Callable[[Any, str, dict[str, Any]], dict[str, Any] | None]
 
 
+@dataclass
+class BatchItem:
+    """One item of a batch handler's call (realtime.ingest): its sender and its data.
+
+    The handler calls `accept(extra)` or `reject(field, message, code)` for each item it was
+    given; an item it leaves unanswered is an error of the handler's.
+    """
+
+    user: Any
+    device_id: str
+    data: dict[str, Any]
+    context: AuditContext
+    answer: dict[str, Any] | None = None
+    rejected: ItemRejected | None = None
+
+    def accept(self, extra: dict[str, Any] | None = None) -> None:
+        self.answer = extra or {}
+
+    def reject(self, field: str | None, message: str, code: str = "invalid") -> None:
+        self.rejected = ItemRejected(field, message, code)
+
+
+BatchHandler = Callable[[list[BatchItem]], None]
+
+
 @dataclass(frozen=True)
 class ItemType:
-    """A device item type: who may send it and the function that applies it."""
+    """A device item type: who may send it and the function that applies it.
+
+    `batch`, when given, applies many items of the type in one call inside an ingest tick
+    (set-based writes); `handler` is the one-item path (REST, the fallback). `deferred`
+    items depend on no other item of the tick and are applied at its end (positions).
+    """
 
     name: str
     handler: Handler
+    batch: BatchHandler | None = None
+    deferred: bool = False
 
 
 def rejection(
@@ -58,34 +90,18 @@ def item_process(
     *, user: Any, device_id: str, item: Any, types: dict[str, ItemType]
 ) -> dict[str, Any]:
     """Apply one device item and return the message to send back (ack or reject)."""
-    if not isinstance(item, dict):
-        return rejection(None, None, "An item must be a JSON object.")
-    item_id = item.get("id")
-    if not isinstance(item_id, str) or not _ID.match(item_id):
-        return rejection(
-            item_id if isinstance(item_id, str) else None,
-            "id",
-            "id must be 1-64 characters of letters, digits, '.', '_', ':' or '-'.",
-        )
-    seq = item.get("seq")
-    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < MAX_SEQ:
-        return rejection(item_id, "seq", f"seq must be an integer from 0 to {MAX_SEQ - 1}.")
-    if _has_nul(item):
-        # PostgreSQL text cannot hold NUL; no field of ours has a use for one either.
-        return rejection(item_id, "data", "Text must not contain NUL characters.")
+    refused = envelope_problem(item)
+    if refused is not None:
+        return refused
+    item_id, seq = item["id"], item["seq"]
     previous = _stored_answer(device_id, item_id, user)
     if previous is not None:
         return previous
-    item_type = item.get("type")
-    kind = types.get(item_type) if isinstance(item_type, str) else None
-    data = item.get("data")
     try:
-        if kind is None:
-            raise ItemRejected(
-                "type", f"Unknown item type {str(item.get('type'))[:40]!r}.", "unknown_type"
-            )
-        if not isinstance(data, dict):
-            raise ItemRejected("data", "data must be a JSON object.")
+        problem = content_problem(item, types)
+        if problem is not None:
+            raise problem
+        kind, data = types[item["type"]], item["data"]
         with transaction.atomic():
             result = kind.handler(user, device_id, data) or {}
             outcome = {"type": "ack", "id": item_id, "seq": seq, **result}
@@ -125,6 +141,38 @@ def item_process(
     except IntegrityError:
         return _stored_answer(device_id, item_id, user) or outcome
     return outcome
+
+
+def envelope_problem(item: Any) -> dict[str, Any] | None:
+    """The rejection of an item whose envelope is malformed (never stored), else None."""
+    if not isinstance(item, dict):
+        return rejection(None, None, "An item must be a JSON object.")
+    item_id = item.get("id")
+    if not isinstance(item_id, str) or not _ID.match(item_id):
+        return rejection(
+            item_id if isinstance(item_id, str) else None,
+            "id",
+            "id must be 1-64 characters of letters, digits, '.', '_', ':' or '-'.",
+        )
+    seq = item.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < MAX_SEQ:
+        return rejection(item_id, "seq", f"seq must be an integer from 0 to {MAX_SEQ - 1}.")
+    if _has_nul(item):
+        # PostgreSQL text cannot hold NUL; no field of ours has a use for one either.
+        return rejection(item_id, "data", "Text must not contain NUL characters.")
+    return None
+
+
+def content_problem(item: dict[str, Any], types: dict[str, ItemType]) -> ItemRejected | None:
+    """Why a well-formed item cannot be applied whatever the database holds (type, data)."""
+    item_type = item.get("type")
+    if not isinstance(item_type, str) or item_type not in types:
+        return ItemRejected(
+            "type", f"Unknown item type {str(item.get('type'))[:40]!r}.", "unknown_type"
+        )
+    if not isinstance(item.get("data"), dict):
+        return ItemRejected("data", "data must be a JSON object.")
+    return None
 
 
 def _has_nul(value: Any, depth: int = 0) -> bool:
