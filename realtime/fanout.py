@@ -211,7 +211,10 @@ class Hub:
     async def _start(self) -> None:
         if self._tasks or self.layer is None:
             return
-        self.channel = await self.layer.new_channel("hub.")
+        # The default prefix, on purpose: channels_redis reads every local channel of a
+        # process through one Redis list per prefix, and whichever receive holds its lock
+        # reads only its own prefix's list, so a second prefix would starve (no messages).
+        self.channel = await self.layer.new_channel()
         await self.layer.group_add(HUB_GROUP, self.channel)
         self._tasks = [
             asyncio.create_task(self._receive_loop()),
