@@ -41,6 +41,10 @@ logger = logging.getLogger(__name__)
 # A hub joins its group again this often: a restarted Redis has forgotten every group, and
 # channels_redis expires memberships after a day.
 REJOIN_EVERY_S = 5.0
+# Two processes' ticks of one stream reach a hub in either order; a hub waits this long for
+# a missing sequence before it sends what follows anyway (then the screens see a gap and
+# resync). Without it, every screen of a centre resyncs at once whenever two ticks cross.
+REORDER_WAIT_S = 0.25
 # A screen that has not confirmed a frame sent this long ago is held back (see module doc).
 SCREEN_LAG_S = 2.0
 HOLD_LIMIT = 500
@@ -186,6 +190,10 @@ class Hub:
         self._flush_lock = asyncio.Lock()
         self.received = 0
         self.layer_errors = 0
+        # Per followed stream: the sequence the hub expects next, and since when it waits.
+        self.expected: dict[str, int] = {}
+        self.waiting_since: dict[str, float] = {}
+        self.reordered = 0
 
     @property
     def tick_s(self) -> float:
@@ -300,11 +308,60 @@ class Hub:
             self._last_flush = time.monotonic()
             pending, self.pending = self.pending, {}
             for stream, events in pending.items():
-                # Two processes' ticks can arrive out of order; presence (no seq) goes last.
-                events.sort(key=lambda e: (e.get("seq") is None, e.get("seq") or 0))
-                text = encode_frame(stream, events)
+                if stream not in self.streams:
+                    self.expected.pop(stream, None)
+                    self.waiting_since.pop(stream, None)
+                    continue
+                ready, later = self._in_order(stream, events)
+                if later:
+                    self.pending[stream] = later
+                if not ready:
+                    continue
+                text = encode_frame(stream, ready)
                 for subscriber in list(self.streams.get(stream, ())):
-                    await subscriber.deliver(events, text)
+                    await subscriber.deliver(ready, text)
+            if self.pending and self._flush_handle is None:
+                self._flush_handle = asyncio.get_running_loop().call_later(
+                    self.tick_s, self._flush_soon
+                )
+
+    def _in_order(
+        self, stream: str, events: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The events to send now, in sequence order, and those that wait for a missing one.
+
+        Presence (no seq) goes at once, after the logged ones. An event older than expected
+        goes too (the screen drops a repeat); one after a hole waits up to REORDER_WAIT_S.
+        """
+        logged = sorted(
+            (e for e in events if isinstance(e.get("seq"), int)), key=lambda e: e["seq"]
+        )
+        unlogged = [e for e in events if not isinstance(e.get("seq"), int)]
+        expected = self.expected.get(stream)
+        ready: list[dict[str, Any]] = []
+        index = 0
+        while index < len(logged):
+            event = logged[index]
+            if expected is not None and _seq_from(event) > expected:
+                break
+            ready.append(event)
+            expected = max(expected or 0, event["seq"] + 1)
+            index += 1
+        later = logged[index:]
+        now = time.monotonic()
+        if later:
+            since = self.waiting_since.setdefault(stream, now)
+            if now - since >= REORDER_WAIT_S:
+                ready += later
+                expected = later[-1]["seq"] + 1
+                later = []
+        if later:
+            self.reordered += 1
+        else:
+            self.waiting_since.pop(stream, None)
+        if expected is not None:
+            self.expected[stream] = expected
+        return ready + unlogged, later
 
     def status(self) -> dict[str, Any]:
         subscribers = [s for subs in self.streams.values() for s in subs]
