@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count, Prefetch
 from django.utils import timezone
 
 from dispatch.models import (
@@ -98,7 +99,12 @@ def assignment_summary(assignment: Assignment) -> dict[str, Any]:
 
 def incident_summary(incident: Incident) -> dict[str, Any]:
     """What every dispatcher screen of the centre shows of an incident (no caller identity)."""
-    assignments = incident.assignments.select_related("unit").order_by("pk")
+    # The board's snapshot prefetches both (dispatch_board_snapshot); one incident queries.
+    if "assignments" in getattr(incident, "_prefetched_objects_cache", {}):
+        assignments = list(incident.assignments.all())
+    else:
+        assignments = list(incident.assignments.select_related("unit").order_by("pk"))
+    calls = getattr(incident, "call_count", None)
     return {
         "id": incident.pk,
         "chief_complaint": incident.chief_complaint,
@@ -117,7 +123,7 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
         "address": incident.address,
         "access_notes": incident.access_notes,
         "call_received_at": _iso(incident.call_received_at),
-        "calls": incident.calls.count(),
+        "calls": calls if calls is not None else incident.calls.count(),
         "assignments": [assignment_summary(a) for a in assignments],
     }
 
@@ -180,7 +186,15 @@ def crew_snapshot(unit: Unit) -> dict[str, Any]:
 def dispatch_board_snapshot(*, centre_id: int) -> dict[str, Any]:
     """Everything a dispatcher screen of one centre shows: units, open incidents, hospitals."""
     units = Unit.objects.filter(centre_id=centre_id).select_related("home_station")
-    incidents = Incident.objects.filter(centre_id=centre_id, status__in=OPEN_INCIDENT_STATUSES)
+    incidents = (
+        Incident.objects.filter(centre_id=centre_id, status__in=OPEN_INCIDENT_STATUSES)
+        .annotate(call_count=Count("calls"))
+        .prefetch_related(
+            Prefetch(
+                "assignments", queryset=Assignment.objects.select_related("unit").order_by("pk")
+            )
+        )
+    )
     return {
         "units": [unit_summary(unit) for unit in units],
         "incidents": [incident_summary(i) for i in incidents.order_by("pk")],
