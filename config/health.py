@@ -80,11 +80,44 @@ def check_road_graph() -> dict[str, Any]:
     return network_status()
 
 
+class DegradedError(Exception):
+    """A part that works but is past its capacity: reported, the answer stays 200."""
+
+    def __init__(self, message: str, detail: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+def check_realtime() -> dict[str, Any]:
+    """This process's device ingest and screen fan-out (docs/events.md, "Back-pressure").
+
+    Busy (more items waiting than INGEST_BUSY_ITEMS: devices are told to back off) or
+    screens held back for lag make the part "degraded": usable, but late.
+    """
+    from realtime.fanout import hubs_status
+    from realtime.ingest import ingestors_status
+
+    ingest = ingestors_status()
+    fanout = hubs_status()
+    detail = {"ingest": ingest, "fanout": fanout}
+    busy = [i for i in ingest if i["state"] != "ok"]
+    lagging = sum(h["lagging"] for h in fanout)
+    if busy:
+        waiting = sum(i["queued_items"] for i in busy)
+        raise DegradedError(
+            f"device ingest is busy: {waiting} items waiting, devices told to back off", detail
+        )
+    if lagging:
+        raise DegradedError(f"{lagging} screens are held back for lag", detail)
+    return detail
+
+
 CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
     "database": check_database,
     "channel_layer": check_channel_layer,
     "celery": check_celery,
     "road_graph": check_road_graph,
+    "realtime": check_realtime,
 }
 
 
@@ -92,17 +125,23 @@ CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when every part is usable; 503 naming the parts that are not."""
+    """200 when every part is usable (status "degraded" when one is late); 503 naming the
+    parts that are not usable."""
     parts: dict[str, Any] = {}
     failing: list[str] = []
+    degraded: list[str] = []
     for name, check in CHECKS.items():
         started = time.perf_counter()
         try:
             detail = check()
             parts[name] = {"ok": True, **detail}
+        except DegradedError as exc:
+            parts[name] = {"ok": True, "degraded": str(exc), **exc.detail}
+            degraded.append(name)
         except Exception as exc:  # a health check reports every failure, whatever its kind
             parts[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
             failing.append(name)
         parts[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
-    body = {"status": "ok" if not failing else "failing", "failing": failing, "parts": parts}
+    status = "failing" if failing else "degraded" if degraded else "ok"
+    body = {"status": status, "failing": failing, "degraded": degraded, "parts": parts}
     return JsonResponse(body, status=200 if not failing else 503)

@@ -17,7 +17,8 @@ def test_healthz_is_200_when_every_part_is_usable(client, db, road_map):
     assert response.status_code == 200, body
     assert body["status"] == "ok"
     assert body["failing"] == []
-    assert set(body["parts"]) == {"database", "channel_layer", "celery", "road_graph"}
+    assert set(body["parts"]) == {"database", "channel_layer", "celery", "road_graph", "realtime"}
+    assert body["degraded"] == []
     assert body["parts"]["channel_layer"]["backend"] == "InMemoryChannelLayer"
     assert body["parts"]["celery"]["mode"] == "embedded"
     assert body["parts"]["road_graph"]["nodes"] == road_map.graph.n_nodes > 0
@@ -57,3 +58,49 @@ def test_healthz_needs_no_login_and_is_never_cached(client, db):
     response = client.get("/healthz")
     assert response.status_code in {200, 503}
     assert "no-cache" in response["Cache-Control"]
+
+
+def _busy_ingest() -> list[dict]:
+    return [
+        {
+            "state": "busy",
+            "queued_items": 7200,
+            "oldest_wait_ms": 900,
+            "ticks": 10,
+            "items": 20000,
+            "last_tick_ms": 80.0,
+            "last_tick_items": 2000,
+            "max_tick_ms": 120.0,
+            "refused_frames": 3,
+            "fallbacks": 0,
+        }
+    ]
+
+
+def test_healthz_says_degraded_when_device_ingest_is_busy(client, db, road_map, monkeypatch):
+    import realtime.ingest
+
+    monkeypatch.setattr(realtime.ingest, "ingestors_status", _busy_ingest)
+    response = client.get("/healthz")
+    body = response.json()
+    # Late is not down: a load balancer keeps the process, the page says why it is late.
+    assert response.status_code == 200, body
+    assert body["status"] == "degraded"
+    assert body["degraded"] == ["realtime"]
+    assert body["failing"] == []
+    part = body["parts"]["realtime"]
+    assert "7200 items waiting" in part["degraded"]
+    assert part["ingest"][0]["refused_frames"] == 3
+
+
+def test_healthz_says_degraded_when_screens_are_held_back(client, db, road_map, monkeypatch):
+    import realtime.fanout
+
+    monkeypatch.setattr(
+        realtime.fanout,
+        "hubs_status",
+        lambda: [{"streams": 1, "screens": 50, "lagging": 4, "messages": 10, "layer_errors": 0}],
+    )
+    body = client.get("/healthz").json()
+    assert body["status"] == "degraded"
+    assert body["parts"]["realtime"]["degraded"] == "4 screens are held back for lag"
