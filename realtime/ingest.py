@@ -123,18 +123,20 @@ def _outcome_for(entry: _Entry, stored: DeviceItem | None) -> dict[str, Any]:
 
 
 def _stored(keys: list[tuple[str, str]]) -> dict[tuple[str, str], DeviceItem]:
-    """DeviceItem rows by (device_id, client_id), one query per device."""
-    by_device: dict[str, list[str]] = {}
-    for device_id, client_id in keys:
-        by_device.setdefault(device_id, []).append(client_id)
-    found: dict[tuple[str, str], DeviceItem] = {}
-    for device_id, ids in by_device.items():
-        rows = DeviceItem.objects.filter(device_id=device_id, client_id__in=ids).only(
-            "device_id", "client_id", "user_id", "outcome"
-        )
-        for row in rows:
-            found[(row.device_id, row.client_id)] = row
-    return found
+    """DeviceItem rows by (device_id, client_id), in one query."""
+    if not keys:
+        return {}
+    wanted = set(keys)
+    # Both lists, so the (device_id, client_id) unique index answers; the pairs are exact below.
+    rows = DeviceItem.objects.filter(
+        device_id__in={device_id for device_id, _ in keys},
+        client_id__in={client_id for _, client_id in keys},
+    ).only("device_id", "client_id", "user_id", "outcome")
+    return {
+        (row.device_id, row.client_id): row
+        for row in rows
+        if (row.device_id, row.client_id) in wanted
+    }
 
 
 def _claim(entries: list[_Entry], now: Any) -> None:
@@ -292,12 +294,10 @@ def _tick(batch: list[Submission]) -> TickResult:
             continue
         first[entry.key] = entry
         to_check.append(entry)
-    stored = _stored([e.key for e in to_check])
+    # No lookup of stored answers first: the claim below finds every id already stored (its
+    # row exists), and only those are read back (one query per tick instead of one per device).
     fresh: list[_Entry] = []
     for entry in to_check:
-        if entry.key in stored:
-            entry.answer = _outcome_for(entry, stored[entry.key])
-            continue
         problem = content_problem(entry.raw, entry.submission.types)
         entry.kind = entry.submission.types.get(str(entry.raw.get("type")))
         if problem is not None:
@@ -309,13 +309,14 @@ def _tick(batch: list[Submission]) -> TickResult:
         fresh.append(entry)
     with event_batch() as events, audit_batch() as audits, transaction.atomic():
         _claim(fresh, now)
-        raced = [e for e in fresh if e.claim is None]
-        if raced:
-            # Claimed by another transaction that has committed since (READ COMMITTED: this
-            # statement sees it): its answer stands.
-            winners = _stored([e.key for e in raced])
-            for entry in raced:
-                entry.answer = _outcome_for(entry, winners.get(entry.key))
+        known = [e for e in fresh if e.claim is None]
+        if known:
+            # Stored before, or claimed by another transaction that has committed since (READ
+            # COMMITTED: this statement sees it): the first answer stands, the item's content
+            # is not looked at again.
+            stored = _stored([e.key for e in known])
+            for entry in known:
+                entry.answer = _outcome_for(entry, stored.get(entry.key))
         _apply([e for e in fresh if e.claim is not None and e.answer is None], events, audits)
         _finalize(fresh)
         events.flush()
