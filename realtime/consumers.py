@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -59,6 +60,17 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     groups_joined: list[str]
     subscriptions: list[Subscriber]
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' own dispatch first runs close_old_connections through sync_to_async for
+        # every message: a hop onto the one thread that also runs the ingest ticks, so each
+        # frame a device sends waited for the tick in progress before it was even read. Every
+        # database call here goes through database_sync_to_async, which closes old connections
+        # itself, before and after.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     def resolve(self, user: Any) -> Any:
         """Return the object this user's screen follows, or raise PermissionDenied (sync)."""
