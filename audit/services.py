@@ -15,6 +15,7 @@ from django.utils import timezone
 from audit.chain import row_hash
 from audit.context import AuditContext, current
 from audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from realtime import sql
 
 # Reads are recorded after the surrounding transaction commits (see audit_record).
 READ_ACTIONS = frozenset({"read", "list"})
@@ -114,7 +115,7 @@ class AuditBatch:
                 event = AuditEvent(**chained)
                 event.hash = prev = row_hash(chained)
                 rows.append(event)
-            AuditEvent.objects.bulk_create(rows)
+            sql.insert_objects(rows)
             AuditHead.objects.filter(pk=1).update(
                 last_seq=seq, last_hash=prev, updated_at=rows[-1].at
             )

@@ -283,6 +283,8 @@ class VitalsSet(models.Model):
 
     class Meta:
         ordering = ["taken_at", "pk"]
+        # The newest sets of an encounter, read on every vitals set (handoff.selectors).
+        indexes = [models.Index(fields=["encounter", "taken_at"], name="vitalsset_enc_taken_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["encounter", "client_id"], name="vitalsset_encounter_client_id_unique"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from django.db import connection
 from django.db.models import F, Window, prefetch_related_objects
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -160,7 +161,40 @@ def _treatment(encounter: Encounter) -> list[dict[str, Any]]:
 
 
 def newest_vitals(encounter_ids: list[int], count: int) -> dict[int, list[VitalsSet]]:
-    """The `count` newest vitals sets of each encounter (oldest first), in one query."""
+    """The `count` newest vitals sets of each encounter, oldest first.
+
+    Only the newest set of each is whole; the older ones carry what the board's trend draws
+    (TREND_KEYS and taken_at; any other field loads on access). On PostgreSQL two index
+    scans per encounter (LATERAL ... LIMIT), so the cost does not grow with a long record;
+    elsewhere a window query.
+    """
+    if not encounter_ids:
+        return {}
+    if connection.vendor != "postgresql":
+        return _newest_vitals_window(encounter_ids, count)
+    table = VitalsSet._meta.db_table
+    trend = ", ".join(["id", "encounter_id", "taken_at", *TREND_KEYS])
+
+    def lateral(columns: str, limit: int) -> str:
+        return (
+            f"SELECT s.{columns.replace(', ', ', s.')} FROM unnest(%s::bigint[]) AS e(id) "  # noqa: S608 - model names
+            f"CROSS JOIN LATERAL (SELECT * FROM {table} WHERE encounter_id = e.id "
+            f"ORDER BY taken_at DESC, id DESC LIMIT {int(limit)}) AS s"
+        )
+
+    ids = list(encounter_ids)
+    newest = {v.encounter_id: v for v in VitalsSet.objects.raw(lateral("*", 1), [ids])}
+    found: dict[int, list[VitalsSet]] = {}
+    older = VitalsSet.objects.raw(lateral(trend, count), [ids])
+    for vitals in sorted(older, key=lambda v: (v.encounter_id, v.taken_at, v.pk)):
+        whole = newest.get(vitals.encounter_id)
+        found.setdefault(vitals.encounter_id, []).append(
+            whole if whole is not None and whole.pk == vitals.pk else vitals
+        )
+    return found
+
+
+def _newest_vitals_window(encounter_ids: list[int], count: int) -> dict[int, list[VitalsSet]]:
     ranked = VitalsSet.objects.filter(encounter_id__in=encounter_ids).annotate(
         rank=Window(
             RowNumber(),

@@ -61,6 +61,7 @@ from handoff.models import (
     TeamActivation,
     VitalsSet,
 )
+from realtime import sql
 from realtime.events import event_record
 from routing.engine import RoutingError
 from routing.services import MapNotBuiltError
@@ -603,9 +604,13 @@ def _vitals_build(
 
 
 def _previous(history: list[VitalsSet], taken: datetime) -> VitalsSet | None:
-    """The newest set taken at or before `taken` (history sorted oldest first)."""
-    for vitals in reversed(history):
+    """The newest set taken at or before `taken` (history sorted oldest first), whole."""
+    for index in range(len(history) - 1, -1, -1):
+        vitals = history[index]
         if vitals.taken_at <= taken:
+            if vitals.get_deferred_fields():
+                # A set older than the newest, read for the trend only: a backfill.
+                vitals = history[index] = VitalsSet.objects.get(pk=vitals.pk)
             return vitals
     return None
 
@@ -712,7 +717,7 @@ def vitals_record_many(
             created.setdefault(encounter.pk, []).append((item.request, vitals))
             outcomes[index] = vitals
         new_sets = [vitals for items in created.values() for _, vitals in items]
-        VitalsSet.objects.bulk_create(new_sets)
+        sql.insert_objects(new_sets, key=("encounter", "client_id"))
         if created:
             _vitals_followups(encounters, created, history, now)
     return outcomes  # type: ignore[return-value]

@@ -94,7 +94,7 @@ class EventBatch:
                         v=EVENT_VERSION,
                     )
                 )
-        EventLog.objects.bulk_create(rows)
+        sql.insert_objects(rows)
         self.pending = []
         self.written.extend(row.envelope() for row in rows)
         return [row.envelope() for row in rows]

@@ -161,3 +161,61 @@ def lock_rows(table: str, key: str, ids: Sequence[Any]) -> None:
             f"SELECT {key} FROM {table} WHERE {key} = ANY(%s) ORDER BY {key} FOR UPDATE",  # noqa: S608
             [list(ids)],
         )
+
+
+def _plain(field: Any, obj: Any) -> Any:
+    """A model field's value as JSON for `jsonb_to_recordset` (PostgreSQL)."""
+    value = getattr(obj, field.attname)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value  # bool is an int, and a JSON field's string is a JSON string: both fine
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if field.get_internal_type() == "JSONField":
+        return value
+    value = field.get_db_prep_save(value, connection)
+    return value if isinstance(value, (str, int, float, bool)) else str(value)
+
+
+def insert_objects(objs: Sequence[Any], *, key: Sequence[str] = ()) -> None:
+    """Insert unsaved model instances of one model, as `bulk_create` does.
+
+    On PostgreSQL in one statement with the rows as one JSON parameter (Django 5.2's
+    bulk_create sends one array per column, which psycopg quotes element by element with a
+    regular expression: most of a tick's time for rows carrying JSON). With `key` (unique
+    columns), each instance gets its primary key back. On SQLite: `bulk_create`.
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs)
+        return
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not (f.primary_key and f.auto_created)]
+    fields = [f for f in fields if not (f.primary_key and getattr(objs[0], f.attname) is None)]
+    quote = connection.ops.quote_name
+    names = [quote(f.column) for f in fields]
+    typed = ", ".join(f"{quote(f.column)} {f.db_type(connection).split('(')[0]}" for f in fields)
+    rows = json.dumps(
+        [{f.column: _plain(f, obj) for f in fields} for obj in objs],
+        separators=(",", ":"),
+        allow_nan=False,
+    )
+    pk = meta.pk.column
+    keys = [meta.get_field(name).column for name in key]
+    returning = f" RETURNING {', '.join(quote(c) for c in [pk, *keys])}" if key else ""
+    statement = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(names)}) "  # noqa: S608 - model names
+        f"SELECT {', '.join(names)} FROM jsonb_to_recordset(CAST(%s AS jsonb)) AS v({typed})"
+        + returning
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [rows])
+        if not key:
+            return
+        ids = {tuple(row[1:]): row[0] for row in cursor.fetchall()}
+    attnames = [meta.get_field(name).attname for name in key]
+    for obj in objs:
+        obj.pk = ids[tuple(getattr(obj, a) for a in attnames)]
+        obj._state.adding = False
+        obj._state.db = connection.alias
