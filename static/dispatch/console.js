@@ -398,16 +398,8 @@
     if (oldKey) restack(oldKey);
   }
 
-  function upsertUnit(unit) {
-    if (!unit || unit.id == null) return;
-    const id = String(unit.id);
-    let entry = state.units.get(id);
-    const previous = entry ? entry.data : null;
-    if (!entry) {
-      entry = { data: unit, marker: null, li: null, posKey: null, slot: 0 };
-      state.units.set(id, entry);
-    }
-    entry.data = Object.assign({}, previous || {}, unit);
+  // The unit's marker from its data: placed, moved, restyled, or removed without a position.
+  function placeUnit(id, entry, previous) {
     const u = entry.data;
     if (hasPosition(u)) {
       const latlng = [Number(u.lat), Number(u.lon)];
@@ -419,7 +411,8 @@
       } else {
         entry.marker.setLatLng(latlng);
         // Positions stream often; rebuild the icon only when what it shows changes.
-        if (!previous || previous.status !== u.status || previous.call_sign !== u.call_sign) {
+        if (!previous || previous.status !== u.status || previous.call_sign !== u.call_sign ||
+            Boolean(previous.position_stale) !== Boolean(u.position_stale)) {
           entry.marker.setIcon(unitIcon(u, entry.slot));
         }
         if (entry.marker.isPopupOpen()) entry.marker.setPopupContent(unitPopup(entry));
@@ -430,8 +423,39 @@
       entry.marker = null;
       moveInStacks(id, entry, null);
     }
+  }
+
+  function upsertUnit(unit) {
+    if (!unit || unit.id == null) return;
+    const id = String(unit.id);
+    let entry = state.units.get(id);
+    const previous = entry ? entry.data : null;
+    if (!entry) {
+      entry = { data: unit, marker: null, li: null, posKey: null, slot: 0 };
+      state.units.set(id, entry);
+    }
+    entry.data = Object.assign({}, previous || {}, unit);
+    placeUnit(id, entry, previous);
     renderUnitItem(entry);
     updateUnitCounts();
+  }
+
+  // One tick's positions (dispatch.units.moved: id, lat, lon, heading, speed_mps, last_fix_at,
+  // position_source, position_stale), merged as a position change in dispatch.unit.updated
+  // is. The list row shows none of these but the stale flag, so only that redraws it: at
+  // regional scale most units move in every tick.
+  function moveUnits(units) {
+    units.forEach(function (moved) {
+      if (!moved || moved.id == null) return;
+      const id = String(moved.id);
+      const entry = state.units.get(id);
+      // A unit this console has never had whole (call sign, status) comes with a snapshot.
+      if (!entry) return;
+      const previous = entry.data;
+      entry.data = Object.assign({}, previous, moved);
+      placeUnit(id, entry, previous);
+      if (Boolean(previous.position_stale) !== Boolean(entry.data.position_stale)) renderUnitItem(entry);
+    });
   }
 
   function removeUnit(id) {
@@ -912,25 +936,152 @@
 
   // Events of the centre stream carry a sequence number: drop repeats, and on a gap ask the
   // server for what was missed (it answers from its event log, or with a fresh snapshot).
+  // One resync at a time: every event of a batch frame behind a gap would ask again.
+  const RESYNC_EVERY_MS = 20000;
+  const RESYNC_TIMEOUT_MS = 10000;
+  let resyncing = null; // {reason: "gap" | "timer" | "probe", at} until its answer comes
+
+  function resync(reason) {
+    if (!socket || state.seq == null) return;
+    if (resyncing && Date.now() - resyncing.at < RESYNC_TIMEOUT_MS) return;
+    if (socket.send({ type: "resync", since: state.seq })) resyncing = { reason: reason, at: Date.now() };
+  }
+
   function inSequence(msg) {
     if (msg.type === "dispatch.board.snapshot") {
       state.seq = typeof msg.seq === "number" ? msg.seq : 0;
+      resyncing = null;
       return true;
     }
     if (msg.type === "replay") return false;
     if (typeof msg.seq !== "number" || state.seq == null) return true;
     if (msg.seq <= state.seq) return false;
-    if (msg.seq > state.seq + 1) {
-      if (socket) socket.send({ type: "resync", since: state.seq });
+    // For a late console the server merges consecutive position events into one that covers
+    // seq_from..seq (realtime/fanout.py); it follows on if its range starts at or before ours.
+    const first = typeof msg.seq_from === "number" ? msg.seq_from : msg.seq;
+    if (first > state.seq + 1) {
+      resync("gap");
       return false;
     }
     state.seq = msg.seq;
     return true;
   }
 
+  // Flow control (realtime/fanout.py): the server holds back a console that has not confirmed
+  // what it was sent for over 2 s and merges its positions meanwhile, so a slow console gets
+  // the newest places instead of a growing backlog. Sent at most every 500 ms, and again for
+  // a frame of repeats: the server counts those frames as unconfirmed too.
+  const SEEN_EVERY_MS = 500;
+  const seen = { at: 0, timer: null };
+  function sendSeenSoon() {
+    if (!socket || seen.timer !== null) return;
+    seen.timer = setTimeout(function () {
+      seen.timer = null;
+      if (state.seq != null && socket.send({ type: "seen", seq: state.seq })) seen.at = Date.now();
+    }, Math.max(0, seen.at + SEEN_EVERY_MS - Date.now()));
+  }
+
+  // ---- is the map's data late? -----------------------------------------------------------
+  // From the envelope's server time (`ts`) against this browser's clock, corrected by the
+  // offset the snapshot showed (clock skew plus its delivery time, lowered by any quicker
+  // delivery since). Late: the last live event applied came more than LATE_MS after the
+  // server sent it; or units were reporting and a resync on a timer found events the live
+  // feed never brought; or units were reporting and nothing at all came for SILENT_MS.
+  const LATE_MS = 5000;
+  const SILENT_MS = 15000; // above the tablets' 10 s between fixes (tablet.js)
+  const PROBE_SILENT_MS = 12000;
+  const REPORTING_MS = 60000;
+  const lateEl = document.getElementById("data-late");
+  const live = {
+    offset: null, // browser clock minus server clock (ms)
+    lastTs: null, // server time of the last event applied
+    delay: 0, // how long after its server time the last live event was applied
+    lastFrameAt: Date.now(), // anything at all from the server
+    lastMovedAt: 0, // positions applied: units are reporting
+    replayHead: null, // events up to this seq come from a replay (catch-up), not live
+    broken: false, // a timed resync found events the live feed had not brought
+    quietConfirmed: false, // a timed resync found nothing missing since the last positions
+    probedAt: 0,
+  };
+
+  function noteReplay(msg) {
+    const reason = resyncing ? resyncing.reason : "timer";
+    resyncing = null;
+    const head = typeof msg.head === "number" ? msg.head : null;
+    live.replayHead = head;
+    // After a gap the live feed evidently works; only a resync asked on a timer tells
+    // whether it is whole.
+    if (reason === "gap" || head === null || state.seq == null) return;
+    if (head <= state.seq) {
+      live.broken = false;
+      live.delay = 0;
+      live.quietConfirmed = true;
+    } else {
+      live.broken = true;
+    }
+  }
+
+  function noteTiming(msg) {
+    const ts = typeof msg.ts === "string" ? Date.parse(msg.ts) : NaN;
+    if (!Number.isFinite(ts)) return;
+    const sample = Date.now() - ts;
+    if (msg.type === "dispatch.board.snapshot") {
+      live.offset = sample;
+      live.lastTs = ts;
+      live.delay = 0;
+      live.broken = false;
+      live.replayHead = null;
+      return;
+    }
+    if (live.offset === null || sample < live.offset) live.offset = sample;
+    live.lastTs = ts;
+    const replayed = typeof msg.seq === "number" && live.replayHead !== null && msg.seq <= live.replayHead;
+    if (!replayed) {
+      live.delay = sample - live.offset;
+      if (live.delay <= LATE_MS) live.broken = false;
+    }
+  }
+
+  function lateText() {
+    if (!socket || !socket.isOpen() || live.lastTs === null || live.offset === null) return "";
+    const now = Date.now();
+    const age = now - live.offset - live.lastTs;
+    const silent = now - live.lastFrameAt;
+    const reporting = now - live.lastMovedAt < REPORTING_MS;
+    if (live.delay > LATE_MS || (reporting && live.broken && age > LATE_MS)) {
+      return "Map data is " + Math.round(age / 1000) + " s late";
+    }
+    if (reporting && !live.quietConfirmed && silent > SILENT_MS) {
+      return "No map updates for " + Math.round(silent / 1000) + " s";
+    }
+    return "";
+  }
+
+  function watchLateness() {
+    const now = Date.now();
+    const silent = now - live.lastFrameAt;
+    const reporting = now - live.lastMovedAt < REPORTING_MS;
+    // Ask the server rather than guess: its answer says whether anything is missing (and
+    // brings it), so a quiet fleet is not reported late and a dead feed is healed sooner.
+    const unsure = (live.delay > LATE_MS && silent > 3000) ||
+      (reporting && !live.quietConfirmed && silent > PROBE_SILENT_MS);
+    if (unsure && now - live.probedAt > 5000) {
+      live.probedAt = now;
+      resync("probe");
+    }
+    if (!lateEl) return;
+    const text = lateText();
+    if (lateEl.textContent !== text) lateEl.textContent = text;
+    lateEl.hidden = !text;
+  }
+
   function handleMessage(msg) {
     if (!msg || typeof msg.type !== "string") return;
+    live.lastFrameAt = Date.now();
+    if (msg.type === "replay") noteReplay(msg);
+    if (typeof msg.seq === "number") sendSeenSoon();
     if (!inSequence(msg)) return;
+    noteTiming(msg);
     const data = msg.data || {};
     switch (msg.type) {
       case "dispatch.board.snapshot":
@@ -944,6 +1095,11 @@
         break;
       case "dispatch.unit.updated":
         upsertUnit(data);
+        break;
+      case "dispatch.units.moved":
+        moveUnits(Array.isArray(data.units) ? data.units : []);
+        live.lastMovedAt = Date.now();
+        live.quietConfirmed = false;
         break;
       case "dispatch.incident.created":
       case "dispatch.incident.updated":
@@ -973,13 +1129,20 @@
   fitFirstLoad();
   startBaseMap();
 
-  const socket = GH.connect ? GH.connect("/ws/dispatch/", { message: handleMessage }) : null;
-  // The channel layer may drop the last event of a quiet spell and nothing later would show
-  // the gap; asking every 20 s costs one replay header when nothing was missed.
+  const socket = GH.connect ? GH.connect("/ws/dispatch/", {
+    message: handleMessage,
+    open: function () {
+      // A new connection starts with a snapshot, which sets the clock offset afresh.
+      resyncing = null;
+      live.offset = null;
+      live.lastFrameAt = Date.now();
+    },
+  }) : null;
   if (socket) {
-    setInterval(function () {
-      if (state.seq != null) socket.send({ type: "resync", since: state.seq });
-    }, 20000);
+    // The channel layer may drop the last event of a quiet spell and nothing later would show
+    // the gap; asking every 20 s costs one replay header when nothing was missed.
+    setInterval(function () { resync("timer"); }, RESYNC_EVERY_MS);
+    setInterval(watchLateness, 1000);
   }
 
   GH.console = {

@@ -280,9 +280,8 @@
   // Each unit on its way gets its ETA recomputed from its live position, at most every 5 s.
   const lastEta = new Map();
 
-  ui.on("dispatch.unit.updated", function (msg) {
-    const unit = msg.data;
-    if (unit.status !== "dispatched" && unit.status !== "en_route") return;
+  function followUnit(unit) {
+    if (!unit || (unit.status !== "dispatched" && unit.status !== "en_route")) return;
     const now = Date.now();
     if (now - (lastEta.get(unit.id) || 0) < 5000) return;
     lastEta.set(unit.id, now);
@@ -302,5 +301,13 @@
         }
       });
     });
+  }
+
+  ui.on("dispatch.unit.updated", function (msg) { followUnit(msg.data); });
+  // Positions come once per tick for every unit that moved, with only the fields a fix
+  // changes; the console has merged them already, so the whole unit is read from it.
+  ui.on("dispatch.units.moved", function (msg) {
+    const units = msg.data && Array.isArray(msg.data.units) ? msg.data.units : [];
+    units.forEach(function (moved) { followUnit(ui.unit(moved.id)); });
   });
 })();

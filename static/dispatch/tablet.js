@@ -219,6 +219,8 @@
     const positions = pending.filter(function (item) { return item.type === "position"; }).length;
     let text = count === 0 ? "All sent" : count + (count === 1 ? " item" : " items") + " waiting to send";
     if (count > 0 && positions > 0) text += " (" + positions + " GPS)";
+    // The server said it is busy (a `retry` or `backoff`): the items wait here and go again.
+    if (count > 0 && outbox.pausedFor() > 0) text += " · server busy, sending again shortly";
     if (!outbox.isPersistent()) text += " · NOT SAVED on this tablet";
     el.outboxState.textContent = text;
     el.outboxState.dataset.count = String(count);
@@ -483,7 +485,9 @@
 
   function onEvent(event) {
     if (event.seq <= state.seq) return; // already applied (replay overlap, snapshot race)
-    if (event.seq > state.seq + 1) {
+    // An event the server merged for a late screen covers seq_from..seq (docs/protocol.md).
+    const first = typeof event.seq_from === "number" ? event.seq_from : event.seq;
+    if (first > state.seq + 1) {
       // A missed event: ask for everything after the last one applied; the replay brings this one too.
       resync();
       return;

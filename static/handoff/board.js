@@ -766,18 +766,31 @@
 
   let socket = null;
 
-  // The console's rule (static/dispatch/console.js): apply seq N+1 only, drop repeats, ask for
-  // what was missed on a gap; a snapshot resets the position.
+  // The console's rule (static/dispatch/console.js): apply the event that follows on, drop
+  // repeats, ask for what was missed on a gap (once: every event of a batch frame behind the
+  // gap would ask again); a snapshot resets the position. An event the server merged for a
+  // late screen covers seq_from..seq (realtime/fanout.py).
+  let resyncAskedAt = 0;
+  function resync() {
+    if (!socket || state.seq == null || Date.now() - resyncAskedAt < 10000) return;
+    if (socket.send({ type: "resync", since: state.seq })) resyncAskedAt = Date.now();
+  }
+
   function inSequence(msg) {
     if (msg.type === "handoff.board.snapshot") {
       state.seq = typeof msg.seq === "number" ? msg.seq : 0;
+      resyncAskedAt = 0;
       return true;
     }
-    if (msg.type === "replay") return false;
+    if (msg.type === "replay") {
+      resyncAskedAt = 0;
+      return false;
+    }
     if (typeof msg.seq !== "number" || state.seq == null) return true;
     if (msg.seq <= state.seq) return false;
-    if (msg.seq > state.seq + 1) {
-      if (socket) socket.send({ type: "resync", since: state.seq });
+    const first = typeof msg.seq_from === "number" ? msg.seq_from : msg.seq;
+    if (first > state.seq + 1) {
+      resync();
       return false;
     }
     state.seq = msg.seq;
@@ -840,9 +853,7 @@
     }, { message: handleMessage });
     // The channel layer may drop the last event of a quiet spell and nothing later would show
     // the gap; asking every 20 s costs one replay header when nothing was missed.
-    setInterval(function () {
-      if (state.seq != null) socket.send({ type: "resync", since: state.seq });
-    }, RESYNC_EVERY_MS);
+    setInterval(resync, RESYNC_EVERY_MS);
   }
 
   GH.edBoard = {

@@ -6,6 +6,17 @@
 // A repeated id gets the first answer again and is stored once, so resending is always safe:
 // after every (re)connection everything unanswered is sent again with the SAME ids.
 //
+// When more than one item is waiting they go as one {"type": "batch", "items": [...]} frame
+// (at most maxBatchItems), answered by {"type": "answers", "answers": [{...answer, index}]}
+// (possibly split over several such frames). An answer {"type": "retry", id, code,
+// retry_after_ms} means the server did NOT take the item: it stays here and goes again,
+// in seq order, once retry_after_ms has passed. {"type": "backoff", retry_after_ms} pauses
+// sending for that long.
+//
+// One frame is in flight at a time: the server refuses the rest of a frame from a refused
+// item on, and an item sent behind a refused one could be taken before it (a status that
+// needs the one before it would then be rejected for good).
+//
 //   const outbox = GoldenHour.Outbox("gh.outbox.crew", function (msg) { return conn.send(msg); }, {
 //     onchange: function (box) { ... box.count() ... },
 //     onack: function (item, answer) { ... },
@@ -23,14 +34,21 @@ window.GoldenHour = window.GoldenHour || {};
 window.GoldenHour.Outbox = function (storageKey, socketSend, options) {
   const opts = options || {};
   const seqKey = opts.seqKey || storageKey + ".seq";
-  // An item sent but not answered within this time is sent again (same id): a frame can be
+  // A frame sent but not answered within this time is sent again (same ids): a frame can be
   // lost on a socket that still looks open.
   const resendAfterMs = opts.resendAfterMs || 20000;
+  let maxBatch = opts.maxBatchItems || 200;
   let pending = [];
   let rejected = [];
   let online = false;
   let persistent = true;
   const inflight = new Map(); // id -> time sent on the current connection
+  // The frame in flight: the ids it carried, in order (an answer's `index` points here), and
+  // those still unanswered.
+  let frame = null;
+  let pausedUntil = 0;
+  let pauseTimer = null;
+  let flushQueued = false;
 
   function newId() {
     if (window.crypto && typeof window.crypto.randomUUID === "function") {
@@ -82,10 +100,17 @@ window.GoldenHour.Outbox = function (storageKey, socketSend, options) {
     if (typeof box.onchange === "function") box.onchange(box, reason, item || null);
   }
 
-  function send(item) {
-    const ok = socketSend({ type: item.type, id: item.id, seq: item.seq, data: item.data });
-    if (ok === false) return false;
-    inflight.set(item.id, Date.now());
+  function wire(item) {
+    return { type: item.type, id: item.id, seq: item.seq, data: item.data };
+  }
+
+  function sendFrame(items) {
+    const message = items.length === 1 ? wire(items[0]) : { type: "batch", items: items.map(wire) };
+    if (socketSend(message) === false) return false;
+    const now = Date.now();
+    const ids = items.map(function (item) { return item.id; });
+    ids.forEach(function (id) { inflight.set(id, now); });
+    frame = { order: ids, open: new Set(ids), sentAt: now };
     return true;
   }
 
@@ -96,6 +121,42 @@ window.GoldenHour.Outbox = function (storageKey, socketSend, options) {
     return -1;
   }
 
+  function answered(id) {
+    inflight.delete(id);
+    if (frame) {
+      frame.open.delete(id);
+      if (frame.open.size === 0) {
+        frame = null;
+        queueFlush();
+      }
+    }
+  }
+
+  // Items pushed in one go (a burst of the record's fields) leave together, as one batch.
+  function queueFlush() {
+    if (flushQueued) return;
+    flushQueued = true;
+    Promise.resolve().then(function () {
+      flushQueued = false;
+      box.flush();
+    });
+  }
+
+  function pause(ms) {
+    const wait = Number(ms);
+    if (!Number.isFinite(wait) || wait <= 0) return;
+    const until = Date.now() + Math.min(wait, 300000);
+    if (until <= pausedUntil) return;
+    pausedUntil = until;
+    if (pauseTimer !== null) clearTimeout(pauseTimer);
+    pauseTimer = setTimeout(function () {
+      pauseTimer = null;
+      changed("resume");
+      box.flush();
+    }, until - Date.now());
+    changed("pause");
+  }
+
   box.push = function (type, data) {
     const item = {
       id: newId(), type: type, seq: nextSeq(), data: data, created_at: new Date().toISOString(),
@@ -103,27 +164,31 @@ window.GoldenHour.Outbox = function (storageKey, socketSend, options) {
     pending.push(item);
     save(); // persisted before it can leave the device
     changed("push", item);
-    if (online) send(item);
+    if (online) queueFlush();
     return item;
   };
 
   box.flush = function () {
     if (!online) return 0;
     const now = Date.now();
-    let sent = 0;
-    for (const item of pending.slice()) {
-      const at = inflight.get(item.id);
-      if (at !== undefined && now - at < resendAfterMs) continue;
-      if (!send(item)) break;
-      sent += 1;
+    if (now < pausedUntil) return 0; // the pause's timer flushes when it ends
+    if (frame) {
+      if (now - frame.sentAt < resendAfterMs) return 0;
+      // No answer for too long: that frame is taken for lost, and everything unanswered
+      // goes again from the first, in seq order.
+      frame = null;
+      inflight.clear();
     }
-    return sent;
+    const due = pending.filter(function (item) { return !inflight.has(item.id); }).slice(0, maxBatch);
+    if (!due.length || !sendFrame(due)) return 0;
+    return due.length;
   };
 
   box.setOnline = function (value) {
     online = Boolean(value);
     // A new connection has seen none of our frames: everything unanswered goes again.
     inflight.clear();
+    frame = null;
     changed(online ? "online" : "offline");
     if (online) box.flush();
   };
@@ -136,43 +201,88 @@ window.GoldenHour.Outbox = function (storageKey, socketSend, options) {
     }
   };
 
+  // One answer (alone, or one of an `answers` frame). Returns the item it settled and how,
+  // or null; the caller saves and reports once per frame.
+  function settle(message, index) {
+    let id = typeof message.id === "string" ? message.id : null;
+    if (message.type === "error") id = typeof message.ref === "string" ? message.ref : null;
+    if (id === null && frame && Number.isInteger(index)) id = frame.order[index] || null;
+    if (id === null) return null;
+    const at = find(id);
+    if (message.type === "retry") {
+      // Not taken: it keeps its place, and the pause holds everything after it too.
+      pause(message.retry_after_ms);
+      answered(id);
+      return at < 0 ? null : { item: pending[at], how: "retry" };
+    }
+    if (message.type === "error" && message.code === "no_hello") {
+      // Sent before this connection's hello was answered; it goes again after hello.ack.
+      pause(1000);
+      answered(id);
+      return null;
+    }
+    if (at < 0) {
+      answered(id);
+      return null;
+    }
+    const item = pending.splice(at, 1)[0];
+    answered(id);
+    if (message.type === "ack") return { item: item, how: "ack", answer: message };
+    item.rejection = {
+      code: message.code || "invalid", field: message.field || null,
+      message: message.message || "Refused by the server.", at: new Date().toISOString(),
+    };
+    rejected.push(item);
+    return { item: item, how: "reject", answer: message };
+  }
+
+  function report(outcome) {
+    if (outcome.how === "ack" && typeof box.onack === "function") box.onack(outcome.item, outcome.answer);
+    if (outcome.how === "reject" && typeof box.onreject === "function") box.onreject(outcome.item, outcome.answer);
+  }
+
+  const ANSWER_TYPES = new Set(["ack", "reject", "retry", "error"]);
+
   box.handle = function (message) {
-    if (!message || typeof message.id !== "string" && typeof message.ref !== "string") return false;
-    if (message.type === "ack" || message.type === "reject") {
-      const index = find(message.id);
-      if (index < 0) return message.type === "ack" || message.type === "reject";
-      const item = pending.splice(index, 1)[0];
-      inflight.delete(item.id);
-      if (message.type === "ack") {
-        save();
-        if (typeof box.onack === "function") box.onack(item, message);
-        changed("ack", item);
-      } else {
-        item.rejection = {
-          code: message.code || "invalid", field: message.field || null,
-          message: message.message || "Refused by the server.", at: new Date().toISOString(),
-        };
-        rejected.push(item);
-        save();
-        if (typeof box.onreject === "function") box.onreject(item, message);
-        changed("reject", item);
-      }
+    if (!message || typeof message.type !== "string") return false;
+    if (message.type === "backoff") {
+      pause(message.retry_after_ms);
       return true;
     }
-    if (message.type === "error" && typeof message.ref === "string") {
-      const index = find(message.ref);
-      if (index < 0) return false;
-      if (message.code === "no_hello") {
-        // Sent before this connection's hello was answered; it goes again after hello.ack.
-        inflight.delete(message.ref);
+    if (message.type === "answers") {
+      if (!Array.isArray(message.answers)) return false;
+      const outcomes = [];
+      message.answers.forEach(function (answer, position) {
+        if (!answer || !ANSWER_TYPES.has(answer.type)) return;
+        const outcome = settle(answer, Number.isInteger(answer.index) ? answer.index : position);
+        if (outcome) outcomes.push(outcome);
+      });
+      if (outcomes.some(function (o) { return o.how !== "retry"; })) save();
+      outcomes.forEach(report);
+      if (outcomes.length) changed("answers");
+      return true;
+    }
+    if (message.type === "error" && typeof message.ref !== "string") {
+      if ((message.code === "too_many_items" || message.code === "too_large") && frame && frame.order.length > 1) {
+        // The frame was refused whole (nothing of it taken): send it again in smaller ones.
+        maxBatch = Math.max(1, Math.floor(frame.order.length / 2));
+        frame.order.forEach(function (id) { inflight.delete(id); });
+        frame = null;
+        queueFlush();
         return true;
       }
-      return box.handle({
-        type: "reject", id: message.ref, code: message.code, field: message.field,
-        message: message.message,
-      });
+      return false;
     }
-    return false;
+    if (!ANSWER_TYPES.has(message.type)) return false;
+    if (message.type === "error" && find(message.ref) < 0) return false;
+    if (message.type !== "error" && typeof message.id !== "string" && message.type !== "retry") return false;
+    const outcome = settle(message, frame && frame.order.length === 1 ? 0 : null);
+    if (outcome) {
+      if (outcome.how !== "retry") save();
+      report(outcome);
+      changed(outcome.how, outcome.item);
+    }
+    return true;
   };
 
   box.count = function () { return pending.length; };
@@ -180,6 +290,8 @@ window.GoldenHour.Outbox = function (storageKey, socketSend, options) {
   box.rejected = function () { return rejected.map(function (item) { return Object.assign({}, item); }); };
   box.isOnline = function () { return online; };
   box.isPersistent = function () { return persistent; };
+  // How long sending is still paused after a `retry` or `backoff` (0 when it is not).
+  box.pausedFor = function () { return Math.max(0, pausedUntil - Date.now()); };
 
   box.dismiss = function (id) {
     const before = rejected.length;
