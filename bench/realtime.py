@@ -261,6 +261,7 @@ class Step:
     rejected: int = 0
     backoffs: int = 0
     unanswered: int = 0
+    backlog: int = 0
     missing: int = 0
     ack_ms: list[float] = field(default_factory=list)
     dispatcher_ms: list[float] = field(default_factory=list)
@@ -683,7 +684,10 @@ async def run_channels(
             if not any(d.inflight or d.pending for d in devices):
                 break
             await asyncio.sleep(0.1)
-        step.unanswered = sum(len(d.inflight) + len(d.pending) for d in devices)
+        # Sent and never answered is lost; still in a device's queue (told to back off) is
+        # offered but not accepted, which the accepted rate shows.
+        step.unanswered = sum(len(d.inflight) for d in devices)
+        step.backlog = sum(len(d.pending) for d in devices)
         for device in devices:
             device.inflight.clear()
             device.pending.clear()
@@ -742,8 +746,9 @@ def channels_table(steps: list[Step], devices: int, interval_ms: int) -> str:
         f"\nGolden Hour: 2 daphne, Redis layer, PostgreSQL; {devices} devices (batch frame every "
         f"{interval_ms} ms), {DISPATCHER_SCREENS} dispatcher + {ED_SCREENS} ED screens",
         "| offered pos+vit/s | accepted/s | ack p50 | ack p99 | disp p50 | disp p99 "
-        "| ED p50 | ED p99 | retried | lost | not on ED | gaps | daphne RSS MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| ED p50 | ED p99 | retried | backoffs | left queued | lost | not on ED | gaps "
+        "| daphne RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in steps:
         accepted = (s.acked_positions + s.acked_vitals) / s.window_s if s.window_s else 0
@@ -751,12 +756,14 @@ def channels_table(steps: list[Step], devices: int, interval_ms: int) -> str:
             f"| {s.positions}+{s.vitals} | {accepted:.0f} | {_ms(_pct(s.ack_ms, 0.5))} "
             f"| {_ms(_pct(s.ack_ms, 0.99))} | {_ms(_pct(s.dispatcher_ms, 0.5))} "
             f"| {_ms(_pct(s.dispatcher_ms, 0.99))} | {_ms(_pct(s.ed_ms, 0.5))} "
-            f"| {_ms(_pct(s.ed_ms, 0.99))} | {s.retried} | {s.missing + s.unanswered} "
+            f"| {_ms(_pct(s.ed_ms, 0.99))} | {s.retried} | {s.backoffs} | {s.backlog} "
+            f"| {s.missing + s.unanswered} "
             f"| {s.not_shown} | {s.screen_gaps} | {s.rss_mb:.0f} |"
         )
     lines.append(
-        "(latencies in ms; lost = acknowledged but not stored + never answered; "
-        "not on ED = acknowledged vitals no ED screen of its hospital showed)"
+        "(latencies in ms; left queued = items still in the devices' queues when the step's "
+        "drain ended (told to back off); lost = acknowledged but not stored + sent and never "
+        "answered; not on ED = acknowledged vitals no ED screen of its hospital showed)"
     )
     return "\n".join(lines)
 

@@ -22,7 +22,19 @@ from realtime.ingest import Submission, get_ingestor, retry_answer
 
 # How long an immediate answer waits for the answers of earlier frames at most.
 ANSWER_WAIT_S = 30.0
+# A refused seq stops holding later frames back after this long (a device that dropped it).
+REFUSED_HOLD_S = 60.0
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def _seqs(items: list[Any]) -> list[int]:
+    return [
+        item["seq"]
+        for item in items
+        if isinstance(item, dict)
+        and isinstance(item.get("seq"), int)
+        and not isinstance(item["seq"], bool)
+    ]
 
 
 class DispatcherConsumer(ScreenConsumer):
@@ -53,6 +65,10 @@ class CrewConsumer(ScreenConsumer):
 
     device_id: str | None = None
     cooldown_until: float = 0.0
+    # The lowest seq answered `retry` on this socket: later frames are refused until one
+    # starts at or before it again (the device resends in order), so nothing overtakes it.
+    refused_seq: int | None = None
+    refused_at: float = 0.0
     backoff_told_at: float = 0.0
     # Done when the answers of every frame taken so far have been sent: answers leave in the
     # order the frames came, whether a tick or the consumer itself answers them.
@@ -155,6 +171,11 @@ class CrewConsumer(ScreenConsumer):
         """Answer items `retry` without taking them, and hold this socket's later frames back
         for the same time, so the device's items are never taken out of order."""
         self.cooldown_until = max(self.cooldown_until, time.monotonic() + wait_ms / 1000)
+        seqs = _seqs(items)
+        if seqs:
+            lowest = min(seqs)
+            self.refused_seq = lowest if self.refused_seq is None else min(lowest, self.refused_seq)
+            self.refused_at = time.monotonic()
         await self.answers_in_order()
         await self._backoff(code, wait_ms, message)
         answers = [retry_answer(item, code, wait_ms, message) for item in items]
@@ -176,8 +197,14 @@ class CrewConsumer(ScreenConsumer):
             return
         ingestor = get_ingestor()
         now = time.monotonic()
-        if now < self.cooldown_until:
-            wait_ms = int((self.cooldown_until - now) * 1000) + 1
+        if self.refused_seq is not None:
+            seqs = _seqs(items)
+            if (seqs and min(seqs) <= self.refused_seq) or now - self.refused_at > REFUSED_HOLD_S:
+                self.refused_seq = None  # the device went back to what was refused
+        # While refused_seq stands, a frame was sent before the device heard of the refusal:
+        # taking it would put its items before the refused ones.
+        if now < self.cooldown_until or self.refused_seq is not None:
+            wait_ms = max(0, int((self.cooldown_until - now) * 1000)) + 1
             await self._refuse(
                 items,
                 batch=batch,

@@ -110,6 +110,7 @@ class Subscriber:
         self.held: list[dict[str, Any]] = []
         self.flow = False
         self.unseen: deque[tuple[int, float]] = deque()
+        self.confirmed = 0
         self.overflowed = 0
         self.closed = False
         self.frames = 0
@@ -134,15 +135,19 @@ class Subscriber:
     def _hold(self, events: list[dict[str, Any]]) -> None:
         merge_events(self.held, events)
         if len(self.held) > HOLD_LIMIT:
-            # Too far behind to be worth catching up event by event: the next frame shows
-            # the screen a gap, and its resync gets a snapshot.
+            # Too far behind to be worth catching up event by event: drop what is held and
+            # stop waiting for it, so the next frame goes out, shows the screen a gap, and
+            # its resync brings it up to date.
             self.held.clear()
+            self.unseen.clear()
             self.overflowed += 1
 
     async def _write(self, events: list[dict[str, Any]], text: str | None = None) -> None:
         text = text if text is not None else encode_frame(self.stream, events)
         seqs = [e["seq"] for e in events if isinstance(e.get("seq"), int)]
-        if self.flow and seqs:
+        # Only a frame that moves the screen on is waited for: one of repeats (events held
+        # during a catch-up that the replay already carried) moves nothing, so no `seen`.
+        if self.flow and seqs and max(seqs) > self.confirmed:
             self.unseen.append((max(seqs), time.monotonic()))
         self.frames += 1
         try:
@@ -171,6 +176,7 @@ class Subscriber:
     async def seen(self, seq: int) -> None:
         """The screen has applied everything up to `seq`; it now gets flow control."""
         self.flow = True
+        self.confirmed = max(self.confirmed, seq)
         while self.unseen and self.unseen[0][0] <= seq:
             self.unseen.popleft()
         await self._release()

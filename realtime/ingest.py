@@ -341,8 +341,15 @@ def _one_by_one(batch: list[Submission]) -> TickResult:
     answers: list[list[dict[str, Any]]] = []
     events: list[dict[str, Any]] = []
     for sub in batch:
-        out = []
-        for raw in sub.items:
+        out: list[dict[str, Any]] = []
+        for index, raw in enumerate(sub.items):
+            if out and out[-1]["type"] == "retry":
+                # Not taken after one that was not: the device's order is kept.
+                out += [
+                    retry_answer(r, "server_error", 2000, "Not stored; send it again.")
+                    for r in sub.items[index:]
+                ]
+                break
             try:
                 # item_process commits each item and broadcasts its events itself.
                 with audit_context(sub.context):
@@ -479,7 +486,18 @@ class Ingestor:
                     await asyncio.sleep(wait)
             batch = self._take()
             started = time.perf_counter()
-            result = await database_sync_to_async(tick_run)(batch)
+            try:
+                result = await database_sync_to_async(tick_run)(batch)
+            except Exception:
+                # Not even one by one (the database is gone): nothing of it was taken, so
+                # every item is answered retry and stays on its device.
+                logger.exception("ingest tick of %d frames failed; answered retry", len(batch))
+                message = "Not stored; send it again."
+                answers = [
+                    [retry_answer(item, "server_error", 2000, message) for item in sub.items]
+                    for sub in batch
+                ]
+                result = TickResult(answers, [], "failed")
             elapsed_ms = (time.perf_counter() - started) * 1000
             self.stats.ticks += 1
             self.stats.items += sum(len(s.items) for s in batch)

@@ -201,6 +201,36 @@ async def test_a_device_over_its_rate_is_told_to_retry_later_and_then_taken(para
     await device.disconnect()
 
 
+async def test_a_frame_sent_before_the_device_heard_of_a_refusal_is_not_taken_ahead_of_it(
+    paramedic, settings
+):
+    # The second frame was on its way when the first was refused: even after the wait it is
+    # refused, until the device sends again from the refused item, so order is kept.
+    settings.DEVICE_RATE_PER_S = 4
+    settings.DEVICE_BURST_ITEMS = 2
+    device = await tablet(paramedic)
+    await device.send_json_to({"type": "batch", "items": [position("a1", 1), position("a2", 2)]})
+    await answers_frame(device)
+    await device.send_json_to({"type": "batch", "items": [position("b1", 3)]})
+    assert (await device.receive_json_from())["type"] == "backoff"
+    first = await answers_frame(device)
+    assert [(a["type"], a["code"]) for a in first] == [("retry", "rate_limited")]
+    await asyncio.sleep(first[0]["retry_after_ms"] / 1000 + 0.1)
+    await device.send_json_to({"type": "batch", "items": [position("c1", 4)]})
+    late = await answers_frame(device)
+    assert [(a["type"], a["id"], a["code"]) for a in late] == [("retry", "c1", "busy")]
+    # Long enough for the cooldown and for two items' worth of the rate.
+    await asyncio.sleep(max(late[0]["retry_after_ms"] / 1000, 0.5) + 0.1)
+    await device.send_json_to({"type": "batch", "items": [position("b1", 3), position("c1", 4)]})
+    assert [(a["type"], a["id"]) for a in await answers_frame(device)] == [
+        ("ack", "b1"),
+        ("ack", "c1"),
+    ]
+    stored = [p.client_id async for p in UnitPosition.objects.order_by("recorded_at", "pk")]
+    assert stored[-2:] == ["b1", "c1"]
+    await device.disconnect()
+
+
 async def test_a_frame_sent_again_during_the_cooldown_is_refused_busy(paramedic, settings):
     # A slow rate: the cooldown (about a second) outlasts any pause of a busy test machine.
     settings.DEVICE_RATE_PER_S = 1

@@ -142,6 +142,43 @@ async def test_held_events_past_the_limit_are_dropped_for_a_resync(monkeypatch):
     assert [[e["seq"] for e in f.get("events", [f])] for f in screen.sent] == [[5]]
 
 
+@pytest.mark.asyncio
+async def test_a_lagging_screen_past_the_limit_gets_the_next_frame_and_sees_its_gap(monkeypatch):
+    monkeypatch.setattr(fanout, "HOLD_LIMIT", 3)
+    monkeypatch.setattr(fanout, "SCREEN_LAG_S", 0.05)
+    screen = Screen()
+    subscriber = Subscriber(hub=None, stream=STREAM, send=screen.send)  # type: ignore[arg-type]
+    await subscriber.resume()
+    await subscriber.seen(0)
+    await subscriber.deliver([other(1)], fanout.encode_frame(STREAM, [other(1)]))
+    await asyncio.sleep(0.1)  # never confirmed: held from now on
+    for seq in range(2, 7):
+        await subscriber.deliver([other(seq)], fanout.encode_frame(STREAM, [other(seq)]))
+    assert subscriber.overflowed == 1
+    # Not held for ever: what comes after the drop goes out, and its seq shows the gap.
+    sent = [e["seq"] for f in screen.sent for e in f.get("events", [f])]
+    assert sent[0] == 1
+    assert sent[-1] == 6
+    assert 2 not in sent
+
+
+@pytest.mark.asyncio
+async def test_a_frame_of_repeats_is_not_waited_for(monkeypatch):
+    # Events held during a catch-up and sent after it repeat what the replay carried; a
+    # screen confirms only when its sequence moves, so such a frame must not hold it back.
+    monkeypatch.setattr(fanout, "SCREEN_LAG_S", 0.05)
+    screen = Screen()
+    subscriber = Subscriber(hub=None, stream=STREAM, send=screen.send)  # type: ignore[arg-type]
+    await subscriber.resume()
+    await subscriber.seen(5)
+    await subscriber.deliver(
+        [other(4), other(5)], fanout.encode_frame(STREAM, [other(4), other(5)])
+    )
+    await asyncio.sleep(0.1)
+    await subscriber.deliver([other(6)], fanout.encode_frame(STREAM, [other(6)]))
+    assert [f.get("seq") for f in screen.sent][-1] == 6
+
+
 # --- through the socket ---------------------------------------------------------------------
 
 

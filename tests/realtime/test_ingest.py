@@ -409,6 +409,33 @@ def test_a_tick_that_keeps_failing_stores_each_item_once_one_by_one(
     assert len(moved_events(centre.pk)) == 2
 
 
+def test_an_item_that_fails_on_its_own_is_retried_with_every_later_item_of_its_frame(
+    paramedic, centre, monkeypatch
+):
+    # One by one, an item the server cannot store is answered retry; what the device sent
+    # after it is not taken either, so the device's order holds when it sends them again.
+    _flaky_positions(monkeypatch, RuntimeError("a bug in the batch handler"), 1)
+    real = CREW_ITEM_TYPES["position"]
+
+    def broken_for_p2(user: Any, device_id: str, data: dict[str, Any]) -> Any:
+        if data.get("fix_id") == "p2":
+            raise RuntimeError("a bug for this item")
+        return real.handler(user, device_id, data)
+
+    monkeypatch.setitem(
+        CREW_ITEM_TYPES, "position", replace(CREW_ITEM_TYPES["position"], handler=broken_for_p2)
+    )
+    items = [position("p1", 1, at=ago(30)), position("p2", 2, at=ago(20)), position("p3", 3)]
+    result = tick_run([submission(paramedic, items)])
+    assert result.mode == "one-by-one"
+    assert [(a["type"], a["id"]) for a in result.answers[0]] == [
+        ("ack", "p1"),
+        ("retry", "p2"),
+        ("retry", "p3"),
+    ]
+    assert list(UnitPosition.objects.values_list("client_id", flat=True)) == ["p1"]
+
+
 @pytest.mark.asyncio
 async def test_a_failing_tick_still_answers_the_socket_and_counts_a_fallback(
     paramedic, monkeypatch
