@@ -374,7 +374,8 @@ class Hub:
         return {
             "streams": len(self.streams),
             "screens": len(subscribers),
-            "lagging": sum(1 for s in subscribers if s.held),
+            # Held back for lag, not paused for a catch-up (every connect is, briefly).
+            "lagging": sum(1 for s in subscribers if not s.paused and s.lagging()),
             "messages": self.received,
             "layer_errors": self.layer_errors,
         }
