@@ -8,7 +8,8 @@ from device_client.client import (
     DeviceClientError,
     Outbox,
     OutboxItem,
+    Refusal,
     RejectedItem,
 )
 
-__all__ = ["DeviceClient", "DeviceClientError", "Outbox", "OutboxItem", "RejectedItem"]
+__all__ = ["DeviceClient", "DeviceClientError", "Outbox", "OutboxItem", "Refusal", "RejectedItem"]

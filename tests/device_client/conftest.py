@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -59,6 +59,24 @@ def server_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
+def server_with(transactional_db, tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start daphne with extra settings in its environment (`INGEST_BUSY_ITEMS="1"`)."""
+    started: list[Server] = []
+
+    def start(**settings: str) -> Server:
+        running = Server(server_env(MAP_CACHE_DIR=str(tmp_path / "no-map"), **settings))
+        started.append(running)
+        running.start()
+        return running
+
+    try:
+        yield start
+    finally:
+        for running in started:
+            running.stop()
+
+
+@pytest.fixture
 def server(transactional_db, tmp_path: Path) -> Iterator[Server]:
     """daphne serving the test database on a free port, stopped after the test."""
     running = Server(server_env(MAP_CACHE_DIR=str(tmp_path / "no-map")))
@@ -67,3 +85,11 @@ def server(transactional_db, tmp_path: Path) -> Iterator[Server]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def token(paramedic) -> str:
+    """A device token of the paramedic (crew of `unit`)."""
+    from rest_framework.authtoken.models import Token
+
+    return str(Token.objects.create(user=paramedic).key)

@@ -3,88 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from django.db import connections
-from rest_framework.authtoken.models import Token
 
 from config.models import DeviceItem
 from device_client import DeviceClient
 from dispatch import services
 from dispatch.models import UnitPosition
+from tests.device_client.helpers import WAIT_S, fix, make_client, read_db, until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# Every wait in these tests is bounded; a hang fails the test instead of the session.
-WAIT_S = 20.0
-
-
-def _fix(n: int, **override: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "lat": 60.1700 + n * 1e-5,
-        "lon": 24.9450,
-        "recorded_at": datetime.now(UTC).isoformat(),
-        "heading": 90.0,
-        "speed_mps": 10.0,
-        "accuracy_m": 5.0,
-        "fix_id": f"fix-{n}",
-    }
-    data.update(override)
-    return data
-
-
-async def _db(query: Callable[[], Any]) -> Any:
-    """Run an ORM read off the event loop (Django refuses ORM calls inside it)."""
-
-    def run() -> Any:
-        try:
-            return query()
-        finally:
-            connections.close_all()
-
-    return await asyncio.to_thread(run)
-
-
-async def _until(predicate: Callable[[], Any], what: str) -> None:
-    """Poll a database predicate until true, within WAIT_S."""
-    for _ in range(int(WAIT_S / 0.05)):
-        if await _db(predicate):
-            return
-        await asyncio.sleep(0.05)
-    pytest.fail(f"not {what} within {WAIT_S} s")
-
-
-@pytest.fixture
-def token(paramedic) -> str:
-    return Token.objects.create(user=paramedic).key
-
-
-def _client(server, token, tmp_path, device_id="tab-1", **options: Any) -> DeviceClient:
-    options.setdefault("backoff_initial_s", 0.1)
-    options.setdefault("backoff_max_s", 1.0)
-    return DeviceClient(server.base_url, token, device_id, tmp_path / "outbox.sqlite3", **options)
 
 
 def test_an_item_sent_twice_is_stored_once(server, token, tmp_path, paramedic):
     async def scenario() -> tuple[int, int, dict[str, int], dict[str, int]]:
-        first = _client(server, token, tmp_path)
-        ids = [first.enqueue("position", _fix(n)) for n in range(3)]
+        first = make_client(server, token, tmp_path)
+        ids = [first.enqueue("position", fix(n)) for n in range(3)]
         handle = first._handle
 
         async def lose_acks(ws: Any, message: dict[str, Any]) -> None:
-            # The server stores and answers, but the answer is lost on the way back.
-            if message.get("type") != "ack":
+            # The server stores and answers, but the answers are lost on the way back.
+            if message.get("type") not in {"ack", "answers"}:
                 await handle(ws, message)
 
         first._handle = lose_acks  # type: ignore[method-assign]
         first.start()
-        await _until(lambda: DeviceItem.objects.filter(device_id="tab-1").count() == 3, "stored")
+        await until(lambda: DeviceItem.objects.filter(device_id="tab-1").count() == 3, "stored")
         await first.close()
         # A new client object on the same outbox: the unanswered items are still there.
-        second = _client(server, token, tmp_path)
+        second = make_client(server, token, tmp_path)
         waiting = second.pending_count()
         second.start()
         async with asyncio.timeout(WAIT_S):
@@ -104,19 +52,19 @@ def test_an_item_sent_twice_is_stored_once(server, token, tmp_path, paramedic):
 def test_the_outbox_survives_a_restart_of_the_client(server, token, tmp_path, paramedic):
     async def scenario() -> tuple[int, int, int]:
         # Stored while offline, then the process "dies" before ever connecting.
-        offline = _client(server, token, tmp_path)
+        offline = make_client(server, token, tmp_path)
         for n in range(4):
-            offline.enqueue("position", _fix(n))
+            offline.enqueue("position", fix(n))
         await offline.close()
-        again = _client(server, token, tmp_path)
+        again = make_client(server, token, tmp_path)
         waiting = again.pending_count()
         again.start()
         async with asyncio.timeout(WAIT_S):
             await again.wait_idle()
-        newer = again.enqueue("position", _fix(9))
+        newer = again.enqueue("position", fix(9))
         async with asyncio.timeout(WAIT_S):
             await again.wait_idle()
-        seq = await _db(lambda: DeviceItem.objects.get(client_id=newer).seq)
+        seq = await read_db(lambda: DeviceItem.objects.get(client_id=newer).seq)
         left = again.pending_count()
         await again.close()
         return waiting, left, seq
@@ -130,10 +78,10 @@ def test_the_outbox_survives_a_restart_of_the_client(server, token, tmp_path, pa
 
 def test_a_rejected_item_is_recorded_and_not_retried(server, token, tmp_path):
     async def scenario() -> tuple[list[Any], dict[str, int], int, int]:
-        client = _client(server, token, tmp_path)
-        bad = client.enqueue("position", _fix(1, lat=999))
+        client = make_client(server, token, tmp_path)
+        bad = client.enqueue("position", fix(1, lat=999))
         unknown = client.enqueue("teleport", {"to": "scene"})
-        good = client.enqueue("position", _fix(2))
+        good = client.enqueue("position", fix(2))
         client.start()
         async with asyncio.timeout(WAIT_S):
             await client.wait_idle()
@@ -166,23 +114,23 @@ def test_a_server_restart_mid_stream_delivers_everything_exactly_once(
     server, token, tmp_path, paramedic
 ):
     async def scenario() -> tuple[DeviceClient, int]:
-        client = _client(server, token, tmp_path)
+        client = make_client(server, token, tmp_path)
         client.start()
         for n in range(5):
-            client.enqueue("position", _fix(n))
+            client.enqueue("position", fix(n))
         async with asyncio.timeout(WAIT_S):
             await client.wait_idle()
         # The server goes away mid-stream; items keep coming and wait on disk.
         await asyncio.to_thread(server.stop)
         for n in range(5, 10):
-            client.enqueue("position", _fix(n))
+            client.enqueue("position", fix(n))
         await asyncio.sleep(0.5)
         await asyncio.to_thread(server.start)
         async with asyncio.timeout(WAIT_S):
             await client.wait_idle()
         # And the connection is cut without a close while twenty items are on the wire.
         for n in range(10, 30):
-            client.enqueue("position", _fix(n))
+            client.enqueue("position", fix(n))
         await asyncio.sleep(0.01)
         await client.drop_connection(abort=True)
         async with asyncio.timeout(WAIT_S):
@@ -205,12 +153,12 @@ def test_a_missed_event_is_fetched_by_resync(
     server, token, tmp_path, paramedic, dispatcher, road_map
 ):
     async def scenario() -> list[dict[str, Any]]:
-        client = _client(server, token, tmp_path, resync_interval_s=0.3)
+        client = make_client(server, token, tmp_path, resync_interval_s=0.3)
         client.start()
         received = [await asyncio.wait_for(client.events.get(), WAIT_S)]
         # Dispatched from this test process: its broadcast goes to this process's channel
         # layer, never to the daphne process, exactly like a message the layer dropped.
-        incident = await _db(
+        incident = await read_db(
             lambda: services.incident_create(
                 user=dispatcher,
                 chief_complaint="chest pain",
@@ -219,7 +167,7 @@ def test_a_missed_event_is_fetched_by_resync(
                 allow_duplicate=True,
             )
         )
-        await _db(
+        await read_db(
             lambda: services.assignments_create(
                 user=dispatcher, incident_id=incident.pk, unit_ids=[paramedic.unit_id]
             )

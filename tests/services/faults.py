@@ -26,6 +26,8 @@ from scripts.scale import Child, daphne_command, spawn, wait_for_port, worker_co
 ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / "test-results"
 TEST_OUTBOX_KIND = "test.heartbeat"
+# The centre stream's position event (dispatch.events.UNITS_MOVED): each unit's newest place.
+UNITS_MOVED = "dispatch.units.moved"
 # Short, so a task claimed by a worker that is then killed runs again within seconds.
 TEST_OUTBOX_LEASE_S = 3
 
@@ -189,6 +191,9 @@ class Worker:
 @dataclass
 class ScreenStats:
     connects: int = 0
+    frames: int = 0
+    batches: int = 0
+    merged: int = 0
     snapshots: int = 0
     snapshot_covered: int = 0
     gaps: int = 0
@@ -201,10 +206,16 @@ class ScreenStats:
 class ScreenClient:
     """A screen following one stream by the protocol's sequence rules (docs/protocol.md).
 
-    Applies an event only when its seq is the next one, drops repeats, answers a gap with a
-    resync, resyncs now and then (a dropped last event shows no gap), and reconnects with
-    `?since=<last>`. `applied` maps each applied seq to the event's data, for comparison
-    with the database's EventLog. `read_delay_s` makes it a slow reader.
+    Unpacks `batch` frames (several events of the stream) into their events, in order.
+    Applies an event only when it holds the next seq (a merged state event covers
+    `seq_from`..`seq`: it applies when that range holds the next seq, and moves the sequence
+    to `seq`), drops repeats, answers a gap with a resync, resyncs now and then (a dropped
+    last event shows no gap), and reconnects with `?since=<last>`. `applied` maps each
+    applied seq to the event's data, for comparison with the database's EventLog; `units`
+    is the units' state as the dispatcher board shows it (the snapshot's units, then each
+    `dispatch.units.moved`). `read_delay_s` makes it a slow reader; `report_seen` makes it
+    confirm what it applied after every frame, as the console does, so the server holds it
+    back and merges its position events when it lags (realtime.fanout).
     """
 
     def __init__(
@@ -216,6 +227,7 @@ class ScreenClient:
         path: str = "/ws/dispatch/",
         read_delay_s: float = 0.0,
         resync_every_s: float = 2.0,
+        report_seen: bool = False,
     ) -> None:
         self.name = name
         self.base = base  # host:port
@@ -223,8 +235,10 @@ class ScreenClient:
         self.path = path
         self.read_delay_s = read_delay_s
         self.resync_every_s = resync_every_s
+        self.report_seen = report_seen
         self.last_seq: int | None = None
         self.applied: dict[int, Any] = {}
+        self.units: dict[int, dict[str, Any]] = {}
         self.stats = ScreenStats()
         self._ws: Any = None
         self._resync_at = 0.0
@@ -271,7 +285,16 @@ class ScreenClient:
             async for raw in ws:
                 if self.read_delay_s:
                     await asyncio.sleep(self.read_delay_s)
-                await self._handle(ws, json.loads(raw))
+                message = json.loads(raw)
+                self.stats.frames += 1
+                if message.get("type") == "batch" and isinstance(message.get("events"), list):
+                    self.stats.batches += 1
+                    for event in message["events"]:
+                        await self._handle(ws, event)
+                else:
+                    await self._handle(ws, message)
+                if self.report_seen and self.last_seq is not None:
+                    await ws.send(json.dumps({"type": "seen", "seq": self.last_seq}))
         finally:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -303,22 +326,32 @@ class ScreenClient:
                 self.last_seq = seq
             elif self.last_seq is None:
                 self.last_seq = seq or 0
+            # Read after everything this socket sent before it: never older than our state.
+            units = (message.get("data") or {}).get("units")
+            if isinstance(units, list):
+                self.units = {unit["id"]: dict(unit) for unit in units}
             self._resync_at = 0.0
             return
         if not isinstance(seq, int) or self.last_seq is None:
             return
+        first = message.get("seq_from", seq)
         if seq <= self.last_seq:
             self.stats.repeats_dropped += 1
             return
-        if seq > self.last_seq + 1:
+        if first > self.last_seq + 1:
             self.stats.gaps += 1
             if time.monotonic() - self._resync_at > 2.0:
                 await self._resync(ws)
             return
+        if first != seq:
+            self.stats.merged += 1
         if seq in self.applied:
             self.stats.applied_twice += 1
         self.applied[seq] = message.get("data")
         self.last_seq = seq
+        if kind == UNITS_MOVED:
+            for unit in message["data"]["units"]:
+                self.units.setdefault(unit["id"], {}).update(unit)
 
 
 class LoopThread:

@@ -9,10 +9,12 @@ every outbox task's side effect exactly once. Each prints its counts (visible wi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import transaction
@@ -186,13 +188,39 @@ def _crew_with_token(centre, index: int):
     from rest_framework.authtoken.models import Token
 
     unit = factories.UnitFactory(home_station=factories.StationFactory(centre=centre))
-    crew = factories.CrewFactory(unit=unit)
+    crew: Any = factories.CrewFactory(unit=unit)
     return unit, Token.objects.create(user=crew).key
 
 
-TABLETS = 20
-ITEMS = 10_000
+# Enough tablets that each stays near DEVICE_RATE_PER_S (50/s) at the rate asked for
+# (1,000 items/s at least), and enough items that the faults land while they stream.
+TABLETS = 40
+PER_TABLET = 1_000
+ITEMS = TABLETS * PER_TABLET
 DROPS = 25
+MIN_ITEMS_PER_S = 1_000
+
+
+async def _off_loop(query):
+    """An ORM read from async code (Django refuses it on the event loop)."""
+    from django.db import connections
+
+    def run():
+        try:
+            return query()
+        finally:
+            connections.close_all()
+
+    return await asyncio.to_thread(run)
+
+
+async def _poll(predicate, timeout_s: float) -> bool:
+    """Wait until `predicate()` is true, at most `timeout_s`; returns whether it became so."""
+    for _ in range(int(timeout_s / 0.1)):
+        if predicate():
+            return True
+        await asyncio.sleep(0.1)
+    return bool(predicate())
 
 
 @pytest.mark.services
@@ -201,22 +229,62 @@ DROPS = 25
 def test_tablet_items_are_stored_exactly_once_through_faults(
     private_redis, centre, tmp_path, capsys
 ):
+    from django.test import Client
+
     from device_client.client import DeviceClient
-    from dispatch.models import UnitPosition
+    from dispatch.events import centre_group
+    from dispatch.models import Unit, UnitPosition
+    from realtime.events import stream_head
     from scripts.scale import RoundRobinProxy
 
-    env = processes.child_env(REDIS_URL=private_redis.url(0), CHANNEL_PREFIX="faults1")
+    # Each process queues at most 8,000 items: the tablets' first burst (20,000 a process)
+    # does not fit, so part of it is answered `retry` and sent again, through the faults too.
+    env = processes.child_env(
+        REDIS_URL=private_redis.url(0), CHANNEL_PREFIX="faults1", INGEST_MAX_QUEUED_ITEMS="8000"
+    )
     tablets = [_crew_with_token(centre, i) for i in range(TABLETS)]
+    stream = centre_group(centre.pk)
+    cookies = []
+    for _ in range(3):
+        web = Client()
+        dispatcher: Any = factories.DispatcherFactory(dispatch_centre=centre)
+        web.force_login(dispatcher)
+        cookies.append(f"sessionid={web.cookies['sessionid'].value}")
     servers = [faults.Daphne(env), faults.Daphne(env)]
     started = time.monotonic()
-    per_tablet = ITEMS // TABLETS
     base_time = timezone.now() - timedelta(hours=1)
     clients: list[DeviceClient] = []
+    screens: list[faults.ScreenClient] = []
     counts: dict = {"drops": 0}
+
+    def fix(index: int, k: int) -> dict:
+        return {
+            "lat": 60.16 + k * 1e-5,
+            "lon": 24.93 + index * 1e-3,
+            "recorded_at": (base_time + timedelta(seconds=k * 0.1)).isoformat(),
+            "speed_mps": 10.0,
+            "fix_id": f"fix-{index}-{k}",
+        }
 
     async def scenario() -> None:
         proxy = RoundRobinProxy([("127.0.0.1", s.port) for s in servers])
         await proxy.start()
+        for name, cookie in zip(["board-0", "board-1", "board-slow"], cookies, strict=True):
+            screens.append(
+                faults.ScreenClient(
+                    name,
+                    f"127.0.0.1:{proxy.port}",
+                    cookie,
+                    resync_every_s=1.0,
+                    # Reads slower than its frames come and says what it applied: the server
+                    # holds it back and merges its position events (seq_from..seq).
+                    read_delay_s=0.15 if name == "board-slow" else 0.0,
+                    report_seen=True,
+                )
+            )
+        screen_runs = [asyncio.create_task(screen.run()) for screen in screens]
+        assert await _poll(lambda: all(s.last_seq is not None for s in screens), 30)
+        enqueueing = time.monotonic()
         for index, (_unit, token) in enumerate(tablets):
             client = DeviceClient(
                 f"http://127.0.0.1:{proxy.port}",
@@ -227,25 +295,17 @@ def test_tablet_items_are_stored_exactly_once_through_faults(
                 backoff_max_s=1.0,
                 resync_interval_s=None,
             )
-            for k in range(per_tablet):
-                client.enqueue(
-                    "position",
-                    {
-                        "lat": 60.16 + k * 1e-5,
-                        "lon": 24.93 + index * 1e-3,
-                        "recorded_at": (base_time + timedelta(seconds=k * 0.1)).isoformat(),
-                        "speed_mps": 10.0,
-                        "fix_id": f"fix-{index}-{k}",
-                    },
-                )
+            client.enqueue_many([("position", fix(index, k)) for k in range(PER_TABLET)])
             clients.append(client)
-        counts["enqueued_s"] = round(time.monotonic() - started, 1)
+        counts["enqueued_s"] = round(time.monotonic() - enqueueing, 1)
         rng = random.Random(7)
         # Faults fire at fractions of the items acknowledged, so they land mid-stream on a
-        # fast or a slow machine alike.
+        # fast or a slow machine alike (the restart of daphne takes seconds: the next fault
+        # waits for it).
         plan = [(0.05 + 0.9 * i / DROPS, "drop") for i in range(DROPS)]
-        plan += [(0.30, "kill-daphne"), (0.45, "restart-daphne"), (0.65, "restart-redis")]
+        plan += [(0.20, "kill-daphne"), (0.30, "restart-daphne"), (0.55, "restart-redis")]
         plan.sort()
+        sending = time.monotonic()
         for client in clients:
             client.start()
         deadline = time.monotonic() + 200
@@ -262,20 +322,33 @@ def test_tablet_items_are_stored_exactly_once_through_faults(
                         counts["killed_at"] = acked
                     elif what == "restart-daphne":
                         await asyncio.to_thread(servers[1].start)
+                        counts["daphne_back_at"] = sum(c.stats.acked for c in clients)
                     elif what == "restart-redis":
                         await asyncio.to_thread(private_redis.restart)
                         counts["redis_restarted_at"] = acked
+                    acked = sum(c.stats.acked for c in clients)
                 if not plan and all(c.pending_count() == 0 for c in clients):
                     break
-                await asyncio.sleep(0.1)
-        finally:
+                await asyncio.sleep(0.05)
+            counts["sending_s"] = time.monotonic() - sending
             counts["delivered_s"] = round(time.monotonic() - started, 1)
             counts["pending"] = sum(c.pending_count() for c in clients)
             counts["rejected"] = sum(len(c.rejected()) for c in clients)
+            # Every screen reaches the stream's head (the last position event) by itself.
+            head = await _off_loop(lambda: stream_head(stream))
+            counts["head"] = head
+            await _poll(lambda: all(s.last_seq == head for s in screens), 60)
+            counts["converged_s"] = round(time.monotonic() - started, 1)
+        finally:
             counts["proxy_connections"] = proxy.connections
             counts["proxy_refused"] = proxy.refused
             for client in clients:
                 await client.close()
+            for screen in screens:
+                screen.stop()
+            for run in screen_runs:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(run, 10)
             await proxy.close()
 
     try:
@@ -287,36 +360,81 @@ def test_tablet_items_are_stored_exactly_once_through_faults(
             server.stop()
     elapsed = time.monotonic() - started
     device_ids = [f"tablet-{i}" for i in range(TABLETS)]
-    positions = UnitPosition.objects.filter(unit__in=[unit for unit, _ in tablets])
+    unit_ids = [unit.pk for unit, _ in tablets]
+    positions = UnitPosition.objects.filter(unit__in=unit_ids)
     stored = positions.count()
     distinct = len(set(positions.values_list("unit_id", "client_id")))
     items = DeviceItem.objects.filter(device_id__in=device_ids)
     sent = sum(c.stats.sent for c in clients)
-    _say(
-        capsys,
-        f"\n[faults/tablets] {TABLETS} tablets, {ITEMS} position items: all acknowledged after "
-        f"{counts['delivered_s']} s (enqueue {counts['enqueued_s']} s, test {elapsed:.1f} s): "
-        f"sent {sent} (resent {sent - ITEMS}), "
+    rate = ITEMS / counts["sending_s"]
+    lines = [
+        f"\n[faults/tablets] {TABLETS} tablets, {ITEMS} position items: all acknowledged "
+        f"{counts['sending_s']:.1f} s after they started sending, {rate:.0f} items/s "
+        f"(enqueue {counts['enqueued_s']} s, test {elapsed:.1f} s): sent {sent} in "
+        f"{sum(c.stats.frames for c in clients)} frames (resent {sent - ITEMS}), "
         f"acked {sum(c.stats.acked for c in clients)}, "
+        f"retry answers {sum(c.stats.retried for c in clients)}, "
+        f"backoffs {sum(c.stats.backoffs for c in clients)}, "
         f"connects {sum(c.stats.connects for c in clients)}, forced drops {counts['drops']}, "
-        f"daphne SIGKILLed at {counts.get('killed_at')} acked, Redis restarted at "
+        f"daphne SIGKILLed at {counts.get('killed_at')} acked (back at "
+        f"{counts.get('daphne_back_at')}), Redis restarted at "
         f"{counts.get('redis_restarted_at')} acked, proxy connections "
         f"{counts['proxy_connections']} (backend refusals {counts['proxy_refused']}); "
         f"UnitPosition rows {stored} (distinct {distinct}), DeviceItem rows {items.count()}, "
-        f"still pending {counts['pending']}, rejected {counts['rejected']}",
-    )
+        f"still pending {counts['pending']}, rejected {counts['rejected']}; "
+        f"screens at the head (seq {counts['head']}) after {counts['converged_s']} s"
+    ]
+    for s in screens:
+        lines.append(
+            f"  {s.name:10} last_seq {s.last_seq} frames {s.stats.frames} (batches "
+            f"{s.stats.batches}) applied {len(s.applied)} (merged {s.stats.merged}) connects "
+            f"{s.stats.connects} gaps {s.stats.gaps} resyncs {s.stats.resyncs} snapshots "
+            f"{s.stats.snapshots} repeats dropped {s.stats.repeats_dropped}"
+        )
+    _say(capsys, "\n".join(lines))
     assert counts["drops"] >= 20
     assert servers[1].kills == 1
     assert private_redis.restarts == 1
+    # The faults struck while items were still streaming in.
+    assert counts["redis_restarted_at"] < 0.9 * ITEMS
+    assert sum(c.stats.retried for c in clients) > 0
     assert counts["pending"] == 0
     assert counts["rejected"] == 0
     assert stored == ITEMS
     assert distinct == ITEMS
     assert set(positions.values_list("client_id", flat=True)) == {
-        f"fix-{i}-{k}" for i in range(TABLETS) for k in range(per_tablet)
+        f"fix-{i}-{k}" for i in range(TABLETS) for k in range(PER_TABLET)
     }
     assert items.count() == ITEMS
     assert items.filter(accepted=True).count() == ITEMS
+    # Each unit stands at its newest fix, and every screen shows exactly that.
+    db_units = {
+        u["pk"]: u
+        for u in Unit.objects.filter(pk__in=unit_ids).values(
+            "pk", "last_lat", "last_lon", "last_fix_at"
+        )
+    }
+    for index, unit_id in enumerate(unit_ids):
+        newest = fix(index, PER_TABLET - 1)
+        assert (db_units[unit_id]["last_lat"], db_units[unit_id]["last_lon"]) == (
+            newest["lat"],
+            newest["lon"],
+        )
+    for screen in screens:
+        assert screen.last_seq == counts["head"], screen.name
+        shown = {
+            unit_id: (
+                screen.units[unit_id]["lat"],
+                screen.units[unit_id]["lon"],
+                datetime.fromisoformat(screen.units[unit_id]["last_fix_at"]),
+            )
+            for unit_id in unit_ids
+        }
+        assert shown == {
+            unit_id: (u["last_lat"], u["last_lon"], u["last_fix_at"])
+            for unit_id, u in db_units.items()
+        }, screen.name
+    assert rate >= MIN_ITEMS_PER_S
 
 
 EVENTS = 5_000
@@ -362,12 +480,13 @@ def test_screens_equal_the_event_log_through_faults(private_redis, centre, setti
     cookies = []
     for _ in range(7):
         web = Client()
-        web.force_login(factories.DispatcherFactory(dispatch_centre=centre))
+        dispatcher: Any = factories.DispatcherFactory(dispatch_centre=centre)
+        web.force_login(dispatcher)
         cookies.append(f"sessionid={web.cookies['sessionid'].value}")
     servers = [faults.Daphne(env), faults.Daphne(env)]
     loop = faults.LoopThread()
     started = time.monotonic()
-    counts = {"drops": 0}
+    counts: dict[str, float] = {"drops": 0}
     screens: list[faults.ScreenClient] = []
     try:
         for server in servers:
@@ -431,7 +550,8 @@ def test_screens_equal_the_event_log_through_faults(private_redis, centre, setti
     ]
     for s in screens:
         lines.append(
-            f"  {s.name:13} last_seq {s.last_seq} applied {len(s.applied)} connects "
+            f"  {s.name:13} last_seq {s.last_seq} frames {s.stats.frames} (batches "
+            f"{s.stats.batches}) applied {len(s.applied)} connects "
             f"{s.stats.connects} gaps {s.stats.gaps} resyncs {s.stats.resyncs} snapshots "
             f"{s.stats.snapshots} (covering {s.stats.snapshot_covered}) repeats dropped "
             f"{s.stats.repeats_dropped} applied twice {s.stats.applied_twice}"
