@@ -62,6 +62,7 @@ DISPATCHER_SCREENS = 50
 ED_SCREENS = 20
 HOSPITALS = 20
 LATENCY_GOAL_MS = 500.0
+CPU_GROUPS = ("daphne", "postgres", "redis", "devices", "screens")
 SEEN_EVERY_S = 0.5
 DRAIN_S = 15.0
 # Vitals that score (NEWS2 2-3): a real set with every parameter, not an empty one.
@@ -264,12 +265,16 @@ class Step:
     backlog: int = 0
     missing: int = 0
     ack_ms: list[float] = field(default_factory=list)
+    vitals_ack_ms: list[float] = field(default_factory=list)
     dispatcher_ms: list[float] = field(default_factory=list)
     ed_ms: list[float] = field(default_factory=list)
+    dispatcher_event_ms: list[float] = field(default_factory=list)
+    ed_event_ms: list[float] = field(default_factory=list)
     not_shown: int = 0
     screen_gaps: int = 0
     window_s: float = 0.0
     rss_mb: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
     acked_ids: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -285,8 +290,10 @@ class Device:
         self.inflight: dict[str, tuple[float, str, dict[str, Any]]] = {}
         self.paused_until = 0.0
         self.step: Step | None = None
-        self.owed_positions = 0.0
-        self.owed_vitals = 0.0
+        # A random start: devices that all began owing nothing would all reach their first
+        # vitals set in the same tick (hundreds at once every few seconds).
+        self.owed_positions = _rand.random()
+        self.owed_vitals = _rand.random()
         self.lat = 60.15 + _rand.random() * 0.05
         self.lon = 24.88 + _rand.random() * 0.1
 
@@ -404,6 +411,9 @@ class Device:
             return
         if answer["type"] == "ack":
             step.ack_ms.append((time.perf_counter() - sent_at) * 1000)
+            if kind == "vitals":
+                step.vitals_ack_ms.append(step.ack_ms[-1])
+
             if kind == "position":
                 step.acked_positions += 1
             else:
@@ -455,6 +465,9 @@ class Screen:
 class ScreenTally:
     dispatcher_ms: list[float] = field(default_factory=list)
     ed_ms: list[float] = field(default_factory=list)
+    # From the event's own time (written in the tick, before commit) to the screen.
+    dispatcher_event_ms: list[float] = field(default_factory=list)
+    ed_event_ms: list[float] = field(default_factory=list)
     vitals_shown: set[str] = field(default_factory=set)
     gaps: int = 0
 
@@ -492,6 +505,8 @@ async def _dispatcher_screen(
                         continue
                     kind = event.get("type")
                     if kind == "dispatch.units.moved":
+                        made = datetime.fromisoformat(event["ts"]).timestamp()
+                        tally.dispatcher_event_ms.append((received - made) * 1000)
                         for unit in event["data"]["units"]:
                             fix_at = unit["last_fix_at"]
                             state[unit["id"]] = fix_at
@@ -518,7 +533,9 @@ async def _ed_screen(
         async for raw in ws:
             received = time.time_ns()
             for event in _events(json.loads(raw)):
+                before = screen.gaps
                 if not await screen.accept(ws, event):
+                    tally.gaps += screen.gaps - before
                     continue
                 if event.get("type") != "handoff.encounter.updated":
                     continue
@@ -528,7 +545,8 @@ async def _ed_screen(
                 if sent_ns.isdigit() and client_id not in tally.vitals_shown:
                     tally.vitals_shown.add(client_id)
                     tally.ed_ms.append((received - int(sent_ns)) / 1e6)
-            tally.gaps = screen.gaps
+                    made = datetime.fromisoformat(event["ts"]).timestamp()
+                    tally.ed_event_ms.append(received / 1e6 - made * 1000)
 
 
 def screens_main(
@@ -570,12 +588,15 @@ def screens_main(
                     {
                         "dispatcher_ms": tally.dispatcher_ms,
                         "ed_ms": tally.ed_ms,
+                        "dispatcher_event_ms": tally.dispatcher_event_ms,
+                        "ed_event_ms": tally.ed_event_ms,
                         "vitals_shown": sorted(tally.vitals_shown),
                         "gaps": tally.gaps,
                         "closed_screens": len(broken),
                     }
                 )
                 tally.dispatcher_ms, tally.ed_ms = [], []
+                tally.dispatcher_event_ms, tally.ed_event_ms = [], []
                 tally.vitals_shown, tally.gaps = set(), 0
             elif command == "final":
                 conn.send(states)
@@ -597,6 +618,34 @@ def _rss_mb(pids: Iterable[int]) -> float:
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1]) / 1024
     return total
+
+
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its reaped children so far."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(v) for v in fields[11:15]) / _TICKS_PER_S
+    return 0.0
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+    return pids
+
+
+def cpu_snapshot(groups: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds so far per group of processes (postgres: every backend, re-listed)."""
+    snapshot = {name: sum(_cpu_s(pid) for pid in pids) for name, pids in groups.items()}
+    snapshot["postgres"] = sum(_cpu_s(pid) for pid in _postgres_pids())
+    return snapshot
 
 
 def _stored(step: Step) -> int:
@@ -630,7 +679,7 @@ async def run_channels(
     screens: Connection,
     step_s: float,
     interval_s: float,
-    daphne_pids: list[int],
+    cpu_groups: dict[str, list[int]],
     rates: list[int],
 ) -> tuple[list[Step], int]:
     devices = []
@@ -673,9 +722,12 @@ async def run_channels(
                 k += 1
 
         started = time.perf_counter()
+        cpu_before = cpu_snapshot(cpu_groups)
         await asyncio.gather(*(pace(d, p, started) for d, p in zip(devices, phases, strict=True)))
         step.window_s = time.perf_counter() - started
-        step.rss_mb = _rss_mb(daphne_pids)
+        cpu_after = cpu_snapshot(cpu_groups)
+        step.cpu = {k: (cpu_after[k] - cpu_before[k]) / step.window_s for k in cpu_after}
+        step.rss_mb = _rss_mb(cpu_groups["daphne"])
         # What is still owed or waiting goes out and is answered before the step is scored.
         drain_until = time.perf_counter() + DRAIN_S
         while time.perf_counter() < drain_until:
@@ -697,6 +749,8 @@ async def run_channels(
         seen = await asyncio.to_thread(screens.recv)
         step.dispatcher_ms = seen["dispatcher_ms"]
         step.ed_ms = seen["ed_ms"]
+        step.dispatcher_event_ms = seen["dispatcher_event_ms"]
+        step.ed_event_ms = seen["ed_event_ms"]
         step.screen_gaps = seen["gaps"]
         shown = set(seen["vitals_shown"])
         step.not_shown = sum(
@@ -706,7 +760,8 @@ async def run_channels(
         print(
             f"  offered {positions}+{vitals}/s: accepted "
             f"{(step.acked_positions + step.acked_vitals) / step.window_s:.0f}/s, "
-            f"screen p99 {_ms(_pct(step.dispatcher_ms, 0.99))} ms",
+            f"screen p99 {_ms(_pct(step.dispatcher_ms, 0.99))} ms, vitals ack p50 "
+            f"{_ms(_pct(step.vitals_ack_ms, 0.5))} ms",
             flush=True,
         )
         if _pct(step.dispatcher_ms, 0.99) > 4 * LATENCY_GOAL_MS:
@@ -765,6 +820,27 @@ def channels_table(steps: list[Step], devices: int, interval_ms: int) -> str:
         "drain ended (told to back off); lost = acknowledged but not stored + sent and never "
         "answered; not on ED = acknowledged vitals no ED screen of its hospital showed)"
     )
+    lines.append(
+        "\nWhere the time goes: from the event's own time (taken in the tick, before its commit)"
+        " to the screen"
+    )
+    lines.append("| offered pos+vit/s | dispatcher p50 | dispatcher p99 | ED p50 | ED p99 |")
+    lines.append("|---|---:|---:|---:|---:|")
+    for s in steps:
+        lines.append(
+            f"| {s.positions}+{s.vitals} | {_ms(_pct(s.dispatcher_event_ms, 0.5))} "
+            f"| {_ms(_pct(s.dispatcher_event_ms, 0.99))} | {_ms(_pct(s.ed_event_ms, 0.5))} "
+            f"| {_ms(_pct(s.ed_event_ms, 0.99))} |"
+        )
+    lines.append("\nCPU cores busy per step (of 2): where the machine went")
+    lines.append("| offered pos+vit/s | " + " | ".join(CPU_GROUPS) + " | total |")
+    lines.append("|---|" + "---:|" * (len(CPU_GROUPS) + 1))
+    for s in steps:
+        lines.append(
+            f"| {s.positions}+{s.vitals} | "
+            + " | ".join(f"{s.cpu.get(g, 0):.2f}" for g in CPU_GROUPS)
+            + f" | {sum(s.cpu.values()):.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -938,9 +1014,15 @@ def main() -> int:
             viewer.start()
             parent.recv()
             pids = [c.proc.pid for c in cluster.children if c.name.startswith("daphne")]
+            groups = {
+                "daphne": pids,
+                "redis": [redis.pid],
+                "devices": [os.getpid()],
+                "screens": [viewer.pid or 0],
+            }
             interval_s = args.interval_ms / 1000
             steps, off = asyncio.run(
-                run_channels(ports, fixture, parent, args.step_s, interval_s, pids, rates)
+                run_channels(ports, fixture, parent, args.step_s, interval_s, groups, rates)
             )
         finally:
             viewer.join(timeout=10)
