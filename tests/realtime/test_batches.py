@@ -307,8 +307,8 @@ async def test_past_the_busy_mark_devices_are_told_to_back_off_and_the_status_sa
     assert (status["state"], status["queued_items"]) == ("busy", 2)
     # What /healthz reads, from its thread: every ingestor of the process.
     # (oldest_wait_ms moves on between the two reads.)
-    assert [{**s, "oldest_wait_ms": 0} for s in ingestors_status()] == [
-        {**status, "oldest_wait_ms": 0}
+    assert {**status, "oldest_wait_ms": 0} in [
+        {**s, "oldest_wait_ms": 0} for s in ingestors_status()
     ]
     with pytest.raises(DegradedError, match="2 items waiting"):
         await sync_to_async(check_realtime)()
