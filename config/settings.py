@@ -253,6 +253,8 @@ CELERY_RESULT_BACKEND = REDIS_URL if REDIS_URL and not CELERY_EMBEDDED else None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 UNIT_STALE_AFTER_SECONDS = env.integer("UNIT_STALE_AFTER_SECONDS", 60, minimum=5)
+# Fixes older than this are refused (recorded_at): a broken clock, not a replayed buffer.
+FIX_MAX_AGE_DAYS = env.integer("FIX_MAX_AGE_DAYS", 7, minimum=1)
 STALE_CHECK_INTERVAL_SECONDS = env.integer("STALE_CHECK_INTERVAL_SECONDS", 5, minimum=1)
 # An unacknowledged team activation is re-sent and escalated to the ED's charge role.
 ACTIVATION_ESCALATE_AFTER_SECONDS = env.integer(
@@ -325,6 +327,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "config.schema.GoldenHourAutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [

@@ -6,7 +6,6 @@ rejections that name the field (docs/protocol.md).
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
@@ -15,22 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from dispatch import access, services
 from handoff.devices import HANDOFF_ITEM_TYPES
-from realtime.devices import BatchItem, ItemRejected, ItemType
-
-
-def _number(data: dict[str, Any], name: str, *, required: bool = True) -> float | None:
-    value = data.get(name)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ItemRejected(name, f"{name} must be a number.")
-    try:
-        number = float(value)
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):
-        raise ItemRejected(name, f"{name} must be a finite number.")
-    return number
+from realtime.devices import BatchItem, ItemRejected, ItemType, item_number
 
 
 def _time(data: dict[str, Any], name: str) -> datetime:
@@ -71,12 +55,12 @@ def _domain(call: Any) -> Any:
 def _fix(device_id: str, data: dict[str, Any]) -> services.Fix:
     return services.Fix(
         client_id=str(data.get("fix_id") or f"{device_id}:{data.get('recorded_at')}")[:64],
-        lat=_number(data, "lat"),  # type: ignore[arg-type]
-        lon=_number(data, "lon"),  # type: ignore[arg-type]
+        lat=item_number(data, "lat"),  # type: ignore[arg-type]
+        lon=item_number(data, "lon"),  # type: ignore[arg-type]
         recorded_at=_time(data, "recorded_at"),
-        heading=_number(data, "heading", required=False),
-        speed_mps=_number(data, "speed_mps", required=False),
-        accuracy_m=_number(data, "accuracy_m", required=False),
+        heading=item_number(data, "heading", required=False),
+        speed_mps=item_number(data, "speed_mps", required=False),
+        accuracy_m=item_number(data, "accuracy_m", required=False),
     )
 
 

@@ -593,6 +593,10 @@ def _fix_problem(fix: Fix, now: datetime) -> tuple[str, str] | None:
         return "lon", "lon must be between -180 and 180."
     if fix.recorded_at > now + FUTURE_TOLERANCE:
         return "recorded_at", "The fix's time is in the future."
+    if fix.recorded_at < now - timedelta(days=settings.FIX_MAX_AGE_DAYS):
+        # A box replaying its buffer after a dead zone sends hours-old fixes; year 0001 is a
+        # broken clock, and would sort before every real fix of the unit's track.
+        return "recorded_at", f"The fix's time is more than {settings.FIX_MAX_AGE_DAYS} days ago."
     if fix.heading is not None and not 0 <= fix.heading < 360:
         return "heading", "heading must be 0 to 359.9 degrees."
     if fix.speed_mps is not None and not 0 <= fix.speed_mps <= 120:

@@ -10,7 +10,6 @@ seen it (items are applied in sequence order).
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +20,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from audit.context import audit_context
 from handoff import access, services
 from handoff.models import Encounter
-from realtime.devices import BatchItem, ItemRejected, ItemType
+from realtime.devices import BatchItem, ItemRejected, ItemType, item_number
 
 _SNOMED = re.compile(r"^[0-9]{6,16}$")
 
@@ -253,10 +252,7 @@ def medication(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any
     given_at = _time(data, "given_at")
     name = _string(data, "name")
     dose = data.get("dose")
-    if dose is not None and (
-        isinstance(dose, bool) or not isinstance(dose, int | float) or not math.isfinite(dose)
-    ):
-        raise ItemRejected("dose", "dose must be a number.")
+    item_number(data, "dose", required=False)  # refuses what is not a finite number
     unit = _string(data, "dose_unit", required=False) if data.get("dose_unit") is not None else ""
     route = _string(data, "route", required=False) if data.get("route") is not None else ""
     client_id = _client_id(device_id, data, "medication_id", given_at, name, str(dose), unit, route)

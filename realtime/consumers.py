@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_LARGE = 1009
+# What decode_json returns for a frame nested deeper than Python's json can follow.
+TOO_DEEP = object()
 
 
 def envelope(
@@ -189,6 +191,16 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.subscriptions = []
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if content is TOO_DEEP:
+            await self.send_json(
+                rejection(
+                    "too_deep",
+                    "The frame is JSON nested too deep to read; nothing of it was taken. "
+                    "Send its items one by one.",
+                    field=None,
+                )
+            )
+            return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self.send_json(
                 rejection(
@@ -244,3 +256,8 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         except ValueError:
             # Returned as a marker that receive_json turns into a typed rejection.
             return None
+        except RecursionError:
+            # JSON nested deeper than the interpreter's stack: the frame cannot be read at all,
+            # so it is refused whole (the client sends its items one by one, and refuses the
+            # one that still cannot be read) instead of closing the socket with 1011.
+            return TOO_DEEP

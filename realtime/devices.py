@@ -9,6 +9,7 @@ was given the first time, whether that was an acknowledgement or a rejection
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,6 +78,26 @@ class ItemType:
     handler: Handler
     batch: BatchHandler | None = None
     deferred: bool = False
+
+
+def item_number(data: dict[str, Any], name: str, *, required: bool = True) -> float | None:
+    """A finite number from an item's data, or ItemRejected naming the field.
+
+    An integer too large for a float (10**400 in the JSON) is refused like infinity instead of
+    raising OverflowError from the handler, which would answer the item retry for ever.
+    """
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ItemRejected(name, f"{name} must be a number.")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ItemRejected(name, f"{name} must be a finite number.")
+    return number
 
 
 def rejection(

@@ -64,6 +64,18 @@ Reply = Callable[[list[dict[str, Any]]], Awaitable[None]]
 _TICK_ATTEMPTS = 3
 
 
+def unprocessable_answer(item: Any) -> dict[str, Any]:
+    """The reject of an item whose handler failed on its content (a server defect, logged)."""
+    item_id = item.get("id") if isinstance(item, dict) else None
+    return rejection(
+        item_id if isinstance(item_id, str) else None,
+        None,
+        "The server could not process this item (logged as a defect); it was not stored. "
+        "Check it and enter it again.",
+        "unprocessable",
+    )
+
+
 def retry_answer(item: Any, code: str, retry_after_ms: int, message: str) -> dict[str, Any]:
     """Not taken: send the item again after `retry_after_ms` (it changed nothing)."""
     item_id = item.get("id") if isinstance(item, dict) else None
@@ -358,9 +370,16 @@ def _one_by_one(batch: list[Submission]) -> TickResult:
                             user=sub.user, device_id=sub.device_id, item=raw, types=sub.types
                         )
                     )
-            except Exception:
+            except DatabaseError:
                 logger.exception("device item failed on its own; answered retry")
                 out.append(retry_answer(raw, "server_error", 2000, "Not stored; send it again."))
+            except Exception:
+                # Not the database: this item's content breaks its handler, and would again on
+                # every resend. Answered retry, it would block the device's outbox for ever
+                # (the oldest item goes first); refused, the crew sees it and the rest goes on.
+                # Not remembered, so the same id is applied once the handler is fixed.
+                logger.exception("device item could not be processed; refused")
+                out.append(unprocessable_answer(raw))
         answers.append(out)
     return TickResult(answers, events, "one-by-one")
 

@@ -242,6 +242,8 @@ window.GoldenHour.Outbox = function (storageKey, socketSend, options) {
   }
 
   const ANSWER_TYPES = new Set(["ack", "reject", "retry", "error"]);
+  // Errors that refuse a whole frame; none of its items is answered on its own.
+  const FRAME_REFUSALS = new Set(["too_many_items", "too_large", "too_deep"]);
 
   box.handle = function (message) {
     if (!message || typeof message.type !== "string") return false;
@@ -263,7 +265,8 @@ window.GoldenHour.Outbox = function (storageKey, socketSend, options) {
       return true;
     }
     if (message.type === "error" && typeof message.ref !== "string") {
-      if ((message.code === "too_many_items" || message.code === "too_large") && frame && frame.order.length > 1) {
+      if (!FRAME_REFUSALS.has(message.code) || !frame) return false;
+      if (frame.order.length > 1) {
         // The frame was refused whole (nothing of it taken): send it again in smaller ones.
         maxBatch = Math.max(1, Math.floor(frame.order.length / 2));
         frame.order.forEach(function (id) { inflight.delete(id); });
@@ -271,7 +274,14 @@ window.GoldenHour.Outbox = function (storageKey, socketSend, options) {
         queueFlush();
         return true;
       }
-      return false;
+      // One item alone that the server cannot read (too large, nested too deep): refused for
+      // good, shown to the crew, and the items after it go on; it would block them for ever.
+      const alone = settle(message, 0);
+      if (!alone) return false;
+      save();
+      report(alone);
+      changed(alone.how, alone.item);
+      return true;
     }
     if (!ANSWER_TYPES.has(message.type)) return false;
     if (message.type === "error" && find(message.ref) < 0) return false;

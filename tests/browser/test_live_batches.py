@@ -475,3 +475,47 @@ def test_tablet_holds_new_items_while_the_server_asks_it_to_back_off(tablet):
     assert _ids(frame) == [item_id]
     assert sent_at - told_at >= wait_ms / 1000 - 0.1
     assert DeviceItem.objects.filter(client_id=item_id, accepted=True).count() == 1
+
+
+def test_tablet_refuses_an_item_the_server_cannot_read_and_sends_the_rest(tablet):
+    # A poison item (here JSON nested too deep to read, on the way to the server) is refused
+    # whole with its frame; the tablet sends the frame's items one by one, shows the one that is
+    # still refused to the crew (a fix: by the GPS switch), and the rest, and whatever comes
+    # after, are stored.
+    page, link = tablet
+    # 5,000 deep is past what the server can read (about 1,000); Playwright's relay of the
+    # socket does not pass a 100,000-deep frame on (tests/fuzz/test_poison_items.py sends that).
+    deep = "[" * 5_000 + "]" * 5_000
+
+    def poisoned(item):
+        # The second of PUSH_FIXES's three fixes (lat 60.1701) is the poison.
+        return abs(item.get("data", {}).get("lat", 0) - 60.1701) < 1e-7
+
+    def poison_it(message, ws, server):
+        items = message["items"] if message.get("type") == "batch" else [message]
+        if not any(poisoned(item) for item in items):
+            return False
+        marked = [{**item, "data": "POISON"} if poisoned(item) else item for item in items]
+        frame = {"type": "batch", "items": marked} if message["type"] == "batch" else marked[0]
+        server.send(json.dumps(frame).replace('"POISON"', deep))
+        return True
+
+    link.intercept = poison_it
+    ids = page.evaluate(PUSH_FIXES, 3)
+    # A refused fix is shown by the GPS switch (the crew cannot act on it otherwise).
+    page.locator("#gps-state", has_text="fix refused").wait_for(timeout=TIMEOUT_MS)
+    assert "nested too deep" in page.locator("#gps-toggle").evaluate(
+        "(box) => box.parentElement.title"
+    )
+    page.locator("#outbox-state", has_text="All sent").wait_for(timeout=TIMEOUT_MS)
+    [after] = page.evaluate(PUSH_FIXES, 1)
+    page.locator("#outbox-state", has_text="All sent").wait_for(timeout=TIMEOUT_MS)
+
+    stored = set(DeviceItem.objects.filter(accepted=True).values_list("client_id", flat=True))
+    assert {ids[0], ids[2], after} <= stored
+    assert ids[1] not in stored
+    # The socket was never closed for it.
+    page.locator("#connection", has_text="Live").wait_for(timeout=TIMEOUT_MS)
+    errors = [m for m in link.from_server if m.get("type") == "error"]
+    assert errors
+    assert all(m["code"] == "too_deep" for m in errors)

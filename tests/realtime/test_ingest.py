@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import OperationalError
+from django.db import DatabaseError, OperationalError
 from django.test import Client
 from django.utils.dateparse import parse_datetime
 
@@ -409,22 +409,26 @@ def test_a_tick_that_keeps_failing_stores_each_item_once_one_by_one(
     assert len(moved_events(centre.pk)) == 2
 
 
-def test_an_item_that_fails_on_its_own_is_retried_with_every_later_item_of_its_frame(
-    paramedic, centre, monkeypatch
-):
-    # One by one, an item the server cannot store is answered retry; what the device sent
-    # after it is not taken either, so the device's order holds when it sends them again.
-    _flaky_positions(monkeypatch, RuntimeError("a bug in the batch handler"), 1)
+def _broken_for_p2(monkeypatch, exc: Exception) -> None:
     real = CREW_ITEM_TYPES["position"]
 
     def broken_for_p2(user: Any, device_id: str, data: dict[str, Any]) -> Any:
         if data.get("fix_id") == "p2":
-            raise RuntimeError("a bug for this item")
+            raise exc
         return real.handler(user, device_id, data)
 
     monkeypatch.setitem(
         CREW_ITEM_TYPES, "position", replace(CREW_ITEM_TYPES["position"], handler=broken_for_p2)
     )
+
+
+def test_an_item_the_database_fails_on_its_own_is_retried_with_every_later_item_of_its_frame(
+    paramedic, centre, monkeypatch
+):
+    # One by one, an item the database cannot store is answered retry; what the device sent
+    # after it is not taken either, so the device's order holds when it sends them again.
+    _flaky_positions(monkeypatch, RuntimeError("a bug in the batch handler"), 1)
+    _broken_for_p2(monkeypatch, DatabaseError("disk full"))
     items = [position("p1", 1, at=ago(30)), position("p2", 2, at=ago(20)), position("p3", 3)]
     result = tick_run([submission(paramedic, items)])
     assert result.mode == "one-by-one"
@@ -434,6 +438,25 @@ def test_an_item_that_fails_on_its_own_is_retried_with_every_later_item_of_its_f
         ("retry", "p3"),
     ]
     assert list(UnitPosition.objects.values_list("client_id", flat=True)) == ["p1"]
+
+
+def test_an_item_whose_handler_fails_on_its_content_is_refused_and_the_rest_goes_on(
+    paramedic, centre, monkeypatch
+):
+    # Answered retry, it would fail again on every resend and block the device for ever.
+    _flaky_positions(monkeypatch, RuntimeError("a bug in the batch handler"), 1)
+    _broken_for_p2(monkeypatch, RuntimeError("a bug for this item"))
+    items = [position("p1", 1, at=ago(30)), position("p2", 2, at=ago(20)), position("p3", 3)]
+    result = tick_run([submission(paramedic, items)])
+    assert [(a["type"], a["id"]) for a in result.answers[0]] == [
+        ("ack", "p1"),
+        ("reject", "p2"),
+        ("ack", "p3"),
+    ]
+    assert result.answers[0][1]["code"] == "unprocessable"
+    assert sorted(UnitPosition.objects.values_list("client_id", flat=True)) == ["p1", "p3"]
+    # Not remembered: once the handler is fixed, the same id is taken.
+    assert not DeviceItem.objects.filter(client_id="p2").exists()
 
 
 @pytest.mark.asyncio
