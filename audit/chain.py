@@ -1,11 +1,18 @@
-"""The hash chain: the canonical form of an audit row and its hash (pure functions)."""
+"""The keyed hash chain: the canonical form of an audit row and its HMAC (pure functions).
+
+The key (settings.AUDIT_CHAIN_KEY) lives outside the database: whoever can write the audit
+table but not read the key cannot recompute a chain that verifies.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 from typing import Any
+
+from django.conf import settings
 
 # Every stored field but `hash`, in the order audit_verify reads them from the database.
 CHAINED_FIELDS = (
@@ -39,8 +46,10 @@ def canonical_row(fields: dict[str, Any]) -> bytes:
     return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
-def row_hash(fields: dict[str, Any]) -> str:
-    """SHA-256(prev_hash || canonical row), hex."""
-    digest = hashlib.sha256(fields["prev_hash"].encode("ascii"))
+def row_hash(fields: dict[str, Any], key: bytes | None = None) -> str:
+    """HMAC-SHA256(key, prev_hash || canonical row), hex; the key defaults to the setting."""
+    secret = key if key is not None else settings.AUDIT_CHAIN_KEY
+    digest = hmac.new(secret, digestmod=hashlib.sha256)
+    digest.update(fields["prev_hash"].encode("ascii"))
     digest.update(canonical_row(fields))
     return digest.hexdigest()

@@ -1,7 +1,10 @@
 """The database triggers that make the audit log append-only, for SQLite and PostgreSQL.
 
-They refuse UPDATE and DELETE (and on PostgreSQL TRUNCATE) of audit events, and DELETE of
-the chain head, whatever the caller: the ORM, raw SQL or a database shell. Only someone who
+They refuse UPDATE and DELETE (and on PostgreSQL TRUNCATE) of audit events, an INSERT that
+would take the place of an existing event (SQLite's `INSERT OR REPLACE` deletes the old row
+without firing its DELETE trigger), DELETE of the chain head and any UPDATE of the head that
+does not move it forward onto an event that exists, whatever the caller: the ORM, raw SQL or
+a database shell. Only someone who
 may run DDL can get past them, by dropping a trigger first, which is why audit_verify does
 not trust the database and checks the hash chain instead.
 """
@@ -22,11 +25,24 @@ _SQLITE_INSTALL = [
     f"""CREATE TRIGGER IF NOT EXISTS audit_audithead_no_delete
         BEFORE DELETE ON audit_audithead
         BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END;""",
+    # BEFORE INSERT runs before the conflict resolution of INSERT OR REPLACE.
+    f"""CREATE TRIGGER IF NOT EXISTS audit_auditevent_no_replace
+        BEFORE INSERT ON audit_auditevent
+        WHEN EXISTS (SELECT 1 FROM audit_auditevent
+                     WHERE id = NEW.id OR seq = NEW.seq OR hash = NEW.hash)
+        BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END;""",  # noqa: S608 - a constant message
+    f"""CREATE TRIGGER IF NOT EXISTS audit_audithead_forward_only
+        BEFORE UPDATE ON audit_audithead
+        WHEN NEW.id != OLD.id OR NEW.last_seq < OLD.last_seq OR NOT EXISTS (
+            SELECT 1 FROM audit_auditevent WHERE seq = NEW.last_seq AND hash = NEW.last_hash)
+        BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END;""",  # noqa: S608 - a constant message
 ]
 _SQLITE_REMOVE = [
     "DROP TRIGGER IF EXISTS audit_auditevent_no_update;",
     "DROP TRIGGER IF EXISTS audit_auditevent_no_delete;",
     "DROP TRIGGER IF EXISTS audit_audithead_no_delete;",
+    "DROP TRIGGER IF EXISTS audit_auditevent_no_replace;",
+    "DROP TRIGGER IF EXISTS audit_audithead_forward_only;",
 ]
 
 # restrict_violation (SQLSTATE 23001) is an integrity error, as SQLite's RAISE(ABORT) is, so
@@ -51,12 +67,28 @@ _POSTGRES_INSTALL = [
     """CREATE TRIGGER audit_audithead_no_truncate
         BEFORE TRUNCATE ON audit_audithead
         FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();""",
+    f"""CREATE OR REPLACE FUNCTION audit_head_forward_only() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.id <> OLD.id OR NEW.last_seq < OLD.last_seq OR NOT EXISTS (
+                SELECT 1 FROM audit_auditevent
+                WHERE seq = NEW.last_seq AND hash = NEW.last_hash) THEN
+                RAISE EXCEPTION '{MESSAGE}: the head only moves forward onto an event'
+                    USING ERRCODE = 'restrict_violation';
+            END IF;
+            RETURN NEW;
+        END;
+        $$;""",  # noqa: S608 - a constant message
+    """CREATE TRIGGER audit_audithead_forward_only
+        BEFORE UPDATE ON audit_audithead
+        FOR EACH ROW EXECUTE FUNCTION audit_head_forward_only();""",
 ]
 _POSTGRES_REMOVE = [
     "DROP TRIGGER IF EXISTS audit_auditevent_append_only ON audit_auditevent;",
     "DROP TRIGGER IF EXISTS audit_auditevent_no_truncate ON audit_auditevent;",
     "DROP TRIGGER IF EXISTS audit_audithead_no_delete ON audit_audithead;",
     "DROP TRIGGER IF EXISTS audit_audithead_no_truncate ON audit_audithead;",
+    "DROP TRIGGER IF EXISTS audit_audithead_forward_only ON audit_audithead;",
 ]
 
 

@@ -47,6 +47,9 @@ class EmbeddedScheduler:
             if now < next_run.get(name, 0.0):
                 continue
             next_run[name] = now + interval
+            if task_name not in app.tasks:
+                # Not imported yet (start() imports the task modules; run_due may come first).
+                app.loader.import_default_modules()
             try:
                 app.tasks[task_name].apply(
                     args=entry.get("args", ()), kwargs=entry.get("kwargs", {})

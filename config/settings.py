@@ -51,6 +51,39 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _audit_chain_key() -> bytes:
+    """The audit chain's HMAC key: from the environment or a file, never from the database.
+
+    Whoever can write the database but not read this key cannot recompute the chain, so a
+    rewritten audit log does not verify (docs/security.md, "Audit trail").
+    """
+    configured = env.optional_str("AUDIT_CHAIN_KEY")
+    if configured:
+        if len(configured) < 32:
+            raise EnvError("AUDIT_CHAIN_KEY", "must be at least 32 characters")
+        return configured.encode()
+    key_file = env.path("AUDIT_CHAIN_KEY_FILE", VAR_DIR / "audit_chain_key")
+    if not key_file.exists():
+        if PRODUCTION:
+            raise EnvError(
+                "AUDIT_CHAIN_KEY",
+                "or AUDIT_CHAIN_KEY_FILE is required when GOLDEN_HOUR_ENV=production",
+            )
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    key = key_file.read_text().strip()
+    if len(key) < 32:
+        raise EnvError("AUDIT_CHAIN_KEY_FILE", f"{key_file} must hold at least 32 characters")
+    return key.encode()
+
+
+AUDIT_CHAIN_KEY = _audit_chain_key()
+# Where the chain's head is exported (a JSON line per export), outside the database; on the
+# schedule below and by `manage.py audit_head --export`. audit_verify checks the log against it.
+AUDIT_HEAD_FILE = env.path("AUDIT_HEAD_FILE", VAR_DIR / "audit_heads.jsonl")
+AUDIT_HEAD_EXPORT_SECONDS = env.integer("AUDIT_HEAD_EXPORT_SECONDS", 300, minimum=10)
 ALLOWED_HOSTS = env.items("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.items("CSRF_TRUSTED_ORIGINS", [])
 
@@ -270,6 +303,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
     "activations-escalate": {"task": "handoff.tasks.activations_escalate", "schedule": 15.0},
     "outbox-sweep": {"task": "config.tasks.outbox_sweep", "schedule": 10.0},
+    "audit-head-export": {
+        "task": "audit.tasks.audit_head_export",
+        "schedule": float(AUDIT_HEAD_EXPORT_SECONDS),
+    },
 }
 # The embedded scheduler starts with the ASGI server; tests and management commands leave it off.
 EMBEDDED_SCHEDULER = env.boolean("EMBEDDED_SCHEDULER", default=CELERY_EMBEDDED)

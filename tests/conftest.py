@@ -110,6 +110,12 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _own_audit_head_file(settings, tmp_path):
+    # audit_verify reads AUDIT_HEAD_FILE when it exists: never the developer's var/ one.
+    settings.AUDIT_HEAD_FILE = tmp_path / "audit_heads.jsonl"
+
+
+@pytest.fixture(autouse=True)
 def _no_map_unless_asked(settings, tmp_path):
     # Tests never read or write the developer's var/maps; `road_map` puts a built map in place.
     settings.MAP_CACHE_DIR = tmp_path / "no-map"

@@ -162,7 +162,15 @@ def test_audit_head_prints_json_for_anchoring(chain, capsys):
     assert head["seq"] == 5
     assert head["count"] == 5
     assert head["last_event_at"].endswith("Z")
-    assert set(head) == {"head", "seq", "count", "last_event_at", "exported_at"}
+    assert set(head) == {
+        "database",
+        "head",
+        "seq",
+        "count",
+        "last_event_at",
+        "exported_at",
+        "mac",
+    }
 
 
 def test_detail_refuses_free_text(ed_nurse):

@@ -77,6 +77,7 @@ def _start(extra_env):
         ("ROUTING_URGENT_FACTORS", "primary=fast"),
         ("GOLDEN_HOUR_ENV", "staging"),
         ("EVENT_REPLAY_LIMIT", "0"),
+        ("AUDIT_CHAIN_KEY", "too-short"),
     ],
 )
 def test_start_up_stops_with_a_message_naming_the_variable(variable, value):
@@ -90,3 +91,16 @@ def test_production_requires_a_secret_key():
     result = _start({"GOLDEN_HOUR_ENV": "production", "SECRET_KEY": ""})
     assert result.returncode != 0
     assert "Environment variable SECRET_KEY" in result.stderr
+
+
+def test_production_requires_an_audit_chain_key_outside_the_database(tmp_path):
+    result = _start(
+        {
+            "GOLDEN_HOUR_ENV": "production",
+            "SECRET_KEY": "k" * 20 + "abcdefghijklmnopqrstuvwxyz0123456789",
+            "AUDIT_CHAIN_KEY": "",
+            "AUDIT_CHAIN_KEY_FILE": str(tmp_path / "none"),
+        }
+    )
+    assert result.returncode != 0
+    assert "Environment variable AUDIT_CHAIN_KEY" in result.stderr

@@ -1,33 +1,29 @@
-"""Print the audit chain's head as JSON, to anchor it somewhere the database's owners cannot
-rewrite (a ticket, a notary service, another organisation's log). A later audit_verify whose
-chain still contains this hash at this seq proves nothing before it was changed."""
+"""Print the audit chain's head as JSON, and with --export append it to AUDIT_HEAD_FILE (or
+--file), to anchor it outside the database (ship the file on to a ticket, a notary service,
+another organisation's log). A later `audit_verify --against FILE` finds any export the log
+no longer holds."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand
-from django.utils import timezone
+from django.core.management.base import BaseCommand, CommandParser
 
-from audit.chain import utc_iso
-from audit.models import GENESIS_HASH, AuditEvent
+from audit.heads import head_current, head_export
 
 
 class Command(BaseCommand):
     help = "Print the head hash, seq, event count and times of the audit chain as JSON."
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash", "at").first()
-        self.stdout.write(
-            json.dumps(
-                {
-                    "head": last[1] if last else GENESIS_HASH,
-                    "seq": last[0] if last else 0,
-                    "count": AuditEvent.objects.count(),
-                    "last_event_at": utc_iso(last[2]) if last else None,
-                    "exported_at": utc_iso(timezone.now()),
-                },
-                sort_keys=True,
-            )
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--export", action="store_true", help="also append it to AUDIT_HEAD_FILE (or --file)"
         )
+        parser.add_argument("--file", type=Path, help="the head file to append to")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        export = options["export"] or options["file"] is not None
+        record = head_export(options["file"]) if export else head_current()
+        self.stdout.write(json.dumps(record, sort_keys=True))
