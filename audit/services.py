@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
+import logging
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -16,6 +20,8 @@ from audit.chain import row_hash
 from audit.context import AuditContext, current
 from audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from realtime import sql
+
+logger = logging.getLogger(__name__)
 
 # Reads are recorded after the surrounding transaction commits (see audit_record).
 READ_ACTIONS = frozenset({"read", "list"})
@@ -126,6 +132,99 @@ class AuditBatch:
 _batch: ContextVar[AuditBatch | None] = ContextVar("audit_batch", default=None)
 
 
+class ReadRecorder:
+    """Read rows of a process, appended by one background thread in batches.
+
+    Each read would otherwise cost its own transaction and chain lock (on PostgreSQL about
+    1.2 ms, so an ED board of many screens is throttled by its own audit). A read is queued
+    and appended with the others of the next AUDIT_READ_BATCH_MS, under one head lock; `at`
+    is the time of the read, `seq` the order of appending. Queued rows are appended at process
+    exit too; only a hard kill within that window loses them (never a write: writes stay in
+    their service's transaction). A failed append keeps the rows and tries again.
+    """
+
+    def __init__(self, delay_s: float, max_rows: int = 1000) -> None:
+        self.delay_s = delay_s
+        self.max_rows = max_rows
+        self._lock = threading.Lock()
+        self._pending: list[dict[str, Any]] = []
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.appended = 0
+
+    def add(self, fields: dict[str, Any]) -> None:
+        with self._lock:
+            self._pending.append(fields)
+            full = len(self._pending) >= self.max_rows
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="audit-reads", daemon=True)
+                self._thread.start()
+        if full:
+            self._wake.set()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def flush(self) -> int:
+        """Append what is queued now, in one transaction; returns the number appended."""
+        with self._lock:
+            rows, self._pending = self._pending, []
+        if not rows:
+            return 0
+        try:
+            with transaction.atomic():
+                AuditBatch(pending=rows).flush()
+        except Exception:
+            # Kept, in order, before anything queued since; the next round tries again.
+            with self._lock:
+                self._pending[:0] = rows
+            logger.exception("audit reads not appended (%d kept for the next try)", len(rows))
+            connection.close_if_unusable_or_obsolete()
+            return 0
+        self.appended += len(rows)
+        return len(rows)
+
+    def _run(self) -> None:
+        try:
+            while True:
+                self._wake.wait(self.delay_s)
+                self._wake.clear()
+                self.flush()
+                with self._lock:
+                    if not self._pending:
+                        # Idle: the thread ends (and its connection closes); add() starts one.
+                        self._thread = None
+                        return
+        finally:
+            connection.close()
+
+
+_reads: ReadRecorder | None = None
+_reads_lock = threading.Lock()
+
+
+def read_recorder() -> ReadRecorder | None:
+    """The process's ReadRecorder, or None when AUDIT_READ_BATCH_MS is 0 (append at once)."""
+    global _reads
+    delay_ms = settings.AUDIT_READ_BATCH_MS
+    if delay_ms <= 0:
+        return None
+    with _reads_lock:
+        if _reads is None or _reads.delay_s != delay_ms / 1000:
+            _reads = ReadRecorder(delay_ms / 1000)
+            atexit.register(_reads.flush)
+        return _reads
+
+
+def _record_read(fields: dict[str, Any]) -> None:
+    recorder = read_recorder()
+    if recorder is None:
+        _append(fields)
+    else:
+        recorder.add(fields)
+
+
 @contextmanager
 def audit_batch() -> Iterator[AuditBatch]:
     """Collect `audit_record` calls for one ingest tick (see AuditBatch)."""
@@ -176,7 +275,10 @@ def audit_record(
     if batch is not None:
         batch.pending.append(fields)
         return
-    if action in READ_ACTIONS and connection.in_atomic_block:
-        transaction.on_commit(lambda: _append(fields), robust=True)
+    if action in READ_ACTIONS:
+        if connection.in_atomic_block:
+            transaction.on_commit(lambda: _record_read(fields), robust=True)
+        else:
+            _record_read(fields)
         return
     _append(fields)

@@ -84,6 +84,8 @@ AUDIT_CHAIN_KEY = _audit_chain_key()
 # schedule below and by `manage.py audit_head --export`. audit_verify checks the log against it.
 AUDIT_HEAD_FILE = env.path("AUDIT_HEAD_FILE", VAR_DIR / "audit_heads.jsonl")
 AUDIT_HEAD_EXPORT_SECONDS = env.integer("AUDIT_HEAD_EXPORT_SECONDS", 300, minimum=10)
+# Reads are appended in batches by a background thread every this many ms (0: each at once).
+AUDIT_READ_BATCH_MS = env.integer("AUDIT_READ_BATCH_MS", 50, minimum=0)
 ALLOWED_HOSTS = env.items("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.items("CSRF_TRUSTED_ORIGINS", [])
 

@@ -113,6 +113,9 @@ def _fast_password_hashing(settings):
 def _own_audit_head_file(settings, tmp_path):
     # audit_verify reads AUDIT_HEAD_FILE when it exists: never the developer's var/ one.
     settings.AUDIT_HEAD_FILE = tmp_path / "audit_heads.jsonl"
+    # Reads appended at once: a background thread's connection would wait on the test's open
+    # transaction (tests/audit/test_read_batching.py runs the batched path).
+    settings.AUDIT_READ_BATCH_MS = 0
 
 
 @pytest.fixture(autouse=True)
