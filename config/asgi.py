@@ -18,10 +18,10 @@ except EnvError as exc:
 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
 from config.ws_auth import TokenAuthMiddleware
+from config.ws_origin import SameOriginValidator
 from dispatch.consumers import CrewConsumer, DispatcherConsumer
 from handoff.consumers import EDBoardConsumer
 
@@ -34,8 +34,9 @@ websocket_urlpatterns = [
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # Origin check first: a page on a foreign site must not ride a logged-in user's cookie.
-        "websocket": AllowedHostsOriginValidator(
+        # Origin check first: a page on a foreign site (or another port or scheme of this one)
+        # must not ride a logged-in user's cookie.
+        "websocket": SameOriginValidator(
             AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }

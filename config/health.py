@@ -145,5 +145,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
             failing.append(name)
         parts[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
     status = "failing" if failing else "degraded" if degraded else "ok"
-    body = {"status": status, "failing": failing, "degraded": degraded, "parts": parts}
+    body: dict[str, Any] = {"status": status, "failing": failing, "degraded": degraded}
+    if _may_see_parts(request):
+        body["parts"] = parts
     return JsonResponse(body, status=200 if not failing else 503)
+
+
+def _may_see_parts(request: HttpRequest) -> bool:
+    """The parts' details (versions, hosts, queue sizes, error texts) are for staff and for a
+    monitor presenting HEALTHZ_TOKEN; anyone else gets the status and the failing names."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return True
+    token = settings.HEALTHZ_TOKEN
+    given = request.headers.get("Authorization", "")
+    return bool(token) and secrets.compare_digest(given.encode(), f"Bearer {token}".encode())

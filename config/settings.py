@@ -80,6 +80,8 @@ def _audit_chain_key() -> bytes:
 
 
 AUDIT_CHAIN_KEY = _audit_chain_key()
+# A monitor presenting `Authorization: Bearer <HEALTHZ_TOKEN>` sees /healthz's details.
+HEALTHZ_TOKEN = env.optional_str("HEALTHZ_TOKEN") or ""
 # Where the chain's head is exported (a JSON line per export), outside the database; on the
 # schedule below and by `manage.py audit_head --export`. audit_verify checks the log against it.
 AUDIT_HEAD_FILE = env.path("AUDIT_HEAD_FILE", VAR_DIR / "audit_heads.jsonl")
@@ -118,6 +120,8 @@ MIDDLEWARE = [
     "audit.middleware.AuditContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, so only what a view answers (never a static file) is marked no-store.
+    "config.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -424,7 +428,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = env.integer("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env.integer("LOGIN_LOCKOUT_MINUTES", 15, minimum=1) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Each counted on its own: an account tried from many addresses (password spraying across a
+# botnet) and an address trying many accounts are both locked out, as well as the pair.
+# A locked-out dispatcher is unlocked at once with `manage.py axes_reset_username NAME`.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False

@@ -10,6 +10,7 @@ a frame larger than DEVICE_MAX_FRAME_BYTES (an `error` with code `too_large` say
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -28,6 +29,9 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_LARGE = 1009
+# Resync requests per socket: a burst, then one per interval (each reads the event log).
+RESYNC_BURST = 5
+RESYNC_EVERY_S = 2.0
 # What decode_json returns for a frame nested deeper than Python's json can follow.
 TOO_DEEP = object()
 
@@ -163,13 +167,40 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         return snapshot
 
     async def on_resync(self, content: dict[str, Any]) -> None:
-        """A client saw a gap in sequence: send what it missed (or a snapshot)."""
+        """A client saw a gap in sequence: send what it missed (or a snapshot).
+
+        Each one reads the event log (or builds a snapshot), so a socket may ask RESYNC_BURST
+        times at once and then once per RESYNC_EVERY_S; beyond that it is told to wait."""
         since = content.get("since")
         if not self.subscriptions:
+            return
+        wait_s = self._resync_wait()
+        if wait_s > 0:
+            await self.send_json(
+                {
+                    **rejection(
+                        "rate_limited",
+                        f"Too many resync requests; ask again in {wait_s:.1f} s.",
+                        field="since",
+                    ),
+                    "retry_after_ms": round(wait_s * 1000),
+                }
+            )
             return
         # Live frames wait until the replay is out, so they never overtake it.
         async with self.subscriptions[0].hold():
             await self.send_catch_up(since if isinstance(since, int) and since >= 0 else None)
+
+    def _resync_wait(self) -> float:
+        """Take a token of the socket's resync bucket; 0, or the seconds until one is due."""
+        now = time.monotonic()
+        tokens, at = getattr(self, "_resync_bucket", (float(RESYNC_BURST), now))
+        tokens = min(float(RESYNC_BURST), tokens + (now - at) / RESYNC_EVERY_S)
+        if tokens < 1.0:
+            self._resync_bucket = (tokens, now)
+            return (1.0 - tokens) * RESYNC_EVERY_S
+        self._resync_bucket = (tokens - 1.0, now)
+        return 0.0
 
     async def on_seen(self, content: dict[str, Any]) -> None:
         """The screen has applied everything up to `seq` (flow control, realtime.fanout)."""

@@ -107,3 +107,42 @@ def test_a_weak_production_secret_key_is_refused(key):
     )
     assert result.returncode != 0
     assert "Environment variable SECRET_KEY" in result.stderr
+
+
+def test_an_account_tried_from_many_addresses_is_locked_out(client, dispatcher, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    for n in range(3):
+        client.post(
+            "/login/",
+            {"username": dispatcher.username, "password": "wrong"},
+            REMOTE_ADDR=f"198.51.100.{n + 1}",
+        )
+    response = client.post(
+        "/login/",
+        {"username": dispatcher.username, "password": TEST_PASSWORD},
+        REMOTE_ADDR="198.51.100.99",
+    )
+    assert response.status_code == 429
+
+
+def test_an_address_trying_many_accounts_is_locked_out(client, dispatcher, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    for n in range(3):
+        client.post(
+            "/login/", {"username": f"guess-{n}", "password": "wrong"}, REMOTE_ADDR="203.0.113.7"
+        )
+    response = client.post(
+        "/login/",
+        {"username": dispatcher.username, "password": TEST_PASSWORD},
+        REMOTE_ADDR="203.0.113.7",
+    )
+    assert response.status_code == 429
+    # The same account from another address is not locked by that address's failures.
+    assert (
+        client.post(
+            "/login/",
+            {"username": dispatcher.username, "password": TEST_PASSWORD},
+            REMOTE_ADDR="203.0.113.8",
+        ).status_code
+        == 302
+    )

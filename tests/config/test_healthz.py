@@ -4,6 +4,13 @@ from config import health
 
 
 @pytest.fixture
+def client(client, admin):
+    # The parts' details are for staff (test_anonymous_callers_get_no_internals covers others).
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
 def _failing_database(monkeypatch):
     def broken():
         raise RuntimeError("connection refused")
@@ -104,3 +111,30 @@ def test_healthz_says_degraded_when_screens_are_held_back(client, db, road_map, 
     body = client.get("/healthz").json()
     assert body["status"] == "degraded"
     assert body["parts"]["realtime"]["degraded"] == "4 screens are held back for lag"
+
+
+def test_anonymous_callers_get_the_status_but_no_internals(db, road_map):
+    from django.test import Client
+
+    body = Client().get("/healthz").json()
+    assert body["status"] == "ok"
+    assert "parts" not in body
+
+
+def test_a_monitor_with_the_token_sees_the_parts(db, road_map, settings):
+    from django.test import Client
+
+    settings.HEALTHZ_TOKEN = "monitor-secret-0123456789"
+    anonymous = Client()
+    assert "parts" not in anonymous.get("/healthz", HTTP_AUTHORIZATION="Bearer wrong").json()
+    body = anonymous.get("/healthz", HTTP_AUTHORIZATION="Bearer monitor-secret-0123456789").json()
+    assert body["parts"]["database"]["ok"]
+
+
+@pytest.mark.usefixtures("_failing_database")
+def test_a_failing_part_is_named_to_anyone_but_its_error_only_to_staff(db):
+    from django.test import Client
+
+    body = Client().get("/healthz").json()
+    assert "database" in body["failing"]
+    assert "connection refused" not in str(body)

@@ -183,3 +183,22 @@ async def test_a_device_token_authenticates_the_socket(paramedic):
     assert not connected
     assert code == 4401
     await wrong.disconnect()
+
+
+async def test_resync_requests_are_rate_limited_per_socket(async_client, dispatcher):
+    from realtime.consumers import RESYNC_BURST
+    from tests.sockets import receive_message
+
+    console, connected, _ = await _connect(async_client, dispatcher, "/ws/dispatch/")
+    assert connected
+    await console.receive_json_from()  # snapshot
+    for _ in range(RESYNC_BURST):
+        await console.send_json_to({"type": "resync", "since": 0})
+        assert (await receive_message(console))["type"] in {"replay", "dispatch.board.snapshot"}
+    await console.send_json_to({"type": "resync", "since": 0})
+    refused = await receive_message(console)
+    assert refused["type"] == "error"
+    assert refused["code"] == "rate_limited"
+    assert refused["field"] == "since"
+    assert refused["retry_after_ms"] > 0
+    await console.disconnect()

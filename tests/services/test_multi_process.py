@@ -95,7 +95,12 @@ def test_a_celery_task_runs_in_a_real_worker_over_redis(redis_env):
 
 def test_healthz_at_scale_sees_redis_and_a_worker(client, redis_env, built_map_dir):
     broker = processes.REDIS_URL.rsplit("/", 1)[0] + "/8"
-    env = {**redis_env, "CELERY_BROKER_URL": broker, "MAP_CACHE_DIR": str(built_map_dir)}
+    env = {
+        **redis_env,
+        "CELERY_BROKER_URL": broker,
+        "MAP_CACHE_DIR": str(built_map_dir),
+        "HEALTHZ_TOKEN": "monitor-token-for-the-test",
+    }
     with processes.celery_worker(env, hostname="health@%h"), processes.daphne(env) as port:
         import urllib.request
 
@@ -103,9 +108,11 @@ def test_healthz_at_scale_sees_redis_and_a_worker(client, redis_env, built_map_d
         body: dict = {}
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/healthz", timeout=10
-                ) as response:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/healthz",
+                    headers={"Authorization": "Bearer monitor-token-for-the-test"},
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
                     body = json.loads(response.read())
                     break
             except urllib.error.HTTPError as error:  # 503 until the worker answers pings
