@@ -88,7 +88,12 @@ AUDIT_HEAD_FILE = env.path("AUDIT_HEAD_FILE", VAR_DIR / "audit_heads.jsonl")
 AUDIT_HEAD_EXPORT_SECONDS = env.integer("AUDIT_HEAD_EXPORT_SECONDS", 300, minimum=10)
 # Reads are appended in batches by a background thread every this many ms (0: each at once).
 AUDIT_READ_BATCH_MS = env.integer("AUDIT_READ_BATCH_MS", 50, minimum=0)
-ALLOWED_HOSTS = env.items("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+# `testserver` is Django's test client's host name: never a default in production.
+ALLOWED_HOSTS = env.items(
+    "ALLOWED_HOSTS",
+    ["127.0.0.1", "localhost", "[::1]"]
+    + ([] if GOLDEN_HOUR_ENV == "production" else ["testserver"]),
+)
 CSRF_TRUSTED_ORIGINS = env.items("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [

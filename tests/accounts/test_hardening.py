@@ -146,3 +146,26 @@ def test_an_address_trying_many_accounts_is_locked_out(client, dispatcher, setti
         ).status_code
         == 302
     )
+
+
+def test_production_does_not_serve_the_test_client_host_by_default():
+    environ = {k: v for k, v in os.environ.items() if k != "ALLOWED_HOSTS"}
+    environ.update({"GOLDEN_HOUR_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(60)})
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.ALLOWED_HOSTS)",
+        ],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "testserver" not in result.stdout
+    assert "localhost" in result.stdout
