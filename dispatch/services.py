@@ -16,6 +16,7 @@ from audit.services import audit_record
 from dispatch import events, selectors
 from dispatch.models import (
     ACTIVE_ASSIGNMENT_STATUSES,
+    DETERMINANT_NEEDS_ALS,
     DETERMINANT_RESPONSE,
     OPEN_INCIDENT_STATUSES,
     Assignment,
@@ -372,6 +373,22 @@ def _emit_assignment(assignment: Assignment, verb: str) -> None:
     )
 
 
+def _unranked(unit: Unit, incident: Incident) -> selectors.Recommendation:
+    """A unit's recommendation without the road map: no ETA, the capability rule only."""
+    _, _, source = selectors.unit_position(unit)
+    als_sent = Assignment.objects.filter(
+        incident=incident, status__in=ACTIVE_ASSIGNMENT_STATUSES, unit__unit_type=UnitType.ALS
+    ).exists()
+    if (
+        incident.determinant in DETERMINANT_NEEDS_ALS
+        and unit.unit_type != UnitType.ALS
+        and not als_sent
+    ):
+        reason = f"{incident.determinant.title()} needs an ALS unit"
+        return selectors.Recommendation(unit, source, None, None, reason, "needs_als", True)
+    return selectors.Recommendation(unit, source, None, None, None)
+
+
 def assignments_create(
     *,
     user: Any,
@@ -421,7 +438,13 @@ def assignments_create(
                     field="unit_ids",
                     code="unit_unavailable",
                 )
-        ranking = {r.unit.pk: r for r in selectors.incident_recommendations(incident, units=units)}
+        try:
+            recs = selectors.incident_recommendations(incident, units=units)
+        except (RoutingError, RuntimeError):
+            # No road map (not built, unreadable): dispatch must still work, without ETAs;
+            # only the capability rule can be judged.
+            recs = [_unranked(unit, incident) for unit in units]
+        ranking = {r.unit.pk: r for r in recs}
         # An ALS unit in the same dispatch covers the ALS need of its BLS companions.
         als_in_request = any(
             u.unit_type == UnitType.ALS and ranking[u.pk].excluded is None for u in units

@@ -196,3 +196,29 @@ def test_a_bls_unit_beside_an_als_unit_needs_no_override(dispatcher, demo_units,
         user=dispatcher, incident_id=incident.pk, unit_ids=[bls.pk]
     )
     assert backup.override_reason == ""
+
+
+def test_dispatch_still_works_without_a_road_map(
+    dispatcher, demo_units, make_incident, monkeypatch
+):
+    from routing.services import MapNotBuiltError
+
+    incident = make_incident(determinant="DELTA")
+
+    def no_map():
+        raise MapNotBuiltError("No road map has been built yet.")
+
+    monkeypatch.setattr(selectors, "get_network", no_map)
+    with pytest.raises(services.DispatchError) as refused:
+        services.assignments_create(
+            user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[1].pk]
+        )
+    assert refused.value.code == "override_required"
+    [assignment] = services.assignments_create(
+        user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[0].pk]
+    )
+    assert assignment.eta_s is None
+    # With an ALS unit on its way, the BLS unit is backup.
+    services.assignments_create(
+        user=dispatcher, incident_id=incident.pk, unit_ids=[demo_units[1].pk]
+    )
