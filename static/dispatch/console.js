@@ -606,7 +606,9 @@
       const previous = entry.data;
       entry.data = Object.assign({}, previous, moved);
       placeUnit(id, entry, previous);
-      if (Boolean(previous.position_stale) !== Boolean(entry.data.position_stale)) renderUnitItem(entry);
+      // A device fix supersedes a manual position: the row's "manual" badge goes too.
+      if (Boolean(previous.position_stale) !== Boolean(entry.data.position_stale) ||
+          previous.position_source !== entry.data.position_source) renderUnitItem(entry);
     });
   }
 
