@@ -23,7 +23,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """DRF's handler, plus domain errors as 4xx/503 answers that name the field."""
     if isinstance(exc, DispatchError):
         # A state conflict (unit taken, transition not allowed) is 409; bad input is 400.
-        conflict = exc.code in {"invalid_transition", "unit_unavailable", "duplicate"}
+        conflict = exc.code in {
+            "invalid_transition",
+            "unit_unavailable",
+            "duplicate",
+            "override_required",
+        }
         return Response(
             {exc.field or "non_field_errors": [exc.message], "code": exc.code},
             status=status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST,

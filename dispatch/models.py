@@ -67,6 +67,16 @@ class UnitStatus(models.TextChoices):
     OUT_OF_SERVICE = "out_of_service", "Out of service"
 
 
+class PositionSource(models.TextChoices):
+    DEVICE = "device", "The unit's own device (tablet or AVL box)"
+    MANUAL = "manual", "Set by hand by a dispatcher (radio report)"
+
+
+class StatusSource(models.TextChoices):
+    SYSTEM = "system", "The crew's tablet or the assignment's lifecycle"
+    MANUAL = "manual", "Set by hand by a dispatcher (radio report)"
+
+
 class Unit(models.Model):
     """An ambulance (or response car) with its crew's tablet."""
 
@@ -85,6 +95,21 @@ class Unit(models.Model):
     last_speed_mps = models.FloatField(null=True, blank=True)
     # Set by the periodic stale-fix check; cleared by the next fresh position.
     position_stale = models.BooleanField(default=False)
+    # A dispatcher's override from a radio report: the position's time is last_fix_at, and
+    # the next device fix recorded after it supersedes it (services.units_positions_record).
+    position_source = models.CharField(
+        max_length=8, choices=PositionSource.choices, default=PositionSource.DEVICE
+    )
+    position_set_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status_source = models.CharField(
+        max_length=8, choices=StatusSource.choices, default=StatusSource.SYSTEM
+    )
+    status_set_at = models.DateTimeField(null=True, blank=True)
+    status_set_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["call_sign"]
@@ -95,6 +120,14 @@ class Unit(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(status__in=UnitStatus.values), name="unit_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(position_source__in=PositionSource.values),
+                name="unit_position_source_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status_source__in=StatusSource.values),
+                name="unit_status_source_valid",
             ),
         ]
 
@@ -273,6 +306,8 @@ class Assignment(models.Model):
     cleared_at = models.DateTimeField(null=True, blank=True, help_text="eTimes.13")
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
+    # Why the recommendation left this unit out when the dispatcher sent it anyway.
+    override_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-notified_at"]

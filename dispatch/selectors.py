@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +17,9 @@ from dispatch.models import (
     OPEN_INCIDENT_STATUSES,
     Assignment,
     Incident,
+    PositionSource,
     ResponseMode,
+    StatusSource,
     Unit,
     UnitStatus,
     UnitType,
@@ -35,14 +37,26 @@ def drive_mode(incident: Incident) -> Mode:
 
 
 def unit_position(unit: Unit) -> tuple[float, float, str]:
-    """Where a unit is: its last fix, else its home station."""
+    """Where a unit is: its last fix ("fix"), a dispatcher's position ("manual"), else its
+    home station ("station")."""
     if unit.last_lat is not None and unit.last_lon is not None:
-        return unit.last_lat, unit.last_lon, "fix"
+        source = "manual" if unit.position_source == PositionSource.MANUAL else "fix"
+        return unit.last_lat, unit.last_lon, source
     return unit.home_station.lat, unit.home_station.lon, "station"
 
 
+def user_label(user: Any) -> str | None:
+    """How a dispatcher is named on the screens: full name, else the login name."""
+    if user is None:
+        return None
+    return str(user.get_full_name() or user.username)
+
+
 def unit_summary(unit: Unit) -> dict[str, Any]:
+    """A unit as every dispatcher screen and the crew's tablet show it (docs/protocol.md)."""
     lat, lon, source = unit_position(unit)
+    manual_position = source == "manual"
+    manual_status = unit.status_source == StatusSource.MANUAL
     return {
         "id": unit.pk,
         "call_sign": unit.call_sign,
@@ -53,10 +67,14 @@ def unit_summary(unit: Unit) -> dict[str, Any]:
         "lat": lat,
         "lon": lon,
         "position_source": source,
+        "position_set_by": user_label(unit.position_set_by) if manual_position else None,
         "heading": unit.last_heading,
         "speed_mps": unit.last_speed_mps,
         "last_fix_at": unit.last_fix_at.isoformat() if unit.last_fix_at else None,
         "position_stale": unit.position_stale,
+        "status_source": unit.status_source,
+        "status_set_at": _iso(unit.status_set_at) if manual_status else None,
+        "status_set_by": user_label(unit.status_set_by) if manual_status else None,
     }
 
 
@@ -94,6 +112,7 @@ def assignment_summary(assignment: Assignment) -> dict[str, Any]:
         "at_destination_at": _iso(assignment.at_destination_at),
         "cleared_at": _iso(assignment.cleared_at),
         "cancelled_at": _iso(assignment.cancelled_at),
+        "override_reason": assignment.override_reason,
     }
 
 
@@ -185,7 +204,9 @@ def crew_snapshot(unit: Unit) -> dict[str, Any]:
 
 def dispatch_board_snapshot(*, centre_id: int) -> dict[str, Any]:
     """Everything a dispatcher screen of one centre shows: units, open incidents, hospitals."""
-    units = Unit.objects.filter(centre_id=centre_id).select_related("home_station")
+    units = Unit.objects.filter(centre_id=centre_id).select_related(
+        "home_station", "position_set_by", "status_set_by"
+    )
     incidents = (
         Incident.objects.filter(centre_id=centre_id, status__in=OPEN_INCIDENT_STATUSES)
         .annotate(call_count=Count("calls"))
@@ -226,79 +247,178 @@ def incident_duplicates(*, centre_id: int, lat: float, lon: float) -> list[Incid
     return [i for i in nearby if _metres(lat, lon, i.lat, i.lon) <= radius]
 
 
-def unit_eta(unit: Unit, incident: Incident, mode: Mode) -> tuple[float, float] | None:
-    """Drive time (s) and distance (m) from a unit's position to the incident, if reachable."""
-    lat, lon, _ = unit_position(unit)
-    try:
-        network = get_network()
-        result = network.rank((incident.road_lat, incident.road_lon), [(lat, lon)], mode)[0]  # type: ignore[arg-type]
-    except (RoutingError, RuntimeError):
-        return None
-    if not result.reachable:
-        return None
-    return round(result.eta_s, 1), round(result.distance_m, 1)
+# A stale position may be minutes out of date, so its ETA is less sure than a fresh one's: it
+# ranks above a unit with a sure position only when it is more than this much closer
+# (docs/routing.md, "Unit recommendations"). The ETA shown is the one computed.
+UNSURE_POSITION_MARGIN_S = 60.0
 
 
 @dataclass(frozen=True)
 class Recommendation:
+    """One unit for one incident: its drive time, or why it is not offered.
+
+    `position_source` is where it was ranked from ("fix", "manual" or "station"),
+    `position_note` says so to the dispatcher ("position 7 min old", "from station
+    Erottaja"), `excluded_code` is one of busy, out_of_service, needs_als, off_network,
+    no_route, and `overridable` whether it may be dispatched anyway (with `override`).
+    """
+
     unit: Unit
     position_source: str
     eta_s: float | None
     distance_m: float | None
     excluded: str | None
+    excluded_code: str | None = None
+    overridable: bool = False
+    position_stale: bool = False
+    position_age_s: float | None = None
+    position_note: str = ""
 
 
-def incident_recommendations(incident: Incident) -> list[Recommendation]:
-    """Every unit of the centre: eligible ones ranked by drive time, then the excluded ones
-    with the reason (busy, out of service, wrong capability, stale position, off the map)."""
+def _age_text(seconds: float) -> str:
+    if seconds < 90:
+        return f"{round(seconds)} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _clock(value: datetime) -> str:
+    return timezone.localtime(value).strftime("%H:%M")
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where a unit is ranked from, and what the dispatcher is told about it."""
+
+    source: str
+    snapped: Any
+    stale: bool
+    age_s: float | None
+    note: str
+
+
+def _ranking_origin(unit: Unit, network: Any, now: datetime) -> _Origin | RoutingError:
+    """The unit's last known place if it is on the road network, else its home station."""
+    graph = network.graph
+    limit = settings.UNIT_STALE_AFTER_SECONDS
+    station = unit.home_station
+    fix_problem = ""
+    if unit.last_lat is not None and unit.last_lon is not None:
+        source = "manual" if unit.position_source == PositionSource.MANUAL else "fix"
+        age = (now - unit.last_fix_at).total_seconds() if unit.last_fix_at else None
+        stale = unit.position_stale or age is None or age > limit
+        try:
+            snapped = snap(graph, unit.last_lat, unit.last_lon, network.max_snap_m)
+        except RoutingError as exc:
+            fix_problem = exc.message
+        else:
+            if source == "manual":
+                by = user_label(unit.position_set_by) or "a dispatcher"
+                at = _clock(unit.last_fix_at) if unit.last_fix_at else "?"
+                note = f"manual position, {at} by {by}"
+                if stale and age is not None:
+                    note += f", {_age_text(age)} old"
+            elif stale:
+                note = f"position {_age_text(age)} old" if age is not None else "position stale"
+            else:
+                note = ""
+            return _Origin(source, snapped, stale, age, note)
+    try:
+        snapped = snap(graph, station.lat, station.lon, network.max_snap_m)
+    except RoutingError as exc:
+        return exc
+    if fix_problem:
+        # Somewhere off the map: the station is a guess, as unsure as a stale fix.
+        return _Origin(
+            "station", snapped, True, None, f"from station {station.name} (last fix off the map)"
+        )
+    return _Origin(
+        "station", snapped, False, None, f"from station {station.name} (no position yet)"
+    )
+
+
+def incident_recommendations(
+    incident: Incident, *, units: list[Unit] | None = None
+) -> list[Recommendation]:
+    """Every unit of the centre (or `units`): ranked by drive time, then the excluded ones with
+    the reason (busy, out of service, wrong capability, off the map, no route).
+
+    A stale position never excludes a unit: it is ranked from its last known place (or its
+    station when that is off the road network), with its age in `position_note`, behind a
+    unit with a sure position at a similar ETA (UNSURE_POSITION_MARGIN_S). A unit left out
+    for its capability still gets its ETA, so "dispatch anyway" is an informed choice; a BLS
+    unit is not left out once an ALS unit is on its way.
+    """
     network = get_network()
     graph = network.graph
     mode = drive_mode(incident)
-    stale_before = timezone.now() - timedelta(seconds=settings.UNIT_STALE_AFTER_SECONDS)
-    units = list(Unit.objects.filter(centre_id=incident.centre_id).select_related("home_station"))
+    now = timezone.now()
+    if units is None:
+        units = list(
+            Unit.objects.filter(centre_id=incident.centre_id).select_related(
+                "home_station", "position_set_by"
+            )
+        )
     busy = set(
         Assignment.objects.filter(
             unit__in=units, status__in=ACTIVE_ASSIGNMENT_STATUSES
         ).values_list("unit_id", flat=True)
     )
+    # A BLS unit alongside an ALS one already sent is backup, not the wrong unit.
+    als_sent = Assignment.objects.filter(
+        incident=incident, status__in=ACTIVE_ASSIGNMENT_STATUSES, unit__unit_type=UnitType.ALS
+    ).exists()
     excluded: list[Recommendation] = []
-    candidates: list[tuple[Unit, str, Any]] = []
+    candidates: list[tuple[Unit, _Origin, tuple[str, str] | None]] = []
     for unit in units:
-        lat, lon, source = unit_position(unit)
-        reason = None
+        _, _, source = unit_position(unit)
         if unit.status == UnitStatus.OUT_OF_SERVICE:
-            reason = "out of service"
-        elif unit.pk in busy or unit.status != UnitStatus.AVAILABLE:
+            excluded.append(
+                Recommendation(unit, source, None, None, "out of service", "out_of_service")
+            )
+            continue
+        if unit.pk in busy or unit.status != UnitStatus.AVAILABLE:
             reason = f"busy ({unit.get_status_display().lower()})"
-        elif incident.determinant in DETERMINANT_NEEDS_ALS and unit.unit_type != UnitType.ALS:
-            reason = f"{incident.determinant.title()} needs an ALS unit"
-        elif source == "fix" and (
-            unit.position_stale or (unit.last_fix_at and unit.last_fix_at < stale_before)
+            excluded.append(Recommendation(unit, source, None, None, reason, "busy"))
+            continue
+        exclusion = None
+        if (
+            incident.determinant in DETERMINANT_NEEDS_ALS
+            and unit.unit_type != UnitType.ALS
+            and not als_sent
         ):
-            reason = "position stale (no fix for over "
-            reason += f"{settings.UNIT_STALE_AFTER_SECONDS} s)"
-        if reason is None:
-            try:
-                candidates.append((unit, source, snap(graph, lat, lon, network.max_snap_m)))
-            except RoutingError as exc:
-                reason = f"position off the road network ({exc.message})"
-        if reason is not None:
-            excluded.append(Recommendation(unit, source, None, None, reason))
-    ranked: list[Recommendation] = []
+            exclusion = ("needs_als", f"{incident.determinant.title()} needs an ALS unit")
+        origin = _ranking_origin(unit, network, now)
+        if isinstance(origin, RoutingError):
+            reason = f"position off the road network ({origin.message})"
+            excluded.append(Recommendation(unit, source, None, None, reason, "off_network", True))
+            continue
+        candidates.append((unit, origin, exclusion))
+    ranked: list[tuple[float, Recommendation]] = []
     if candidates:
         target = snap(graph, incident.road_lat, incident.road_lon, network.max_snap_m)
-        results = rank(graph, target, [c[2] for c in candidates], mode)  # type: ignore[arg-type]
+        results = rank(graph, target, [c[1].snapped for c in candidates], mode)  # type: ignore[arg-type]
         for result in results:
-            unit, source, _ = candidates[result.index]
-            if result.reachable:
-                ranked.append(
-                    Recommendation(
-                        unit, source, round(result.eta_s, 1), round(result.distance_m, 1), None
-                    )
-                )
+            unit, origin, exclusion = candidates[result.index]
+            if not result.reachable:
+                exclusion = ("no_route", "no road route to the incident")
+            rec = Recommendation(
+                unit,
+                origin.source,
+                round(result.eta_s, 1) if result.reachable else None,
+                round(result.distance_m, 1) if result.reachable else None,
+                exclusion[1] if exclusion else None,
+                exclusion[0] if exclusion else None,
+                exclusion is not None,
+                origin.stale,
+                round(origin.age_s, 1) if origin.age_s is not None else None,
+                origin.note,
+            )
+            if exclusion is not None:
+                excluded.append(rec)
             else:
-                excluded.append(
-                    Recommendation(unit, source, None, None, "no road route to the incident")
-                )
-    ranked.sort(key=lambda r: (r.eta_s, r.unit.call_sign))
-    return ranked + sorted(excluded, key=lambda r: r.unit.call_sign)
+                margin = UNSURE_POSITION_MARGIN_S if origin.stale else 0.0
+                ranked.append((result.eta_s + margin, rec))
+    ranked.sort(key=lambda pair: (pair[0], pair[1].unit.call_sign))
+    return [rec for _, rec in ranked] + sorted(excluded, key=lambda r: r.unit.call_sign)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from audit.services import audit_record
 from dispatch import events, selectors
 from dispatch.models import (
     ACTIVE_ASSIGNMENT_STATUSES,
+    DETERMINANT_NEEDS_ALS,
     DETERMINANT_RESPONSE,
     OPEN_INCIDENT_STATUSES,
     Assignment,
@@ -25,9 +27,12 @@ from dispatch.models import (
     Incident,
     IncidentStatus,
     LocationSource,
+    PositionSource,
+    StatusSource,
     Unit,
     UnitPosition,
     UnitStatus,
+    UnitType,
 )
 from handoff.models import Hospital
 from realtime.events import event_record
@@ -368,13 +373,38 @@ def _emit_assignment(assignment: Assignment, verb: str) -> None:
     )
 
 
+def _unranked(unit: Unit, incident: Incident) -> selectors.Recommendation:
+    """A unit's recommendation without the road map: no ETA, the capability rule only."""
+    _, _, source = selectors.unit_position(unit)
+    als_sent = Assignment.objects.filter(
+        incident=incident, status__in=ACTIVE_ASSIGNMENT_STATUSES, unit__unit_type=UnitType.ALS
+    ).exists()
+    if (
+        incident.determinant in DETERMINANT_NEEDS_ALS
+        and unit.unit_type != UnitType.ALS
+        and not als_sent
+    ):
+        reason = f"{incident.determinant.title()} needs an ALS unit"
+        return selectors.Recommendation(unit, source, None, None, reason, "needs_als", True)
+    return selectors.Recommendation(unit, source, None, None, None)
+
+
 def assignments_create(
-    *, user: Any, incident_id: int, unit_ids: list[int], device_id: str = ""
+    *,
+    user: Any,
+    incident_id: int,
+    unit_ids: list[int],
+    device_id: str = "",
+    override: bool = False,
+    override_note: str = "",
 ) -> list[Assignment]:
     """Dispatch units to an incident of the dispatcher's centre.
 
-    Each unit must be of that centre and available. Rows are locked in primary-key order
-    (incident, then units) so two dispatchers racing for one unit cannot both win.
+    Each unit must be of that centre and available. A unit the recommendation leaves out
+    (wrong capability, off the map, no road route) needs `override` (the dispatcher's one
+    confirmation); it is then sent, the reason kept on the assignment and audited. A stale
+    position never needs it. Rows are locked in primary-key order (incident, then units) so
+    two dispatchers racing for one unit cannot both win.
     """
     if not unit_ids:
         raise DispatchError("Choose at least one unit.", field="unit_ids")
@@ -387,7 +417,12 @@ def assignments_create(
             raise DispatchError(f"No incident {incident_id} in your centre.", field="incident")
         if incident.status in {IncidentStatus.CLOSED, IncidentStatus.CANCELLED}:
             raise DispatchError(f"Incident #{incident.pk} is {incident.status}.", field="incident")
-        units = list(Unit.objects.select_for_update().filter(pk__in=unit_ids).order_by("pk"))
+        units = list(
+            Unit.objects.select_for_update()
+            .filter(pk__in=unit_ids)
+            .select_related("home_station", "position_set_by")
+            .order_by("pk")
+        )
         found = {unit.pk for unit in units}
         missing = [uid for uid in unit_ids if uid not in found]
         if missing:
@@ -403,18 +438,51 @@ def assignments_create(
                     field="unit_ids",
                     code="unit_unavailable",
                 )
-        mode = selectors.drive_mode(incident)
+        try:
+            recs = selectors.incident_recommendations(incident, units=units)
+        except (RoutingError, RuntimeError):
+            # No road map (not built, unreadable): dispatch must still work, without ETAs;
+            # only the capability rule can be judged.
+            recs = [_unranked(unit, incident) for unit in units]
+        ranking = {r.unit.pk: r for r in recs}
+        # An ALS unit in the same dispatch covers the ALS need of its BLS companions.
+        als_in_request = any(
+            u.unit_type == UnitType.ALS and ranking[u.pk].excluded is None for u in units
+        )
+        for unit in units:
+            rec = ranking[unit.pk]
+            if rec.excluded_code == "needs_als" and als_in_request:
+                ranking[unit.pk] = dataclasses.replace(
+                    rec, excluded=None, excluded_code=None, overridable=False
+                )
+                continue
+            if rec.excluded is None:
+                continue
+            if not rec.overridable:
+                raise DispatchError(
+                    f"{unit.call_sign} cannot be sent: {rec.excluded}.",
+                    field="unit_ids",
+                    code="unit_unavailable",
+                )
+            if not override:
+                raise DispatchError(
+                    f"{unit.call_sign} is not recommended: {rec.excluded}. Confirm to dispatch "
+                    "it anyway (send override: true).",
+                    field="override",
+                    code="override_required",
+                )
         created = []
         for unit in units:
-            eta = selectors.unit_eta(unit, incident, mode)
+            rec = ranking[unit.pk]
             try:
                 with transaction.atomic():
                     assignment = Assignment.objects.create(
                         incident=incident,
                         unit=unit,
                         notified_at=now,
-                        eta_s=eta[0] if eta else None,
-                        distance_m=eta[1] if eta else None,
+                        eta_s=rec.eta_s,
+                        distance_m=rec.distance_m,
+                        override_reason=(rec.excluded or "")[:200],
                     )
             except IntegrityError:
                 raise DispatchError(
@@ -422,15 +490,36 @@ def assignments_create(
                     field="unit_ids",
                     code="unit_unavailable",
                 ) from None
+            if rec.excluded:
+                note = f"dispatched anyway: {rec.excluded}"
+                if override_note.strip():
+                    note += f" ({override_note.strip()})"
+            else:
+                # A dispatch on an old position is worth knowing when the ETA was off.
+                note = f"ranked from {rec.position_note}" if rec.position_stale else ""
             AssignmentTransition.objects.create(
                 assignment=assignment,
                 to_status=AssignmentStatus.DISPATCHED,
                 at=now,
                 by=user,
                 device_id=device_id,
+                note=note[:200],
             )
+            if rec.excluded:
+                audit_record(
+                    actor=user,
+                    action="dispatch_override",
+                    object_type="assignment",
+                    object_id=assignment.pk,
+                    detail={
+                        "incident": incident.pk,
+                        "unit": unit.pk,
+                        "excluded": rec.excluded_code,
+                    },
+                )
             unit.status = UnitStatus.DISPATCHED
-            unit.save(update_fields=["status"])
+            unit.status_source = StatusSource.SYSTEM
+            unit.save(update_fields=["status", "status_source"])
             created.append(assignment)
             _emit_assignment(assignment, "created")
             _emit_unit(unit)
@@ -486,7 +575,8 @@ def assignment_transition(
             note=note[:200],
         )
         unit.status = UNIT_STATUS_FOR[to_status]
-        unit.save(update_fields=["status"])
+        unit.status_source = StatusSource.SYSTEM
+        unit.save(update_fields=["status", "status_source"])
         _incident_status_follow(incident)
         _emit_assignment(assignment, "updated")
         _emit_unit(unit)
@@ -540,7 +630,8 @@ def assignment_acknowledge(*, user: Any, assignment_id: int, device_id: str = ""
 
 
 def unit_set_service(*, user: Any, unit_id: int, in_service: bool, reason: str = "") -> Unit:
-    """Take a unit out of service or put it back; refused while it has an active assignment."""
+    """The crew takes its unit out of service or puts it back; refused while it has an active
+    assignment. (A dispatcher's change by hand is unit_set_status.)"""
     with transaction.atomic():
         unit = Unit.objects.select_for_update().get(pk=unit_id)
         if unit.assignments.filter(status__in=ACTIVE_ASSIGNMENT_STATUSES).exists():
@@ -549,10 +640,183 @@ def unit_set_service(*, user: Any, unit_id: int, in_service: bool, reason: str =
                 "clear or cancel it first."
             )
         target = UnitStatus.AVAILABLE if in_service else UnitStatus.OUT_OF_SERVICE
-        if unit.status != target:
+        if unit.status != target or unit.status_source != StatusSource.SYSTEM:
             unit.status = target
-            unit.save(update_fields=["status"])
+            unit.status_source = StatusSource.SYSTEM
+            unit.save(update_fields=["status", "status_source"])
             _emit_unit(unit)
+    return unit
+
+
+# What a dispatcher may set by hand on a unit with an active assignment: the assignment's
+# own next state (the unit follows it). Without an assignment only these two make sense.
+ASSIGNMENT_STATUS_BY_HAND: dict[str, str] = {
+    UnitStatus.EN_ROUTE: AssignmentStatus.EN_ROUTE,
+    UnitStatus.ON_SCENE: AssignmentStatus.ON_SCENE,
+    UnitStatus.TRANSPORTING: AssignmentStatus.TRANSPORTING,
+    UnitStatus.AT_DESTINATION: AssignmentStatus.AT_DESTINATION,
+    UnitStatus.AVAILABLE: AssignmentStatus.CLEARED,
+}
+FREE_UNIT_STATUSES = (UnitStatus.AVAILABLE, UnitStatus.OUT_OF_SERVICE)
+
+
+def unit_status_options(unit: Unit, assignment: Assignment | None) -> list[str]:
+    """The unit statuses a dispatcher may set by hand now, given its active assignment."""
+    if assignment is None:
+        return [s for s in FREE_UNIT_STATUSES if s != unit.status]
+    allowed = TRANSITIONS[assignment.status]
+    return [s for s, a in ASSIGNMENT_STATUS_BY_HAND.items() if a in allowed]
+
+
+def _label(status: str) -> str:
+    return UnitStatus(status).label.lower() if status in UnitStatus.values else status
+
+
+def unit_set_status(*, user: Any, unit_id: int, status: str, reason: str = "") -> Unit:
+    """A dispatcher sets a unit's status by hand (a radio report), marked manual and audited.
+
+    Without an active assignment: available or out of service. With one: the assignment's
+    next state through assignment_transition (on scene, transporting, ...; available clears
+    it; `reason` goes into that transition's note). Raises InvalidTransition naming what is
+    allowed otherwise.
+    """
+    if status not in UnitStatus.values:
+        raise DispatchError(
+            f"Unknown status {status!r}; use one of {', '.join(UnitStatus.values)}.",
+            field="status",
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        # The assignment's own service locks assignment, incident, unit in that order; the
+        # unit is locked here only when there is no assignment to move.
+        active = (
+            Assignment.objects.filter(unit_id=unit_id, status__in=ACTIVE_ASSIGNMENT_STATUSES)
+            .select_related("unit")
+            .first()
+        )
+        if active is not None:
+            options = unit_status_options(active.unit, active)
+            if status not in options:
+                raise InvalidTransition(
+                    f"{active.unit.call_sign} is {_label(active.unit.status)} on incident "
+                    f"#{active.incident_id}; by hand it can be set "
+                    + (" or ".join(_label(o) for o in options) or "nothing")
+                    + f", not {_label(status)}. Cancel the assignment from the incident."
+                )
+            previous = active.unit.status
+            assignment_transition(
+                user=user,
+                assignment_id=active.pk,
+                to_status=ASSIGNMENT_STATUS_BY_HAND[status],
+                device_id="console",
+                note=f"set by a dispatcher: {reason}".strip(" :")[:200],
+            )
+            unit = Unit.objects.select_for_update().get(pk=unit_id)
+        else:
+            unit = Unit.objects.select_for_update().get(pk=unit_id)
+            if Assignment.objects.filter(
+                unit_id=unit_id, status__in=ACTIVE_ASSIGNMENT_STATUSES
+            ).exists():
+                raise InvalidTransition(f"{unit.call_sign} was just dispatched; try again.")
+            if status not in FREE_UNIT_STATUSES:
+                raise InvalidTransition(
+                    f"{unit.call_sign} has no assignment; by hand it can be set available or "
+                    f"out of service, not {_label(status)} (that comes with a dispatch)."
+                )
+            previous = unit.status
+            unit.status = status
+        unit.status_source = StatusSource.MANUAL
+        unit.status_set_at = now
+        unit.status_set_by = user
+        unit.save(update_fields=["status", "status_source", "status_set_at", "status_set_by"])
+        _emit_unit(unit)
+        audit_record(
+            actor=user,
+            action="unit_status_set",
+            object_type="unit",
+            object_id=unit.pk,
+            detail={"from": previous, "to": unit.status, "assignment": active and active.pk},
+        )
+    return unit
+
+
+def _position_from_text(text: str) -> tuple[float, float]:
+    """Coordinates, a plus code, or an address as a radio report gives it."""
+    try:
+        parsed = parse_coordinates(text)
+    except GeocodeError as exc:
+        raise DispatchError(exc.message, field="text") from None
+    if parsed is not None:
+        return parsed.lat, parsed.lon
+    try:
+        answer = geocode_forward(text=text, limit=3)
+    except GeocodeError as exc:
+        raise DispatchError(exc.message, field="text") from None
+    if not answer.candidates:
+        nearest = ", ".join(c.label for c in answer.suggestions[:3])
+        raise DispatchError(
+            f"No match for {text!r}." + (f" Nearest: {nearest}." if nearest else ""),
+            field="text",
+            code="no_match",
+        )
+    best = answer.candidates[0]
+    return best.lat, best.lon
+
+
+def unit_set_position(
+    *,
+    user: Any,
+    unit_id: int,
+    lat: float | None = None,
+    lon: float | None = None,
+    text: str = "",
+) -> Unit:
+    """A dispatcher places a unit by hand (a map click, an address or coordinates from a radio
+    report), marked manual with who and when, and audited.
+
+    The position's time is now: a device fix recorded after it supersedes it, an older one
+    queued on the tablet does not. Raises DispatchError naming `lat`, `lon` or `text`.
+    """
+    if text.strip() and (lat is None and lon is None):
+        lat, lon = _position_from_text(text.strip())
+    elif lat is None and lon is None:
+        raise DispatchError("Pick a point on the map or type an address.", field="lat")
+    lat = _coordinate(lat, "lat", -90.0, 90.0)
+    lon = _coordinate(lon, "lon", -180.0, 180.0)
+    now = timezone.now()
+    with transaction.atomic():
+        unit = Unit.objects.select_for_update().get(pk=unit_id)
+        unit.last_lat, unit.last_lon = lat, lon
+        unit.last_fix_at = now
+        unit.last_heading = None
+        unit.last_speed_mps = None
+        unit.position_stale = False
+        unit.position_source = PositionSource.MANUAL
+        unit.position_set_by = user
+        unit.save(
+            update_fields=[
+                "last_lat",
+                "last_lon",
+                "last_fix_at",
+                "last_heading",
+                "last_speed_mps",
+                "position_stale",
+                "position_source",
+                "position_set_by",
+            ]
+        )
+        _emit_unit(unit)
+        audit_record(
+            actor=user,
+            action="unit_position_set",
+            object_type="unit",
+            object_id=unit.pk,
+            detail={
+                "lat": f"{lat:.6f}",
+                "lon": f"{lon:.6f}",
+                "from": "text" if text.strip() else "map",
+            },
+        )
     return unit
 
 
@@ -720,10 +984,23 @@ def units_positions_record(*, batches: list[tuple[int, str, list[Fix]]]) -> list
                 "last_heading",
                 "last_speed_mps",
                 "position_stale",
+                "position_source",
+                "position_set_by_id",
             ],
-            ["int", "float", "float", "time", "float", "float", "bool"],
+            ["int", "float", "float", "time", "float", "float", "bool", "text", "int"],
             [
-                (unit_id, fix.lat, fix.lon, fix.recorded_at, fix.heading, fix.speed_mps, False)
+                # A device fix newer than a dispatcher's manual position supersedes it.
+                (
+                    unit_id,
+                    fix.lat,
+                    fix.lon,
+                    fix.recorded_at,
+                    fix.heading,
+                    fix.speed_mps,
+                    False,
+                    PositionSource.DEVICE.value,
+                    None,
+                )
                 for unit_id, fix in sorted(newest.items())
             ],
             where=f"{table}.last_fix_at IS NULL OR {table}.last_fix_at < v.last_fix_at",
@@ -745,9 +1022,11 @@ def units_flag_stale() -> int:
     """Flag units whose newest fix is older than UNIT_STALE_AFTER_SECONDS; returns how many."""
     cutoff = timezone.now() - timedelta(seconds=settings.UNIT_STALE_AFTER_SECONDS)
     flagged = 0
-    candidates = Unit.objects.filter(position_stale=False, last_fix_at__lt=cutoff).exclude(
-        status=UnitStatus.OUT_OF_SERVICE
-    )
+    # A manual position is a dispatcher's report, not a silent device: it is not flagged
+    # (the recommendation still says how old it is).
+    candidates = Unit.objects.filter(
+        position_stale=False, last_fix_at__lt=cutoff, position_source=PositionSource.DEVICE
+    ).exclude(status=UnitStatus.OUT_OF_SERVICE)
     for unit_id in candidates.values_list("pk", flat=True):
         with transaction.atomic():
             # Conditional update: a fresh fix that landed since the query wins, and two

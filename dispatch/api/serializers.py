@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from dispatch.models import AssignmentStatus, Determinant, LocationSource
+from dispatch.models import AssignmentStatus, Determinant, LocationSource, UnitStatus
 
 # Ids are 64-bit in the database; a larger number is a client error, not a crash.
 MAX_ID = 2**63 - 1
@@ -65,6 +65,9 @@ class AssignmentSerializer(serializers.Serializer):  # type: ignore[type-arg]
     at_destination_at = serializers.DateTimeField(allow_null=True, help_text="eTimes.11")
     cleared_at = serializers.DateTimeField(allow_null=True, help_text="eTimes.13")
     cancelled_at = serializers.DateTimeField(allow_null=True)
+    override_reason = serializers.CharField(
+        allow_blank=True, help_text="Why the ranking left the unit out, when it was sent anyway"
+    )
 
 
 class CallSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -112,10 +115,26 @@ class RecommendationSerializer(serializers.Serializer):  # type: ignore[type-arg
     unit_type = serializers.CharField()
     capabilities = serializers.ListField(child=serializers.CharField())
     status = serializers.CharField()
-    position_source = serializers.CharField(help_text="fix or station")
+    position_source = serializers.CharField(
+        help_text="Where it was ranked from: fix, manual or station"
+    )
+    position_stale = serializers.BooleanField(
+        help_text="Ranked from a position older than UNIT_STALE_AFTER_SECONDS"
+    )
+    position_age_s = serializers.FloatField(allow_null=True)
+    position_note = serializers.CharField(
+        allow_blank=True, help_text='e.g. "position 7 min old", "from station Erottaja"'
+    )
     eta_s = serializers.FloatField(allow_null=True)
     distance_m = serializers.FloatField(allow_null=True)
     excluded = serializers.CharField(allow_null=True, help_text="Why the unit is not offered")
+    excluded_code = serializers.ChoiceField(
+        choices=["busy", "out_of_service", "needs_als", "off_network", "no_route"],
+        allow_null=True,
+    )
+    overridable = serializers.BooleanField(
+        help_text="Excluded but available: may be dispatched with override: true"
+    )
 
 
 class DispatchRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -123,6 +142,14 @@ class DispatchRequestSerializer(serializers.Serializer):  # type: ignore[type-ar
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=20
     )
     device_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    override = serializers.BooleanField(
+        default=False,
+        help_text="The dispatcher confirmed sending a unit the ranking excludes (capability, "
+        "off the map, no route); without it such a unit is refused with 409 override_required",
+    )
+    override_note = serializers.CharField(
+        max_length=120, required=False, allow_blank=True, default=""
+    )
 
 
 class TransitionSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -146,9 +173,34 @@ class DeviceSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 class UnitStatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
     status = serializers.ChoiceField(
-        choices=[("available", "available"), ("out_of_service", "out of service")]
+        choices=UnitStatus.choices,
+        help_text="The crew: available or out_of_service. A dispatcher (marked manual): those "
+        "without an assignment, else the assignment's next state",
     )
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=180, required=False, allow_blank=True, default="")
+
+
+class UnitPositionSetSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
+    text = serializers.CharField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="An address, a place, coordinates or a plus code (instead of lat/lon)",
+    )
+
+    def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
+        has_point = attrs.get("lat") is not None or attrs.get("lon") is not None
+        if not has_point and not attrs["text"].strip():
+            raise serializers.ValidationError(
+                {"lat": ["Give lat and lon (a map click) or text (an address)."]}
+            )
+        if has_point and (attrs.get("lat") is None or attrs.get("lon") is None):
+            missing = "lat" if attrs.get("lat") is None else "lon"
+            raise serializers.ValidationError({missing: ["Give both lat and lon."]})
+        return attrs
 
 
 class UnitSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -165,6 +217,12 @@ class UnitSerializer(serializers.Serializer):  # type: ignore[type-arg]
     speed_mps = serializers.FloatField(allow_null=True)
     last_fix_at = serializers.DateTimeField(allow_null=True)
     position_stale = serializers.BooleanField()
+    position_set_by = serializers.CharField(
+        allow_null=True, help_text="The dispatcher, when position_source is manual"
+    )
+    status_source = serializers.ChoiceField(choices=["system", "manual"])
+    status_set_at = serializers.DateTimeField(allow_null=True)
+    status_set_by = serializers.CharField(allow_null=True)
 
 
 class PositionSerializer(serializers.Serializer):  # type: ignore[type-arg]

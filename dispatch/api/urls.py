@@ -35,6 +35,7 @@ urlpatterns = [
     ),
     path("units/", views.UnitListView.as_view(), name="unit-list"),
     path("units/<int:unit_id>/status/", views.UnitStatusView.as_view(), name="unit-status"),
+    path("units/<int:unit_id>/position/", views.UnitPositionView.as_view(), name="unit-position"),
     path(
         "units/<int:unit_id>/positions/", views.UnitPositionsView.as_view(), name="unit-positions"
     ),

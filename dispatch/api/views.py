@@ -155,9 +155,14 @@ class RecommendationsView(APIView):
                 "capabilities": r.unit.capabilities,
                 "status": r.unit.status,
                 "position_source": r.position_source,
+                "position_stale": r.position_stale,
+                "position_age_s": r.position_age_s,
+                "position_note": r.position_note,
                 "eta_s": r.eta_s,
                 "distance_m": r.distance_m,
                 "excluded": r.excluded,
+                "excluded_code": r.excluded_code,
+                "overridable": r.overridable,
             }
             for r in selectors.incident_recommendations(incident)
         ]
@@ -178,10 +183,18 @@ class AssignmentsView(APIView):
         return Response(s.AssignmentSerializer(rows, many=True).data)
 
     @extend_schema(
-        request=s.DispatchRequestSerializer, responses={201: s.AssignmentSerializer(many=True)}
+        request=s.DispatchRequestSerializer,
+        responses={
+            201: s.AssignmentSerializer(many=True),
+            409: OpenApiResponse(
+                description="A unit is not available (code unit_unavailable), or the ranking "
+                "excludes it and override was not sent (code override_required, field override)"
+            ),
+        },
     )
     def post(self, request: Request, incident_id: int) -> Response:
-        """Dispatch one or more available units of the centre to the incident."""
+        """Dispatch available units of the centre to the incident (an excluded one with
+        override: true)."""
         incident = access.access_incident(request.user, incident_id)
         data = validated(s.DispatchRequestSerializer, request.data)
         created = services.assignments_create(
@@ -189,6 +202,8 @@ class AssignmentsView(APIView):
             incident_id=incident.pk,
             unit_ids=data["unit_ids"],
             device_id=data["device_id"],
+            override=data["override"],
+            override_note=data["override_note"],
         )
         rows = [selectors.assignment_summary(a) for a in created]
         return Response(
@@ -267,14 +282,45 @@ class UnitStatusView(APIView):
 
     @extend_schema(request=s.UnitStatusSerializer, responses=s.UnitSerializer)
     def post(self, request: Request, unit_id: int) -> Response:
-        """Put a unit in or out of service (not while it is on an assignment)."""
+        """The crew puts its unit in or out of service; a dispatcher sets a unit's status by
+        hand (marked manual and audited): with an assignment, its next state."""
         unit = access.access_unit(request.user, unit_id)
         data = validated(s.UnitStatusSerializer, request.data)
-        updated = services.unit_set_service(
+        if user_has_role(request.user, Role.DISPATCHER):
+            updated = services.unit_set_status(
+                user=request.user, unit_id=unit.pk, status=data["status"], reason=data["reason"]
+            )
+        else:
+            if data["status"] not in {"available", "out_of_service"}:
+                raise services.DispatchError(
+                    "The crew sets available or out of service here; the assignment's states "
+                    "go through its transition.",
+                    field="status",
+                )
+            updated = services.unit_set_service(
+                user=request.user,
+                unit_id=unit.pk,
+                in_service=data["status"] == "available",
+                reason=data["reason"],
+            )
+        return Response(s.UnitSerializer(selectors.unit_summary(updated)).data)
+
+
+class UnitPositionView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(request=s.UnitPositionSetSerializer, responses=s.UnitSerializer)
+    def post(self, request: Request, unit_id: int) -> Response:
+        """A dispatcher places a unit by hand (radio report): marked manual until a newer
+        device fix, and audited."""
+        unit = access.access_unit(request.user, unit_id)
+        data = validated(s.UnitPositionSetSerializer, request.data)
+        updated = services.unit_set_position(
             user=request.user,
             unit_id=unit.pk,
-            in_service=data["status"] == "available",
-            reason=data["reason"],
+            lat=data.get("lat"),
+            lon=data.get("lon"),
+            text=data["text"],
         )
         return Response(s.UnitSerializer(selectors.unit_summary(updated)).data)
 

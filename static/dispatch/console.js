@@ -46,6 +46,7 @@
     clickHandlers: [],
     messageHandlers: new Map(),
     lastPopupClose: 0,
+    unitPick: null, // unit id while the dispatcher picks its position on the map
   };
 
   // ---- helpers ---------------------------------------------------------------------------
@@ -99,8 +100,38 @@
     const s = Math.max(0, Math.round((Date.now() - then) / 1000));
     if (s < 60) return "fix " + s + " s ago";
     if (s < 3600) return "fix " + Math.round(s / 60) + " min ago";
-    return "fix " + new Date(then).toLocaleString();
+    return "fix " + dayClock(iso);
   }
+
+  // 24-hour clock whatever the browser's locale: "14:02".
+  function clock(iso) {
+    const d = new Date(iso);
+    if (!Number.isFinite(d.getTime())) return "";
+    return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+  }
+
+  function dayClock(iso) {
+    const d = new Date(iso);
+    if (!Number.isFinite(d.getTime())) return "";
+    return d.getDate() + "." + (d.getMonth() + 1) + ". " + clock(iso);
+  }
+
+  // "manual, 14:02 by Anna Virtanen": a dispatcher's change by hand (radio report).
+  function manualText(at, by) {
+    return "manual" + (at ? ", " + clock(at) : "") + (by ? " by " + by : "");
+  }
+
+  // What a dispatcher may set by hand (dispatch/services.py unit_status_options): without an
+  // assignment in or out of service; with one, the assignment's next state.
+  const STATUS_BY_HAND = {
+    available: ["out_of_service"],
+    out_of_service: ["available"],
+    dispatched: ["en_route"],
+    en_route: ["on_scene"],
+    on_scene: ["transporting", "available"],
+    transporting: ["at_destination"],
+    at_destination: ["available"],
+  };
 
   function readJson(id) {
     const node = document.getElementById(id);
@@ -310,17 +341,125 @@
     const device = state.presence.get(String(u.id));
     const caps = Array.isArray(u.capabilities) && u.capabilities.length
       ? u.capabilities.join(", ") : "none listed";
+    const options = (STATUS_BY_HAND[u.status] || []).map(function (status) {
+      return '<option value="' + escapeHtml(status) + '">' + escapeHtml(statusLabel(status)) + "</option>";
+    }).join("");
+    const position = u.position_source === "manual"
+      ? "Position " + manualText(u.last_fix_at, u.position_set_by)
+      : sinceText(u.last_fix_at);
     return (
+      '<div class="unit-popup" data-unit-id="' + escapeHtml(u.id) + '">' +
       "<h4>" + escapeHtml(u.call_sign) + " · " + escapeHtml(u.unit_type) + "</h4>" +
       '<p><span class="badge status-' + cssToken(u.status) + '">' + escapeHtml(statusLabel(u.status)) +
-      "</span></p>" +
+      "</span>" + (u.status_source === "manual"
+        ? ' <span class="manual-note status-manual">' + escapeHtml(manualText(u.status_set_at, u.status_set_by)) + "</span>"
+        : "") + "</p>" +
       "<p>Station: " + escapeHtml(u.station) + "</p>" +
       "<p>Capabilities: " + escapeHtml(caps) + "</p>" +
       "<p>Tablet: " + (device ? "online (" + escapeHtml(device) + ")" : "offline") + "</p>" +
-      "<p>" + escapeHtml(sinceText(u.last_fix_at)) + "</p>" +
-      (u.position_stale ? '<p class="stale-note">Position stale: no fix received recently</p>' : "")
+      '<p class="position-note">' + escapeHtml(position) + "</p>" +
+      (u.position_stale ? '<p class="stale-note">Position stale: no fix received recently</p>' : "") +
+      '<div class="by-hand"><p class="by-hand-title">By hand (radio report)</p>' +
+      (options
+        ? '<p><select class="unit-status-choice" aria-label="New status">' + options + "</select> " +
+          '<button type="button" data-action="set-status">Set status</button></p>'
+        : "") +
+      '<p><button type="button" data-action="pick-position">Set position on map</button></p>' +
+      '<p><input type="text" class="unit-position-text" placeholder="Address or lat, lon" aria-label="Position">' +
+      ' <button type="button" data-action="type-position">Set</button></p>' +
+      '<p class="by-hand-result" role="status"></p></div></div>'
     );
   }
+
+  // ---- a dispatcher's changes by hand -----------------------------------------------------
+
+  const csrfInput = document.querySelector("input[name=csrfmiddlewaretoken]");
+
+  function postJson(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json", Accept: "application/json",
+        "X-CSRFToken": csrfInput ? csrfInput.value : "",
+      },
+      body: JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (response.ok) return data;
+        const text = Object.keys(data).filter(function (k) { return k !== "code"; }).map(function (k) {
+          const v = data[k];
+          return (k === "detail" || k === "non_field_errors" ? "" : k.replace(/_/g, " ") + ": ") +
+            (Array.isArray(v) ? v.join(" ") : String(v));
+        }).join(" ");
+        throw new Error(text || "The server refused the change (" + response.status + ").");
+      });
+    });
+  }
+
+  function byHandResult(unitId, text, kind) {
+    const box = document.querySelector('.unit-popup[data-unit-id="' + CSS.escape(String(unitId)) + '"] .by-hand-result');
+    if (box) {
+      box.textContent = text;
+      box.className = "by-hand-result" + (kind ? " " + kind : "");
+    }
+  }
+
+  function setUnitPosition(unitId, body) {
+    return postJson("/api/v1/units/" + unitId + "/position/", body).then(function (unit) {
+      upsertUnit(unit);
+      const entry = state.units.get(String(unitId));
+      if (entry && entry.marker) entry.marker.openPopup();
+      byHandResult(unitId, "Position set.", "ok");
+    }).catch(function (err) { byHandResult(unitId, err.message, "error"); });
+  }
+
+  function startUnitPick(unitId) {
+    const entry = state.units.get(String(unitId));
+    state.unitPick = String(unitId);
+    mapEl.classList.add("picking-unit");
+    setMapNote("Click the map where " + (entry ? entry.data.call_sign : "the unit") + " is (Escape cancels)");
+    map.closePopup();
+  }
+
+  function stopUnitPick() {
+    state.unitPick = null;
+    mapEl.classList.remove("picking-unit");
+    setMapNote(mapEl.classList.contains("roads-only") ? "Road network view" : "");
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && state.unitPick) stopUnitPick();
+  });
+
+  map.on("popupopen", function (event) {
+    const container = event.popup.getElement();
+    if (!container || container.dataset.byHand) return;
+    container.dataset.byHand = "1";
+    container.addEventListener("click", function (click) {
+      const btn = click.target.closest("button[data-action]");
+      const box = click.target.closest(".unit-popup");
+      if (!btn || !box) return;
+      const unitId = box.dataset.unitId;
+      if (btn.dataset.action === "set-status") {
+        const choice = box.querySelector(".unit-status-choice");
+        btn.disabled = true;
+        postJson("/api/v1/units/" + unitId + "/status/", { status: choice.value }).then(function (unit) {
+          upsertUnit(unit);
+          byHandResult(unitId, "Status set: " + statusLabel(unit.status) + ".", "ok");
+        }).catch(function (err) {
+          btn.disabled = false;
+          byHandResult(unitId, err.message, "error");
+        });
+      } else if (btn.dataset.action === "pick-position") {
+        startUnitPick(unitId);
+      } else if (btn.dataset.action === "type-position") {
+        const text = box.querySelector(".unit-position-text").value.trim();
+        if (!text) { byHandResult(unitId, "Type an address or lat, lon.", "error"); return; }
+        setUnitPosition(unitId, { text: text });
+      }
+    });
+  });
 
   function renderUnitItem(entry) {
     const u = entry.data;
@@ -336,6 +475,12 @@
     li.appendChild(el("span", "badge status-" + cssToken(u.status), statusLabel(u.status)));
     li.appendChild(el("span", "unit-station", u.station || ""));
     if (u.position_stale) li.appendChild(el("span", "badge stale", "position stale"));
+    if (u.status_source === "manual") {
+      li.appendChild(el("span", "badge manual status-manual", "status " + manualText(u.status_set_at, u.status_set_by)));
+    }
+    if (u.position_source === "manual") {
+      li.appendChild(el("span", "badge manual position-manual", "position " + manualText(u.last_fix_at, u.position_set_by)));
+    }
     const device = state.presence.get(String(u.id));
     const presence = el("span", "presence " + (device ? "online" : "offline"), device ? "online" : "offline");
     if (device) presence.title = "Tablet " + device;
@@ -415,7 +560,7 @@
             Boolean(previous.position_stale) !== Boolean(u.position_stale)) {
           entry.marker.setIcon(unitIcon(u, entry.slot));
         }
-        if (entry.marker.isPopupOpen()) entry.marker.setPopupContent(unitPopup(entry));
+        if (entry.marker.isPopupOpen()) refreshPopup(entry);
       }
       moveInStacks(id, entry, positionKey(u.lat, u.lon));
     } else {
@@ -423,6 +568,13 @@
       entry.marker = null;
       moveInStacks(id, entry, null);
     }
+  }
+
+  // Positions stream in while the popup is open; a dispatcher typing in it keeps the text.
+  function refreshPopup(entry) {
+    const node = entry.marker.getPopup() && entry.marker.getPopup().getElement();
+    if (node && node.contains(document.activeElement) && document.activeElement.tagName !== "BUTTON") return;
+    entry.marker.setPopupContent(unitPopup(entry));
   }
 
   function upsertUnit(unit) {
@@ -454,7 +606,9 @@
       const previous = entry.data;
       entry.data = Object.assign({}, previous, moved);
       placeUnit(id, entry, previous);
-      if (Boolean(previous.position_stale) !== Boolean(entry.data.position_stale)) renderUnitItem(entry);
+      // A device fix supersedes a manual position: the row's "manual" badge goes too.
+      if (Boolean(previous.position_stale) !== Boolean(entry.data.position_stale) ||
+          previous.position_source !== entry.data.position_source) renderUnitItem(entry);
     });
   }
 
@@ -479,7 +633,7 @@
     const entry = state.units.get(key);
     if (entry) {
       renderUnitItem(entry);
-      if (entry.marker && entry.marker.isPopupOpen()) entry.marker.setPopupContent(unitPopup(entry));
+      if (entry.marker && entry.marker.isPopupOpen()) refreshPopup(entry);
     }
   }
 
@@ -900,10 +1054,17 @@
   }
 
   map.on("click", function (event) {
-    // A click that only closed a popup is not a location.
-    if (Date.now() - state.lastPopupClose < 250) return;
     const lat = event.latlng.lat;
     const lon = event.latlng.lng;
+    // Placing a unit by hand: this click is its position, not the caller's.
+    if (state.unitPick) {
+      const unitId = state.unitPick;
+      stopUnitPick();
+      setUnitPosition(unitId, { lat: Number(lat.toFixed(6)), lon: Number(lon.toFixed(6)) });
+      return;
+    }
+    // A click that only closed a popup is not a location.
+    if (Date.now() - state.lastPopupClose < 250) return;
     setPick(lat, lon);
     state.clickHandlers.forEach(function (fn) { fn(lat, lon); });
   });

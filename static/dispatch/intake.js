@@ -157,26 +157,44 @@
 
   // ---- recommend and dispatch -------------------------------------------------------
 
+  // Every unit: the ranked ones first (a stale one says how old its position is), then the
+  // excluded ones with why; an available one left out (capability, off the map, no route)
+  // gets "Dispatch anyway", which asks once before sending override: true.
   function showRecommendations(incident) {
     currentIncident = incident;
     recList.replaceChildren();
     if (recEmpty) recEmpty.hidden = true;
     return api("GET", "/api/v1/incidents/" + incident.id + "/recommendations/").then(function (r) {
       if (!r.ok) throw new Error(errorText(r.data));
-      r.data.forEach(function (rec, index) {
+      let firstOffered = true;
+      r.data.forEach(function (rec) {
         const li = document.createElement("li");
-        li.className = "rec" + (rec.excluded ? " excluded" : "");
+        li.className = "rec" + (rec.excluded ? " excluded" : "") + (rec.position_stale ? " stale" : "");
         li.dataset.unitId = rec.unit_id;
         const label = document.createElement("span");
         label.className = "rec-label";
-        label.textContent = rec.call_sign + " · " + rec.unit_type +
-          (rec.excluded ? " — " + rec.excluded : " · ETA " + ui.mmss(rec.eta_s) + " · " + (rec.distance_m / 1000).toFixed(1) + " km");
+        const eta = rec.eta_s != null ? " · ETA " + ui.mmss(rec.eta_s) + " · " + (rec.distance_m / 1000).toFixed(1) + " km" : "";
+        label.textContent = rec.call_sign + " · " + rec.unit_type + (rec.excluded ? " — " + rec.excluded + eta : eta);
         li.appendChild(label);
+        if (rec.position_note) {
+          const note = document.createElement("span");
+          note.className = "rec-position" + (rec.position_stale ? " stale" : "");
+          note.textContent = rec.position_note;
+          li.appendChild(note);
+        }
         if (!rec.excluded) {
-          li.appendChild(button("Dispatch", index === 0 ? "primary dispatch" : "dispatch", function (event) {
+          li.appendChild(button("Dispatch", firstOffered ? "primary dispatch" : "dispatch", function (event) {
             event.stopPropagation();
             dispatchUnit(incident, rec, event.currentTarget);
           }));
+          firstOffered = false;
+        } else if (rec.overridable) {
+          li.appendChild(button("Dispatch anyway", "dispatch-anyway", function (event) {
+            event.stopPropagation();
+            confirmOverride(incident, rec, event.currentTarget);
+          }));
+        }
+        if (!rec.excluded || rec.overridable) {
           li.addEventListener("click", function () { previewRoute(rec.unit_id, incident); });
         }
         recList.appendChild(li);
@@ -184,6 +202,25 @@
       const first = r.data.find(function (rec) { return !rec.excluded; });
       if (first) previewRoute(first.unit_id, incident);
     });
+  }
+
+  // One confirmation: the button turns into "Confirm ..." naming the reason; a second click
+  // sends it, anything else (Escape, 8 s) puts it back.
+  function confirmOverride(incident, rec, btn) {
+    if (btn.dataset.confirming === "1") {
+      btn.dataset.confirming = "";
+      dispatchUnit(incident, rec, btn, true);
+      return;
+    }
+    btn.dataset.confirming = "1";
+    btn.classList.add("confirming");
+    btn.textContent = "Confirm: send " + rec.call_sign + " (" + rec.excluded + ")";
+    window.setTimeout(function () {
+      if (btn.dataset.confirming !== "1") return;
+      btn.dataset.confirming = "";
+      btn.classList.remove("confirming");
+      btn.textContent = "Dispatch anyway";
+    }, 8000);
   }
 
   function unitLatLon(unitId) {
@@ -207,19 +244,35 @@
     });
   }
 
-  function dispatchUnit(incident, rec, btn) {
+  function dispatchUnit(incident, rec, btn, override) {
+    const idle = override ? "Dispatch anyway" : "Dispatch";
     btn.disabled = true;
     btn.textContent = "Dispatching…";
-    api("POST", "/api/v1/incidents/" + incident.id + "/assignments/", { unit_ids: [rec.unit_id], device_id: "console" })
+    const body = { unit_ids: [rec.unit_id], device_id: "console" };
+    if (override) body.override = true;
+    api("POST", "/api/v1/incidents/" + incident.id + "/assignments/", body)
       .then(function (r) {
+        if (r.status === 409 && r.data.code === "override_required") {
+          // The ranking changed since the list was drawn: ask, as for an excluded row.
+          const reason = (r.data.override || []).join(" ");
+          const updated = Object.assign({}, rec, { excluded: reason });
+          btn.replaceWith(button("Dispatch anyway", "dispatch-anyway", function (event) {
+            event.stopPropagation();
+            confirmOverride(incident, updated, event.currentTarget);
+          }));
+          say(reason, "warning");
+          return;
+        }
         if (!r.ok) throw new Error(errorText(r.data));
         btn.textContent = "Dispatched";
-        say(rec.call_sign + " dispatched to #" + incident.id + ", ETA " + ui.mmss(r.data[0].eta_s) + ".", "ok");
+        const anyway = r.data[0].override_reason ? " (sent anyway: " + r.data[0].override_reason + ")" : "";
+        const eta = r.data[0].eta_s != null ? ", ETA " + ui.mmss(r.data[0].eta_s) : "";
+        say(rec.call_sign + " dispatched to #" + incident.id + eta + anyway + ".", "ok");
         previewRoute(rec.unit_id, incident);
       })
       .catch(function (err) {
         btn.disabled = false;
-        btn.textContent = "Dispatch";
+        btn.textContent = idle;
         say(err.message, "error");
       });
   }

@@ -187,7 +187,9 @@ def test_recommendation_order_equals_the_networkx_reference(dispatcher, road_map
         assert r.eta_s == pytest.approx(reference[r.unit.pk], rel=1e-3, abs=0.1)
 
 
-def test_excluded_units_say_why(dispatcher, demo_units, make_incident, settings):
+def test_excluded_units_say_why_and_a_stale_unit_is_not_excluded(
+    dispatcher, demo_units, make_incident, settings
+):
     als_busy, bls, als_stale = demo_units
     incident = make_incident(determinant="ECHO")
     other = make_incident(where=(60.1660, 24.9450))
@@ -201,7 +203,7 @@ def test_excluded_units_say_why(dispatcher, demo_units, make_incident, settings)
     reasons = {r.unit.pk: r.excluded for r in selectors.incident_recommendations(incident)}
     assert reasons[als_busy.pk].startswith("busy")
     assert "needs an ALS unit" in reasons[bls.pk]
-    assert reasons[als_stale.pk].startswith("position stale")
+    assert reasons[als_stale.pk] is None
     assert reasons[out.pk] == "out of service"
 
 

@@ -196,7 +196,8 @@ def test_out_of_service_only_without_an_active_assignment(dispatcher, demo_units
             user=dispatcher, incident_id=make_incident().pk, unit_ids=[unit.pk]
         )
     services.unit_set_service(user=dispatcher, unit_id=unit.pk, in_service=True)
-    incident = make_incident(where=(60.1660, 24.9450))
+    # Charlie: a BLS unit to a Delta would need the dispatcher's override.
+    incident = make_incident(determinant="CHARLIE", where=(60.1660, 24.9450))
     services.assignments_create(user=dispatcher, incident_id=incident.pk, unit_ids=[unit.pk])
     with pytest.raises(services.InvalidTransition, match="dispatched"):
         services.unit_set_service(user=dispatcher, unit_id=unit.pk, in_service=False)

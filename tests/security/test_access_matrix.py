@@ -70,6 +70,7 @@ API: dict[tuple[str, str], dict[str, str]] = {
     ("unit-list", "get"): {D: ALLOW, OD: OWN},
     ("unit-status", "post"): {D: ALLOW, C: ALLOW},
     ("unit-positions", "post"): {C: ALLOW},
+    ("unit-position", "post"): {D: ALLOW},
     # Handoff: crew of the unit while the encounter is open, staff of the destination ED.
     ("assignment-encounters", "get"): {C: ALLOW},
     ("assignment-encounters", "post"): {C: ALLOW},
@@ -301,6 +302,7 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
     ("assignment-transition", "post"): lambda w: {"status": "at_destination"},
     ("assignment-divert", "post"): lambda w: {"destination": w.other_hospital.pk},
     ("unit-status", "post"): lambda w: {"status": "out_of_service", "reason": "test"},
+    ("unit-position", "post"): lambda w: {"lat": 60.1699, "lon": 24.9384},
     ("unit-positions", "post"): lambda w: {
         "device_id": "matrix-tablet",
         "positions": [{"id": "fix-1", "lat": 60.17, "lon": 24.94, "recorded_at": _now()}],
