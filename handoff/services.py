@@ -910,8 +910,11 @@ def destination_set(*, user: Any, encounter_id: int, hospital_id: int, reason: s
         encounter.destination_set_at = now
         encounter.eta_at = now + timedelta(seconds=drive.seconds) if drive.seconds else None
         encounter.eta_approximate = drive.approximate
+        encounter.eta_drive_seconds = round(drive.seconds) if drive.seconds else None
+        encounter.eta_computed_at = now if drive.seconds else None
         changed = ["destination", "destination_reason", "destination_ed_status"]
         changed += ["destination_set_at", "eta_at", "eta_approximate"]
+        changed += ["eta_drive_seconds", "eta_computed_at"]
         if previous is not None and previous != hospital.pk:
             # The new ED has neither acknowledged nor prepared a bay.
             encounter.ed_acknowledged_at = None
