@@ -104,7 +104,7 @@ def _refresh_and_recompute(unit_id: int) -> None:
     from handoff import services
 
     _refresh_watch()
-    services.encounters_eta_refresh(unit_ids=[unit_id], min_interval_s=0)
+    services.encounters_eta_refresh(unit_ids=[unit_id], min_interval_s=0, force=True)
 
 
 def reset() -> None:

@@ -1254,13 +1254,34 @@ def eta_watch_units() -> set[int]:
     )
 
 
-def encounters_eta_refresh(*, unit_ids: list[int], min_interval_s: float) -> int:
+# An ambulance driving as predicted keeps its arrival time: the ED hears of a change only
+# when the arrival moves by this much, so a fleet on the road does not flood the boards.
+ETA_CHANGE_SECONDS = 30
+
+
+def _eta_moved(
+    encounter: Encounter, eta_at: datetime, drive_s: int, approximate: bool, driving: bool
+) -> bool:
+    if encounter.eta_at is None or encounter.eta_drive_seconds is None:
+        return True
+    if encounter.eta_approximate != approximate:
+        return True
+    if driving:
+        return abs((eta_at - encounter.eta_at).total_seconds()) >= ETA_CHANGE_SECONDS
+    return abs(drive_s - encounter.eta_drive_seconds) >= ETA_CHANGE_SECONDS
+
+
+def encounters_eta_refresh(
+    *, unit_ids: list[int], min_interval_s: float, force: bool = False
+) -> int:
     """Recompute the ETA of each patient these units carry (or are with on scene) from the
     unit's newest fix on the road graph; the receiving ED and the tablet get the row.
 
     At most once per `min_interval_s` per encounter, whoever asks: each is claimed with a
     conditional UPDATE of eta_computed_at, so two ingest processes do not both route it.
-    The route is computed outside the row lock. Returns how many encounters changed.
+    The ED hears of it when the arrival moves by ETA_CHANGE_SECONDS or more, or always with
+    `force` (the crew left the scene: the board starts counting down). The route is computed
+    outside the row lock. Returns how many encounters changed.
     """
     now = timezone.now()
     candidates = list(
@@ -1300,10 +1321,14 @@ def encounters_eta_refresh(*, unit_ids: list[int], min_interval_s: float) -> int
                 or locked.destination_id != hospital.pk
             ):
                 continue
-            locked.eta_drive_seconds = round(drive.seconds)
+            driving = locked.assignment.status == AssignmentStatus.TRANSPORTING
             # On scene the patient is not moving yet: "if we left now".
-            start = fix_at if locked.assignment.status == AssignmentStatus.TRANSPORTING else now
-            locked.eta_at = start + timedelta(seconds=drive.seconds)
+            new_eta = (fix_at if driving else now) + timedelta(seconds=drive.seconds)
+            moved = _eta_moved(locked, new_eta, round(drive.seconds), drive.approximate, driving)
+            if not (moved or force):
+                continue
+            locked.eta_drive_seconds = round(drive.seconds)
+            locked.eta_at = new_eta
             locked.eta_approximate = drive.approximate
             locked.eta_computed_at = now
             _touch(locked, now, "eta_drive_seconds", "eta_at", "eta_approximate", "eta_computed_at")

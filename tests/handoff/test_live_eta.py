@@ -159,3 +159,21 @@ def test_the_eta_stops_with_the_arrival(django_capture_on_commit_callbacks, boun
     arrived = Encounter.objects.get(pk=encounter.pk)
     assert arrived.eta_computed_at is None
     assert selectors.board_row(arrived)["eta_counts_down"] is False
+
+
+def test_an_ambulance_driving_as_predicted_does_not_resend_its_eta(
+    django_capture_on_commit_callbacks, bound, unit
+):
+    encounter, hospital = bound
+    with django_capture_on_commit_callbacks(execute=True):
+        _fix(unit, KAMPPI, "f1")
+    stream = f"handoff.ed.{hospital.pk}"
+    count = EventLog.objects.filter(stream=stream).count()
+    Encounter.objects.filter(pk=encounter.pk).update(
+        eta_computed_at=timezone.now() - timedelta(seconds=60)
+    )
+    eta.reset()
+    # The same place a moment later: the arrival time moves by seconds, the ED hears nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        _fix(unit, KAMPPI, "f2")
+    assert EventLog.objects.filter(stream=stream).count() == count
