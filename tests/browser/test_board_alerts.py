@@ -4,6 +4,9 @@ the wall-board mode has large type and no controls."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 from rest_framework.authtoken.models import Token
 
@@ -14,6 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 BOARD = "/ed/"
 TIMEOUT_MS = 15_000
+SHOTS = Path(tempfile.gettempdir())
 
 # Counts the tones the board plays (Web Audio oscillators started) and the alerts it raises.
 PROBE = """
@@ -131,6 +135,8 @@ def test_wall_board_mode_is_large_and_has_no_controls(browser_context, browser_l
     assert size >= 22
     assert not board.locator(".ed-controls").is_visible()
     assert not board.locator("#alert-silence").is_visible()
+    assert not board.get_by_role("button", name="Log out").is_visible()
+    board.screenshot(path=str(SHOTS / "ed-board-wall.png"))
     board.click("#wall-toggle")
     assert "wall=1" not in board.url
     assert board.locator(".ed-controls").is_visible()

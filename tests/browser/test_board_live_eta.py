@@ -5,8 +5,10 @@ scene starts the countdown at once."""
 from __future__ import annotations
 
 import re
+import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from rest_framework.authtoken.models import Token
@@ -21,6 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 BOARD = "/ed/"
 TIMEOUT_MS = 15_000
+SHOTS = Path(tempfile.gettempdir())
 # Inside the demo extract: the scene at Kamppi, the ED at Hakaniemi.
 KAMPPI = (60.16930, 24.93860)
 HAKANIEMI = (60.17830, 24.95050)
@@ -101,6 +104,7 @@ def test_a_fix_gives_the_eta_on_scene_it_waits_and_leaving_starts_the_countdown(
     card.locator(".eta-clock", has_text=f"ETA from leaving ~{minutes} min").wait_for(
         timeout=TIMEOUT_MS
     )
+    board.screenshot(path=str(SHOTS / "ed-board-on-scene.png"))
     # On scene nothing counts down, however long the crew stays.
     assert card.locator(".eta-countdown").inner_text() == "on scene"
     time.sleep(1.2)

@@ -6,6 +6,8 @@ section, and the dispatcher's report shows the offload time (APOT)."""
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,7 @@ TABLET = "/dispatch/tablet/"
 BOARD = "/ed/"
 REPORT = "/dispatch/reports/"
 TIMEOUT_MS = 15_000
+SHOTS = Path(tempfile.gettempdir())
 
 
 @pytest.fixture
@@ -93,6 +96,8 @@ def test_at_destination_arrival_both_confirm_card_leaves_and_report_shows_apot(
             state="detached", timeout=TIMEOUT_MS
         )
 
+        board.screenshot(path=str(SHOTS / "ed-board-handed-over.png"), full_page=True)
+        tablet.screenshot(path=str(SHOTS / "tablet-handover-pending.png"), full_page=True)
         stored = Encounter.objects.get(pk=encounter.pk)
         assert stored.transfer_of_care_at is not None
         assert stored.crew_confirmed_by == crew
