@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import connections
 
 logger = logging.getLogger(__name__)
 
@@ -32,15 +32,23 @@ _last: dict[int, float] = {}
 _watch: frozenset[int] = frozenset()
 _watch_at = -float("inf")
 _watch_pending = False
+# Units due and not yet routed. Ticks that come while the thread is busy add to this set
+# instead of queueing more work: the backlog is bounded by the number of units.
+_due: set[int] = set()
+_drain_queued = False
 
 
 def _interval() -> float:
     return float(settings.HANDOFF_ETA_RECOMPUTE_SECONDS)
 
 
+def _background() -> bool:
+    return bool(getattr(settings, "HANDOFF_ETA_IN_BACKGROUND", True))
+
+
 def _submit(job: Callable[[], Any]) -> None:
     global _executor
-    if not getattr(settings, "HANDOFF_ETA_IN_BACKGROUND", True):
+    if not _background():
         job()
         return
     with _lock:
@@ -50,13 +58,13 @@ def _submit(job: Callable[[], Any]) -> None:
 
 
 def _in_thread(job: Callable[[], Any]) -> None:
+    # The one worker thread keeps its database connection between jobs (opening one per
+    # tick would cost more than the query); a failed job drops it, and the next reconnects.
     try:
-        close_old_connections()
         job()
     except Exception:
         # A failed recompute leaves the previous ETA; the next due fix tries again.
         logger.exception("live ETA recompute failed")
-    finally:
         connections.close_all()
 
 
@@ -71,15 +79,21 @@ def _refresh_watch() -> None:
         _watch_pending = False
 
 
-def _recompute(unit_ids: list[int]) -> None:
+def _drain() -> None:
+    global _drain_queued
     from handoff import services
 
-    services.encounters_eta_refresh(unit_ids=unit_ids, min_interval_s=_interval())
+    with _lock:
+        unit_ids = sorted(_due)
+        _due.clear()
+        _drain_queued = False
+    if unit_ids:
+        services.encounters_eta_refresh(unit_ids=unit_ids, min_interval_s=_interval())
 
 
 def units_moved(unit_ids: Iterable[int]) -> None:
     """Units whose position moved (after commit): schedule the ETA of those that are due."""
-    global _watch_pending
+    global _watch_pending, _drain_queued
     now = time.monotonic()
     interval = _interval()
     if now - _watch_at >= interval and not _watch_pending:
@@ -91,7 +105,12 @@ def units_moved(unit_ids: Iterable[int]) -> None:
         return
     for unit_id in due:
         _last[unit_id] = now
-    _submit(lambda: _recompute(due))
+    with _lock:
+        _due.update(due)
+        queue = not _drain_queued
+        _drain_queued = True
+    if queue:
+        _submit(_drain)
 
 
 def unit_changed(unit_id: int) -> None:
@@ -108,9 +127,12 @@ def _refresh_and_recompute(unit_id: int) -> None:
 
 
 def reset() -> None:
-    """Forget the throttle and the watch set (tests)."""
-    global _watch, _watch_at, _watch_pending
+    """Forget the throttle, the watch set and the backlog (tests)."""
+    global _watch, _watch_at, _watch_pending, _drain_queued
     _last.clear()
     _watch = frozenset()
     _watch_at = -float("inf")
     _watch_pending = False
+    with _lock:
+        _due.clear()
+        _drain_queued = False
