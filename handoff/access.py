@@ -3,7 +3,8 @@
 Least privilege (docs/handoff.md): crew see the encounters of their own unit while they are
 open and the assignment is active (after "Clear" they may only confirm the handover, for
 CREW_HANDOVER_MINUTES_AFTER_CLEAR); ED staff see encounters bound for their hospital until
-ED_ACCESS_HOURS_AFTER_HANDOFF after transfer of care; dispatchers and administrators see no clinical record at all.
+ED_ACCESS_HOURS_AFTER_HANDOFF after transfer of care; dispatchers and administrators see no
+clinical record at all.
 Missing objects raise DoesNotExist (404); objects of others raise PermissionDenied (403).
 """
 
