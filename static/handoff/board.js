@@ -647,6 +647,8 @@
   // ---- the record: name, home medications, history (audited reads) ------------------------
 
   function loadDetail(card, force) {
+    // A card that left the board is not read again (every read is audited).
+    if (state.cards.get(String(card.row.encounter_id)) !== card) return;
     if (card.row.status === "closed" && card.detail) return;
     const wait = DETAIL_EVERY_MS - (Date.now() - card.detailAt);
     if (!force && wait > 0) {
@@ -1071,7 +1073,14 @@
     } catch (err) { /* private mode: the box still holds for this page */ }
   });
   // A browser plays sound only after the page was touched once: unlock it on the first tap.
-  document.addEventListener("pointerdown", function () { if (!silenced()) { try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); audio.resume(); } catch (err) { /* no audio */ } } }, { once: true });
+  document.addEventListener("pointerdown", function () {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (silenced() || !Ctx) return;
+    try {
+      audio = audio || new Ctx();
+      audio.resume();
+    } catch (err) { /* no audio on this screen */ }
+  }, { once: true });
 
   // Wall-board mode: ?wall=1 (a TV in the department) or the toggle; large type, no controls.
   function setWall(on) {
