@@ -306,6 +306,11 @@ ACTIVATION_ESCALATE_AFTER_SECONDS = env.integer(
 )
 # How long the receiving ED keeps access to a patient's record after transfer of care.
 ED_ACCESS_HOURS_AFTER_HANDOFF = env.integer("ED_ACCESS_HOURS_AFTER_HANDOFF", 24, minimum=1)
+# How long after "Clear" the crew may still confirm the handover of its patient (only that).
+CREW_HANDOVER_MINUTES_AFTER_CLEAR = env.integer("CREW_HANDOVER_MINUTES_AFTER_CLEAR", 60, minimum=1)
+# The ED board's live ETA: at most one recompute per transporting unit this often.
+HANDOFF_ETA_RECOMPUTE_SECONDS = env.integer("HANDOFF_ETA_RECOMPUTE_SECONDS", 12, minimum=1)
+HANDOFF_ETA_IN_BACKGROUND = env.boolean("HANDOFF_ETA_IN_BACKGROUND", True)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "heartbeat": {"task": "config.tasks.heartbeat", "schedule": 15.0},
     "units-flag-stale": {

@@ -6,6 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +35,7 @@ from dispatch.models import (
     UnitStatus,
     UnitType,
 )
+from handoff import eta as handoff_eta
 from handoff.models import Hospital
 from realtime.events import event_record
 from realtime.sql import insert_returning, lock_rows, update_from_values
@@ -581,6 +583,9 @@ def assignment_transition(
         _emit_assignment(assignment, "updated")
         _emit_unit(unit)
         _emit_incident(incident, "updated")
+        if to_status == AssignmentStatus.TRANSPORTING:
+            # Leaving the scene starts the ED board's countdown now, not at the next fix.
+            transaction.on_commit(partial(handoff_eta.unit_changed, unit.pk))
     return assignment
 
 
@@ -1015,6 +1020,10 @@ def units_positions_record(*, batches: list[tuple[int, str, list[Fix]]]) -> list
                 event_type=events.UNITS_MOVED,
                 data={"units": units},
             )
+        if moved:
+            # The ED boards' live ETA, throttled and off this path (handoff/eta.py).
+            moved_ids = [unit_id for unit_id, _ in moved]
+            transaction.on_commit(partial(handoff_eta.units_moved, moved_ids))
     return [[r for r in batch if r is not None] for batch in results]
 
 

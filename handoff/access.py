@@ -1,8 +1,10 @@
 """The only way to fetch handoff objects on behalf of a user.
 
 Least privilege (docs/handoff.md): crew see the encounters of their own unit while they are
-open; ED staff see encounters bound for their hospital until ED_ACCESS_HOURS_AFTER_HANDOFF
-after transfer of care; dispatchers and administrators see no clinical record at all.
+open and the assignment is active (after "Clear" they may only confirm the handover, for
+CREW_HANDOVER_MINUTES_AFTER_CLEAR); ED staff see encounters bound for their hospital until
+ED_ACCESS_HOURS_AFTER_HANDOFF after transfer of care; dispatchers and administrators see no
+clinical record at all.
 Missing objects raise DoesNotExist (404); objects of others raise PermissionDenied (403).
 """
 
@@ -19,7 +21,7 @@ from django.utils import timezone
 from accounts.access import user_has_role
 from accounts.models import Role
 from audit.services import audit_record
-from dispatch.models import ACTIVE_ASSIGNMENT_STATUSES, Assignment
+from dispatch.models import ACTIVE_ASSIGNMENT_STATUSES, Assignment, AssignmentStatus
 from handoff.models import Encounter, EncounterStatus, Hospital, TeamActivation
 
 
@@ -42,12 +44,41 @@ def access_ed_hospital(user: Any, hospital_id: int) -> Hospital:
 
 
 def is_crew_of(user: Any, encounter: Encounter, *, open_only: bool = True) -> bool:
-    """True for the crew of the encounter's unit (while the encounter is open, by default)."""
+    """True for the crew of the encounter's unit while its assignment is active (and the
+    encounter open, by default). A unit that cleared and took another call no longer sees
+    the last patient's record."""
     return (
         user_has_role(user, Role.CREW)
         and (encounter.status == EncounterStatus.OPEN or not open_only)
         and encounter.assignment.unit_id == user.unit_id
+        and encounter.assignment.status in ACTIVE_ASSIGNMENT_STATUSES
     )
+
+
+def crew_handover_ends(encounter: Encounter) -> Any:
+    """Until when the crew of a cleared assignment may still confirm the handover (or None)."""
+    assignment = encounter.assignment
+    if assignment.status != AssignmentStatus.CLEARED or assignment.cleared_at is None:
+        return None
+    return assignment.cleared_at + timedelta(minutes=settings.CREW_HANDOVER_MINUTES_AFTER_CLEAR)
+
+
+def is_handover_crew_of(user: Any, encounter: Encounter) -> bool:
+    """True for the crew that may confirm this patient's transfer of care: the crew of the
+    encounter's unit while the assignment is active, or, after "Clear", for
+    CREW_HANDOVER_MINUTES_AFTER_CLEAR when it brought the patient to a destination.
+
+    The grace covers the handover only: the crew taps "Clear" while the ED is still taking
+    the patient over, or the tablet's outbox sends the clear before a queued confirmation.
+    """
+    if is_crew_of(user, encounter, open_only=False):
+        return True
+    if not user_has_role(user, Role.CREW) or encounter.assignment.unit_id != user.unit_id:
+        return False
+    if encounter.destination_id is None:
+        return False
+    ends = crew_handover_ends(encounter)
+    return ends is not None and timezone.now() < ends
 
 
 def ed_access_ends(encounter: Encounter) -> Any:
@@ -91,6 +122,27 @@ def check_crew_or_ed(user: Any, encounter: Encounter, *, open_only: bool = True)
     if is_ed_of(user, encounter):
         return "ed"
     raise PermissionDenied("This patient's record is not yours to see.")
+
+
+def check_handover_side(user: Any, encounter: Encounter) -> str:
+    """'crew' or 'ed' for who confirms the transfer of care; PermissionDenied for anyone else.
+
+    The crew passes for its own patient for a bounded time after clearing
+    (is_handover_crew_of); the ED as for every other ED action.
+    """
+    if is_handover_crew_of(user, encounter):
+        return "crew"
+    if is_ed_of(user, encounter):
+        return "ed"
+    raise PermissionDenied("Only the transporting crew or the receiving ED confirm a handover.")
+
+
+def access_handover_encounter(user: Any, public_id: UUID | str) -> Encounter:
+    """An encounter whose transfer of care `user` may confirm (check_handover_side); audited."""
+    encounter = _encounter(public_id)
+    check_handover_side(user, encounter)
+    audit_record(actor=user, action="read", object_type="encounter", object_id=encounter.public_id)
+    return encounter
 
 
 def _encounter(public_id: UUID | str) -> Encounter:

@@ -27,5 +27,7 @@ class EDBoardConsumer(ScreenConsumer):
                 # Sickest first (NEWS2 risk), then soonest ETA: the rows of
                 # handoff.encounter.updated, which replace a row by encounter_id.
                 "incoming": selectors.ed_incoming_list(hospital_id=target.pk),
+                # Handed over (or closed by the ED) in the last minutes, newest first.
+                "recent": selectors.ed_recent_list(hospital_id=target.pk),
             },
         )

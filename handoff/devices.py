@@ -1,5 +1,6 @@
 """Device items of the crew tablet for the handoff: encounter, vitals, message, destination,
-intervention and medication (the ATMIST Treatment).
+intervention and medication (the ATMIST Treatment), arrival and the crew's transfer-of-care
+confirmation.
 
 Each handler translates the item's data and calls one service; domain refusals become typed
 rejections naming the field. Encounters are named by their `public_id`, which the tablet
@@ -272,6 +273,43 @@ def medication(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any
     return {"medication_id": stored.client_id, "given_at": stored.given_at.isoformat()}
 
 
+def _handover_encounter(user: Any, data: dict[str, Any]) -> Encounter:
+    public_id = _uuid(data)
+    try:
+        return access.access_handover_encounter(user, public_id)
+    except ObjectDoesNotExist:
+        raise ItemRejected("encounter", f"No encounter {public_id}.", "unknown") from None
+    except PermissionDenied:
+        raise ItemRejected(
+            "encounter", "Not a patient your unit brought in.", "forbidden"
+        ) from None
+
+
+def arrival(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The patient is at the destination ED (eTimes.11), sent with "At destination":
+    `{encounter}`. The ED's own earlier arrival time stays."""
+    target = _encounter(user, data)
+    updated = _domain(lambda: services.patient_arrived(user=user, encounter_id=target.pk))
+    return {"encounter": str(updated.public_id), "arrived_at": updated.arrived_at.isoformat()}
+
+
+def transfer(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The crew confirms the transfer of care: `{encounter}`. Accepted for a while after the
+    crew cleared the call (handoff.access.is_handover_crew_of), so the outbox may send it
+    after the "Clear" it queued first."""
+    target = _handover_encounter(user, data)
+    updated = _domain(lambda: services.transfer_of_care_confirm(user=user, encounter_id=target.pk))
+    return {
+        "encounter": str(updated.public_id),
+        "crew_confirmed_at": updated.crew_confirmed_at.isoformat()
+        if updated.crew_confirmed_at
+        else None,
+        "transfer_of_care_at": updated.transfer_of_care_at.isoformat()
+        if updated.transfer_of_care_at
+        else None,
+    }
+
+
 HANDOFF_ITEM_TYPES = {
     item.name: item
     for item in (
@@ -281,5 +319,7 @@ HANDOFF_ITEM_TYPES = {
         ItemType("destination", destination),
         ItemType("intervention", intervention),
         ItemType("medication", medication),
+        ItemType("arrival", arrival),
+        ItemType("transfer", transfer),
     )
 }

@@ -168,6 +168,10 @@ class Encounter(models.Model):
     destination_set_at = models.DateTimeField(null=True, blank=True)
     eta_at = models.DateTimeField(null=True, blank=True, help_text="Expected arrival at the ED")
     eta_approximate = models.BooleanField(default=False)
+    # The live ETA (handoff.eta): the drive time from the unit's newest fix and when it was
+    # computed; on scene it is "ETA from leaving", not a countdown.
+    eta_drive_seconds = models.PositiveIntegerField(null=True, blank=True)
+    eta_computed_at = models.DateTimeField(null=True, blank=True)
     ed_acknowledged_at = models.DateTimeField(null=True, blank=True)
     ed_acknowledged_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -192,6 +196,11 @@ class Encounter(models.Model):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the receiving ED closed a card that will never be confirmed (why, and who).
+    closed_reason = models.CharField(max_length=200, blank=True)
+    closed_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField()
     created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from django.db import connection
@@ -12,7 +12,7 @@ from django.db.models import F, Window, prefetch_related_objects
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from dispatch.models import Assignment
+from dispatch.models import Assignment, AssignmentStatus
 from dispatch.selectors import drive_mode, hospital_summary, unit_position
 from handoff.clinical import ALLOWED_FIELDS, lams_lvo, race_lvo
 from handoff.clinical import ActivationKind as ClinicalKind
@@ -51,6 +51,9 @@ TREND_KEYS = (
     "blood_glucose",
     "news2_total",
 )
+
+# Read with the trend from the older sets: the unit a glucose or EtCO2 value was taken in.
+LATEST_EXTRA_KEYS = ("blood_glucose_unit", "etco2_unit")
 
 # The board's sparklines and each board row carry this many of the newest sets: a row stays
 # small however long the transport, and the full series is in the record.
@@ -145,6 +148,33 @@ def _trend_series(sets: list[VitalsSet]) -> dict[str, list[list[Any]]]:
     return series
 
 
+def latest_values(sets: list[VitalsSet]) -> dict[str, dict[str, Any]]:
+    """Each vital's newest value with the time of its set (`sets` oldest first).
+
+    A partial set (a heart rate alone) must not hide the blood pressure taken a minute
+    earlier: the board shows every vital's own latest reading and when it was taken.
+    Blood pressure is one reading: diastolic comes from the set of the newest systolic.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for vitals in reversed(sets):
+        at = _iso(vitals.taken_at)
+        for key in TREND_KEYS:
+            if key in found or key == "diastolic_bp":
+                continue
+            value = getattr(vitals, key)
+            if value is None:
+                continue
+            entry: dict[str, Any] = {"value": value, "at": at}
+            if key == "systolic_bp":
+                entry["diastolic"] = vitals.diastolic_bp
+            elif key in ("blood_glucose", "etco2"):
+                entry["unit"] = getattr(vitals, f"{key}_unit") or None
+            found[key] = entry
+        if len(found) == len(TREND_KEYS) - 1:
+            break
+    return found
+
+
 def _treatment(encounter: Encounter) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = [
         {"at": _iso(i.performed_at), "kind": "intervention", "text": i.text}
@@ -173,7 +203,7 @@ def newest_vitals(encounter_ids: list[int], count: int) -> dict[int, list[Vitals
     if connection.vendor != "postgresql":
         return _newest_vitals_window(encounter_ids, count)
     table = VitalsSet._meta.db_table
-    trend = ", ".join(["id", "encounter_id", "taken_at", *TREND_KEYS])
+    trend = ", ".join(["id", "encounter_id", "taken_at", *TREND_KEYS, *LATEST_EXTRA_KEYS])
 
     def lateral(columns: str, limit: int) -> str:
         return (
@@ -230,6 +260,12 @@ def board_row(encounter: Encounter, *, sets: list[VitalsSet] | None = None) -> d
     latest = sets[-1] if sets else None
     assignment = encounter.assignment
     admission = getattr(encounter, "admission", None)
+    # The ED counts down only while the patient is on the road (never on scene).
+    on_the_road = (
+        assignment.status == AssignmentStatus.TRANSPORTING
+        and encounter.arrived_at is None
+        and encounter.status == EncounterStatus.OPEN
+    )
     return {
         "encounter_id": str(encounter.public_id),
         "temp_identifier": encounter.temp_identifier,
@@ -241,6 +277,9 @@ def board_row(encounter: Encounter, *, sets: list[VitalsSet] | None = None) -> d
         "destination_reason": encounter.destination_reason or None,
         "eta_at": _iso(encounter.eta_at),
         "eta_approximate": encounter.eta_approximate,
+        "eta_counts_down": on_the_road and encounter.eta_at is not None,
+        "eta_drive_seconds": encounter.eta_drive_seconds,
+        "eta_computed_at": _iso(encounter.eta_computed_at),
         "acuity": (latest.news2_risk or None) if latest else None,
         "news2_total": latest.news2_total if latest else None,
         "age_years": patient_age_years(encounter),
@@ -253,6 +292,7 @@ def board_row(encounter: Encounter, *, sets: list[VitalsSet] | None = None) -> d
         "allergies": encounter.allergies,
         "anticoagulated": any(m.get("anticoagulant") for m in encounter.medications),
         "latest_vitals": vitals_summary(latest) if latest else None,
+        "latest_values": latest_values(sets),
         "trend": _trend_series(sets),
         "treatment": _treatment(encounter),
         "activations": [activation_summary(a) for a in encounter.activations.all()],
@@ -265,6 +305,8 @@ def board_row(encounter: Encounter, *, sets: list[VitalsSet] | None = None) -> d
         "offload_seconds": encounter.offload_seconds,
         "admission_status": admission.status if admission else None,
         "reconciled": bool(encounter.mrn),
+        "closed_at": _iso(encounter.closed_at),
+        "closed_reason": encounter.closed_reason or None,
         "updated_at": _iso(encounter.updated_at),
     }
 
@@ -287,6 +329,25 @@ def ed_incoming_list(*, hospital_id: int) -> list[dict[str, Any]]:
         .prefetch_related("activations", "interventions", "medications_given")
     )
     return sorted((board_row(e) for e in encounters), key=_board_key)
+
+
+# A handed-over or ED-closed card stays in the board's "handed over" section this long.
+RECENT_MINUTES = 15
+
+
+def ed_recent_list(*, hospital_id: int, minutes: int = RECENT_MINUTES) -> list[dict[str, Any]]:
+    """Encounters bound for the hospital that closed in the last `minutes` (handed over or
+    closed by the ED), newest first: the board's "handed over" section."""
+    since = timezone.now() - timedelta(minutes=minutes)
+    encounters = (
+        Encounter.objects.filter(
+            destination_id=hospital_id, status=EncounterStatus.CLOSED, closed_at__gte=since
+        )
+        .select_related("assignment__unit", "admission")
+        .prefetch_related("activations", "interventions", "medications_given")
+        .order_by("-closed_at", "-pk")
+    )
+    return [board_row(e) for e in encounters]
 
 
 def encounter_detail(encounter: Encounter) -> dict[str, Any]:

@@ -18,14 +18,19 @@ from uuid import UUID
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from audit.context import AuditContext
 from audit.services import audit_record
 from dispatch import selectors as dispatch_selectors
-from dispatch.models import ACTIVE_ASSIGNMENT_STATUSES, Assignment, DispatchCentre
+from dispatch.models import (
+    ACTIVE_ASSIGNMENT_STATUSES,
+    Assignment,
+    AssignmentStatus,
+    DispatchCentre,
+)
 from handoff import access, events, selectors
 from handoff.clinical import (
     ActivationContext,
@@ -905,8 +910,11 @@ def destination_set(*, user: Any, encounter_id: int, hospital_id: int, reason: s
         encounter.destination_set_at = now
         encounter.eta_at = now + timedelta(seconds=drive.seconds) if drive.seconds else None
         encounter.eta_approximate = drive.approximate
+        encounter.eta_drive_seconds = round(drive.seconds) if drive.seconds else None
+        encounter.eta_computed_at = now if drive.seconds else None
         changed = ["destination", "destination_reason", "destination_ed_status"]
         changed += ["destination_set_at", "eta_at", "eta_approximate"]
+        changed += ["eta_drive_seconds", "eta_computed_at"]
         if previous is not None and previous != hospital.pk:
             # The new ED has neither acknowledged nor prepared a bay.
             encounter.ed_acknowledged_at = None
@@ -1228,6 +1236,107 @@ def activations_escalate() -> int:
     return escalated
 
 
+# --- The live ETA to the hospital ------------------------------------------------------------
+
+# Crew statuses whose patient is on the way: on scene the drive time is "from leaving".
+ETA_CREW_STATUSES = (AssignmentStatus.ON_SCENE, AssignmentStatus.TRANSPORTING)
+
+
+def eta_watch_units() -> set[int]:
+    """Units with a patient on the way to an ED (the ETA follows their fixes)."""
+    return set(
+        Encounter.objects.filter(
+            status=EncounterStatus.OPEN,
+            destination__isnull=False,
+            arrived_at__isnull=True,
+            assignment__status__in=ETA_CREW_STATUSES,
+        ).values_list("assignment__unit_id", flat=True)
+    )
+
+
+# An ambulance driving as predicted keeps its arrival time: the ED hears of a change only
+# when the arrival moves by this much, so a fleet on the road does not flood the boards.
+ETA_CHANGE_SECONDS = 30
+
+
+def _eta_moved(
+    encounter: Encounter, eta_at: datetime, drive_s: int, approximate: bool, driving: bool
+) -> bool:
+    if encounter.eta_at is None or encounter.eta_drive_seconds is None:
+        return True
+    if encounter.eta_approximate != approximate:
+        return True
+    if driving:
+        return abs((eta_at - encounter.eta_at).total_seconds()) >= ETA_CHANGE_SECONDS
+    return abs(drive_s - encounter.eta_drive_seconds) >= ETA_CHANGE_SECONDS
+
+
+def encounters_eta_refresh(
+    *, unit_ids: list[int], min_interval_s: float, force: bool = False
+) -> int:
+    """Recompute the ETA of each patient these units carry (or are with on scene) from the
+    unit's newest fix on the road graph; the receiving ED and the tablet get the row.
+
+    At most once per `min_interval_s` per encounter, whoever asks: each is claimed with a
+    conditional UPDATE of eta_computed_at, so two ingest processes do not both route it.
+    The ED hears of it when the arrival moves by ETA_CHANGE_SECONDS or more, or always with
+    `force` (the crew left the scene: the board starts counting down). The route is computed
+    outside the row lock. Returns how many encounters changed.
+    """
+    now = timezone.now()
+    candidates = list(
+        Encounter.objects.filter(
+            assignment__unit_id__in=unit_ids,
+            status=EncounterStatus.OPEN,
+            destination__isnull=False,
+            arrived_at__isnull=True,
+            assignment__status__in=ETA_CREW_STATUSES,
+        ).select_related("assignment__unit", "assignment__incident", "destination")
+    )
+    # A little slack: fixes every 10 s must not miss a 12 s window by a few milliseconds.
+    cutoff = now - timedelta(seconds=max(0.0, min_interval_s - 0.5))
+    updated = 0
+    for encounter in candidates:
+        claimed = (
+            Encounter.objects.filter(pk=encounter.pk)
+            .filter(Q(eta_computed_at__isnull=True) | Q(eta_computed_at__lte=cutoff))
+            .update(eta_computed_at=now)
+        )
+        if not claimed:
+            continue
+        hospital = encounter.destination
+        assert hospital is not None  # noqa: S101 - filtered on destination above
+        try:
+            drive = selectors.drive_times(encounter.assignment, [hospital])[hospital.pk]
+        except (MapNotBuiltError, RoutingError):
+            continue
+        if drive.seconds is None:
+            continue
+        fix_at = encounter.assignment.unit.last_fix_at or now
+        with transaction.atomic():
+            locked = _lock(encounter.pk)
+            if (
+                locked.status != EncounterStatus.OPEN
+                or locked.arrived_at is not None
+                or locked.destination_id != hospital.pk
+            ):
+                continue
+            driving = locked.assignment.status == AssignmentStatus.TRANSPORTING
+            # On scene the patient is not moving yet: "if we left now".
+            new_eta = (fix_at if driving else now) + timedelta(seconds=drive.seconds)
+            moved = _eta_moved(locked, new_eta, round(drive.seconds), drive.approximate, driving)
+            if not (moved or force):
+                continue
+            locked.eta_drive_seconds = round(drive.seconds)
+            locked.eta_at = new_eta
+            locked.eta_approximate = drive.approximate
+            locked.eta_computed_at = now
+            _touch(locked, now, "eta_drive_seconds", "eta_at", "eta_approximate", "eta_computed_at")
+            _emit_encounter(locked)
+            updated += 1
+    return updated
+
+
 # --- Arrival, transfer of care, reconciliation ---------------------------------------------
 
 
@@ -1268,7 +1377,8 @@ def transfer_of_care_confirm(*, user: Any, encounter_id: int) -> Encounter:
     now = timezone.now()
     with transaction.atomic():
         encounter = _lock(encounter_id)
-        side = access.check_crew_or_ed(user, encounter, open_only=False)
+        # The transporting crew may still confirm for a while after "Clear" (handoff.access).
+        side = access.check_handover_side(user, encounter)
         _require_open(encounter)
         if encounter.arrived_at is None:
             raise HandoffError(
@@ -1302,6 +1412,38 @@ def transfer_of_care_confirm(*, user: Any, encounter_id: int) -> Encounter:
             object_type="encounter",
             object_id=encounter.public_id,
             detail={"side": side, "fields": changed},
+        )
+    return encounter
+
+
+def ed_encounter_close(*, user: Any, encounter_id: int, reason: str) -> Encounter:
+    """The receiving ED closes a card that will never be confirmed (the crew went elsewhere,
+    the handover happened on paper, the patient left): with a reason, audited.
+
+    Only staff of the destination ED, only an open encounter. No transfer-of-care time or
+    offload time is invented: the card leaves the board as closed by the ED.
+    """
+    now = timezone.now()
+    reason = _text(reason, "reason", 200) or ""
+    if not reason:
+        raise HandoffError("Say why the card is closed without a handover.", field="reason")
+    with transaction.atomic():
+        encounter = _lock(encounter_id)
+        access.check_ed(user, encounter)
+        _require_open(encounter)
+        encounter.status = EncounterStatus.CLOSED
+        encounter.closed_at = now
+        encounter.closed_reason = reason
+        encounter.closed_by = user
+        _touch(encounter, now, "status", "closed_at", "closed_reason", "closed_by")
+        _emit_encounter(encounter)
+        audit_record(
+            actor=user,
+            action="ed_close",
+            object_type="encounter",
+            object_id=encounter.public_id,
+            # The reason is free text about a patient: it stays in the record, not the log.
+            detail={"fields": ["closed_reason"]},
         )
     return encounter
 

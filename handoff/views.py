@@ -32,6 +32,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "initial_board": {
                 "hospital": hospital_summary(hospital),
                 "incoming": selectors.ed_incoming_list(hospital_id=hospital.pk),
+                "recent": selectors.ed_recent_list(hospital_id=hospital.pk),
                 "is_charge": bool(getattr(request.user, "is_charge", False)),
                 "escalate_after_s": settings.ACTIVATION_ESCALATE_AFTER_SECONDS,
             },

@@ -119,6 +119,18 @@ def _own_audit_head_file(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _live_eta_inline(settings):
+    # The ED board's live ETA recomputes in a background thread in servers; a test's rows
+    # are only visible to its own connection, so tests run it inline, from a fresh throttle.
+    from handoff import eta
+
+    settings.HANDOFF_ETA_IN_BACKGROUND = False
+    eta.reset()
+    yield
+    eta.reset()
+
+
+@pytest.fixture(autouse=True)
 def _no_map_unless_asked(settings, tmp_path):
     # Tests never read or write the developer's var/maps; `road_map` puts a built map in place.
     settings.MAP_CACHE_DIR = tmp_path / "no-map"

@@ -106,6 +106,12 @@ class ReconcileSerializer(serializers.Serializer):  # type: ignore[type-arg]
     mrn = serializers.CharField(max_length=32, help_text="The hospital's medical record number")
 
 
+class EDCloseSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    reason = serializers.CharField(
+        max_length=200, help_text="Why the card closes without a confirmed handover"
+    )
+
+
 class EDStatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
     status = serializers.ChoiceField(choices=EDStatus.choices)
     reason = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
@@ -179,6 +185,13 @@ class BoardRowSerializer(serializers.Serializer):  # type: ignore[type-arg]
     destination_reason = serializers.CharField(allow_null=True)
     eta_at = serializers.DateTimeField(allow_null=True)
     eta_approximate = serializers.BooleanField()
+    eta_counts_down = serializers.BooleanField(
+        help_text="The patient is on the road: count down to eta_at (never on scene)"
+    )
+    eta_drive_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Drive time from the unit's newest fix (on scene: from leaving)"
+    )
+    eta_computed_at = serializers.DateTimeField(allow_null=True)
     acuity = serializers.CharField(allow_null=True, help_text="NEWS2 risk of the latest set")
     news2_total = serializers.IntegerField(allow_null=True)
     age_years = serializers.IntegerField(allow_null=True)
@@ -191,6 +204,10 @@ class BoardRowSerializer(serializers.Serializer):  # type: ignore[type-arg]
     allergies = serializers.ListField(child=serializers.CharField())
     anticoagulated = serializers.BooleanField()
     latest_vitals = VitalsSetSerializer(allow_null=True)
+    latest_values = serializers.DictField(
+        help_text="Per vital, its newest {value, at} (blood pressure adds diastolic; "
+        "glucose and EtCO2 their unit)"
+    )
     trend = serializers.DictField(help_text="Per vital, [[taken_at, value], ...] for the sparkline")
     treatment = TreatmentSerializer(many=True)
     activations = ActivationSerializer(many=True)
@@ -203,6 +220,10 @@ class BoardRowSerializer(serializers.Serializer):  # type: ignore[type-arg]
     offload_seconds = serializers.IntegerField(allow_null=True)
     admission_status = serializers.CharField(allow_null=True)
     reconciled = serializers.BooleanField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    closed_reason = serializers.CharField(
+        allow_null=True, help_text="Why the ED closed the card without a confirmed handover"
+    )
     updated_at = serializers.DateTimeField()
 
 
@@ -223,7 +244,6 @@ class EncounterDetailSerializer(BoardRowSerializer):
     messages = MessageSerializer(many=True)
     mrn = serializers.CharField(allow_null=True)
     reconciled_at = serializers.DateTimeField(allow_null=True)
-    closed_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
 
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path(E + "bay/", views.BayView.as_view(), name="encounter-bay"),
     path(E + "arrival/", views.ArrivalView.as_view(), name="encounter-arrival"),
     path(E + "transfer/", views.TransferView.as_view(), name="encounter-transfer"),
+    path(E + "ed-close/", views.EDCloseView.as_view(), name="encounter-ed-close"),
     path(E + "reconcile/", views.ReconcileView.as_view(), name="encounter-reconcile"),
     path(E + "messages/", views.MessagesView.as_view(), name="encounter-messages"),
     path(E + "fhir/", views.EncounterFhirView.as_view(), name="encounter-fhir"),
@@ -35,6 +36,7 @@ urlpatterns = [
         name="activation-acknowledge",
     ),
     path("ed/incoming/", views.EDIncomingView.as_view(), name="ed-incoming"),
+    path("ed/recent/", views.EDRecentView.as_view(), name="ed-recent"),
     path(
         "hospitals/<int:hospital_id>/ed-status/",
         views.HospitalEDStatusView.as_view(),

@@ -202,11 +202,27 @@ class ArrivalView(APIView):
 class TransferView(APIView):
     @extend_schema(request=None, responses=s.BoardRowSerializer)
     def post(self, request: Request, public_id: UUID) -> Response:
-        """Confirm the transfer of care; done (eTimes.12) when crew and ED both have."""
-        encounter = access.access_encounter(request.user, public_id, open_only=False)
+        """Confirm the transfer of care; done (eTimes.12) when crew and ED both have.
+
+        The transporting crew may still confirm for CREW_HANDOVER_MINUTES_AFTER_CLEAR after
+        clearing the call, and only this.
+        """
+        encounter = access.access_handover_encounter(request.user, public_id)
         updated = services.transfer_of_care_confirm(user=request.user, encounter_id=encounter.pk)
         # The crew's access ends with the handoff: answer with the row, not the record.
         return Response(s.BoardRowSerializer(selectors.board_row(updated)).data)
+
+
+class EDCloseView(APIView):
+    @extend_schema(request=s.EDCloseSerializer, responses=s.BoardRowSerializer)
+    def post(self, request: Request, public_id: UUID) -> Response:
+        """The receiving ED closes a card that will never be confirmed, with a reason."""
+        encounter = access.access_ed_encounter(request.user, public_id)
+        data = validated(s.EDCloseSerializer, request.data)
+        closed = services.ed_encounter_close(
+            user=request.user, encounter_id=encounter.pk, reason=data["reason"]
+        )
+        return Response(s.BoardRowSerializer(selectors.board_row(closed)).data)
 
 
 class ReconcileView(APIView):
@@ -259,6 +275,15 @@ class EDIncomingView(APIView):
         """The ED's incoming patients: highest NEWS2 risk first, then soonest ETA."""
         hospital = access.access_staff_hospital(request.user)
         rows = selectors.ed_incoming_list(hospital_id=hospital.pk)
+        return Response(s.BoardRowSerializer(rows, many=True).data)
+
+
+class EDRecentView(APIView):
+    @extend_schema(responses=s.BoardRowSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """Patients handed over (or closed by the ED) in the last 15 minutes, newest first."""
+        hospital = access.access_staff_hospital(request.user)
+        rows = selectors.ed_recent_list(hospital_id=hospital.pk)
         return Response(s.BoardRowSerializer(rows, many=True).data)
 
 

@@ -47,7 +47,8 @@
       { to: "transporting", label: "Transporting", kind: "go", needsDestination: true },
       { to: "cleared", label: "Clear (no transport)", kind: "plain", confirm: "Tap again to clear" },
     ],
-    transporting: [{ to: "at_destination", label: "At destination", kind: "go" }],
+    // `then` tells the patient record (record.js): at the ED, each patient is marked arrived.
+    transporting: [{ to: "at_destination", label: "At destination", kind: "go", then: "arrived" }],
     at_destination: [{ to: "cleared", label: "Clear — available", kind: "go" }],
   };
   const MANEUVER_ARROW = {
@@ -450,6 +451,7 @@
       data.destination = destination;
     }
     outbox.push("status", data);
+    if (step.then) emit(step.then, a);
   }
 
   el.ack.addEventListener("click", function () {

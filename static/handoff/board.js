@@ -30,7 +30,23 @@
   const HANDED_OVER_VISIBLE_MS = 15 * 60 * 1000;
   const RESYNC_EVERY_MS = 20000;
 
+  // Crew status on the card, beside the ETA (the assignment's status).
+  const CREW_STATUS = {
+    dispatched: "Dispatched", en_route: "En route", on_scene: "On scene",
+    transporting: "Transporting", at_destination: "At the door", cleared: "Cleared",
+    cancelled: "Cancelled",
+  };
+  // The record (names, home medications, history) is read at most this often per card:
+  // every read is audited, and the live ETA changes the row every few seconds.
+  const DETAIL_EVERY_MS = 30000;
+  const SILENCE_KEY = "gh.ed.alerts.silenced";
+
   const listEl = document.getElementById("incoming-list");
+  const recentEl = document.getElementById("recent-list");
+  const recentSection = document.getElementById("recent-section");
+  const liveEl = document.getElementById("alert-live");
+  const silenceBox = document.getElementById("alert-silence");
+  const wallButton = document.getElementById("wall-toggle");
   const emptyEl = document.getElementById("empty-state");
   const countEl = document.getElementById("incoming-count");
   const clockEl = document.getElementById("clock");
@@ -42,8 +58,13 @@
     hospital: null,
     isCharge: false,
     skewMs: 0,
-    // encounter_id -> {row, el, messages: Map(id -> message), messagesLoaded}
+    // encounter_id -> {row, el, messages: Map(id -> message), messagesLoaded, detail}
     cards: new Map(),
+    // Alerts fire only for what arrives after the first paint (not for the patients
+    // already on the board when the screen opened).
+    primed: false,
+    seenActivations: new Set(),
+    alerts: [],
   };
 
   // ---- helpers ---------------------------------------------------------------------------
@@ -74,10 +95,14 @@
     return Number.isNaN(t) ? null : t;
   }
 
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+
+  // 24-hour clock whatever the browser's locale.
   function clockText(iso) {
     const t = parseTime(iso);
     if (t == null) return "";
-    return new Date(t).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+    const d = new Date(t);
+    return two(d.getHours()) + ":" + two(d.getMinutes());
   }
 
   function mmss(totalSeconds) {
@@ -239,33 +264,47 @@
     const flagFor = {};
     flags.forEach(function (f) { (flagFor[f.field] = flagFor[f.field] || []).push(f.message); });
     const tiles = [];
+    // Each vital's own newest reading and its time (handoff.selectors.latest_values): a
+    // heart rate taken alone must not blank the blood pressure taken a minute before.
+    const newest = row.latest_values || {};
+    const latestAt = latest ? parseTime(latest.taken_at) : null;
     VITALS.forEach(function (spec) {
-      let value = values[spec.key];
-      if (spec.key === "gcs_total" && latest && latest.gcs_total != null) value = latest.gcs_total;
+      const reading = newest[spec.key] || null;
+      let value = reading ? reading.value : values[spec.key];
+      if (!reading && spec.key === "gcs_total" && latest && latest.gcs_total != null) value = latest.gcs_total;
       if (!spec.always && value == null && !trend[spec.key]) return;
-      const unit = spec.unitKey && values[spec.unitKey] ? values[spec.unitKey] : spec.unit;
-      let messages = flagFor[spec.key] || [];
+      const readingUnit = reading && reading.unit ? reading.unit : values[spec.unitKey];
+      const unit = spec.unitKey && readingUnit ? readingUnit : spec.unit;
+      // The latest set's flags describe the latest set's values only.
+      const current = !reading || parseTime(reading.at) === latestAt;
+      let messages = current ? flagFor[spec.key] || [] : [];
       let valueHtml;
       let spark;
       if (spec.key === "systolic_bp") {
-        messages = messages.concat(flagFor.diastolic_bp || []);
+        const dia = reading ? reading.diastolic : values.diastolic_bp;
+        if (current) messages = messages.concat(flagFor.diastolic_bp || []);
         valueHtml = '<span class="value" data-vital="systolic_bp">' + escapeHtml(value == null ? "\u2013" : fmtNumber(value)) +
           '</span><span class="slash">/</span><span class="value dia" data-vital="diastolic_bp">' +
-          escapeHtml(values.diastolic_bp == null ? "\u2013" : fmtNumber(values.diastolic_bp)) + "</span>";
+          escapeHtml(dia == null ? "\u2013" : fmtNumber(dia)) + "</span>";
         spark = sparkline(trend.systolic_bp || [], trend.diastolic_bp || []);
       } else {
         valueHtml = '<span class="value" data-vital="' + spec.key + '">' +
           escapeHtml(value == null ? "\u2013" : fmtNumber(value)) + "</span>";
         spark = sparkline(trend[spec.key] || []);
       }
-      const extra = spec.key === "spo2" && values.on_oxygen ? '<span class="vital-note">on O\u2082</span>' : "";
+      const at = reading ? clockText(reading.at) : "";
+      const timeHtml = at
+        ? '<span class="vital-at' + (current ? "" : " older") + '" data-vital-at="' + spec.key + '">' +
+          (current ? "" : "at ") + escapeHtml(at) + "</span>"
+        : "";
+      const extra = spec.key === "spo2" && values.on_oxygen && current ? '<span class="vital-note">on O\u2082</span>' : "";
       const extreme = messages.length > 0;
       tiles.push(
         '<li class="vital' + (extreme ? " extreme" : "") + (value == null ? " missing" : "") +
         '" data-key="' + spec.key + '"' + (extreme ? ' title="' + escapeHtml(messages.join("; ")) + '"' : "") + ">" +
         '<span class="vital-label">' + escapeHtml(spec.label) + (unit ? ' <span class="unit">' + escapeHtml(unit) + "</span>" : "") +
         (extreme ? ' <b class="extreme-mark" aria-label="extreme">!</b>' : "") + "</span>" +
-        '<span class="vital-reading">' + valueHtml + "</span>" +
+        '<span class="vital-reading">' + valueHtml + "</span>" + timeHtml +
         extra + spark + "</li>"
       );
     });
@@ -306,13 +345,38 @@
     }).join("") + "</ul>";
   }
 
-  function identityHtml(row) {
+  // From the record (GET encounters/<id>/, audited): shown only to staff the server lets
+  // read it; never carried by the board row or its events.
+  function recordHtml(detail) {
+    if (!detail) return "";
+    const parts = [];
+    const meds = (detail.medications || []).map(function (m) {
+      return m.name + (m.anticoagulant ? " (anticoagulant)" : "");
+    });
+    if (meds.length) parts.push('<p class="home-meds"><span class="k">Home medications</span> ' + escapeHtml(meds.join(", ")) + "</p>");
+    if ((detail.history || []).length) {
+      parts.push('<p class="history"><span class="k">History</span> ' + escapeHtml(detail.history.join(", ")) + "</p>");
+    }
+    return parts.join("");
+  }
+
+  function nameText(detail) {
+    if (!detail) return "";
+    const family = detail.family_name || "";
+    const given = detail.given_name || "";
+    if (!family && !given) return "";
+    return family && given ? family + ", " + given : family || given;
+  }
+
+  function identityHtml(row, detail) {
     const bits = [];
     if (row.age_years != null) bits.push(row.age_years + " y");
     else if (row.age_text) bits.push(row.age_text);
     const sex = SEX_LABEL[row.sex];
     if (sex) bits.push(sex);
+    const name = nameText(detail);
     return '<span class="temp-id">' + escapeHtml(row.temp_identifier) + "</span>" +
+      (name ? '<span class="patient-name">' + escapeHtml(name) + "</span>" : "") +
       '<span class="age-sex">' + escapeHtml(bits.join(" \u00b7 ") || "age unknown") + "</span>" +
       '<span class="unit-sign" title="Ambulance unit">' + escapeHtml(row.unit ? row.unit.call_sign : "") + "</span>" +
       (row.bay ? '<span class="bay-badge">Bay ' + escapeHtml(row.bay) + "</span>" : "");
@@ -346,9 +410,9 @@
     li.dataset.encounterId = id;
     li.innerHTML =
       '<div class="col-acuity"><div class="news2-slot"></div>' +
-      '<div class="eta"><span class="eta-label">ETA</span><span class="eta-countdown">--:--</span><span class="eta-clock"></span></div>' +
+      '<div class="eta"><span class="crew-status"></span><span class="eta-label">ETA</span><span class="eta-countdown">--:--</span><span class="eta-clock"></span></div>' +
       '<div class="news2-trend"></div></div>' +
-      '<div class="col-clinical"><div class="identity"></div><div class="complaint-slot"></div>' +
+      '<div class="col-clinical"><div class="identity"></div><div class="record-slot"></div><div class="complaint-slot"></div>' +
       '<div class="vitals-slot"></div><div class="activations-slot"></div></div>' +
       '<div class="col-actions">' +
       '<div class="action-row"><button type="button" class="ack-patient">Acknowledge patient</button>' +
@@ -360,6 +424,9 @@
       '<button type="button" class="confirm-handover">Confirm handover</button>' +
       '<span class="field-error" data-error-for="arrival" hidden></span></div>' +
       '<p class="handover-state"></p>' +
+      '<form class="action-row ed-close-form" autocomplete="off" novalidate><input class="close-reason" type="text" maxlength="200" aria-label="Why close without a handover" placeholder="Reason (required)">' +
+      '<button type="submit" class="ed-close">Close without handover</button>' +
+      '<span class="field-error" data-error-for="reason" hidden></span></form>' +
       '<form class="action-row reconcile-form" autocomplete="off" novalidate hidden><input class="mrn-input" type="text" maxlength="32" aria-label="Hospital medical record number" placeholder="Hospital MRN">' +
       '<button type="submit" class="reconcile">Reconcile MRN</button>' +
       '<span class="field-error" data-error-for="mrn" hidden></span></form>' +
@@ -395,17 +462,32 @@
     const newsTrend = (row.trend || {}).news2_total || [];
     setHtml(q(".news2-trend"), newsTrend.length > 1
       ? '<span class="trend-label">NEWS2 trend</span>' + sparkline(newsTrend) : "");
-    setHtml(q(".identity"), identityHtml(row));
+    setHtml(q(".identity"), identityHtml(row, card.detail));
+    setHtml(q(".record-slot"), recordHtml(card.detail));
     setHtml(q(".complaint-slot"), complaintHtml(row));
     setHtml(q(".vitals-slot"), vitalsHtml(row));
     setHtml(q(".activations-slot"), activationsHtml(row));
 
     const countdown = q(".eta-countdown");
+    const crew = row.assignment_status;
     countdown.dataset.eta = row.eta_at || "";
     countdown.dataset.arrived = row.arrived_at ? "1" : "";
-    q(".eta-clock").textContent = row.arrived_at
-      ? "at " + clockText(row.arrived_at)
-      : row.eta_at ? (row.eta_approximate ? "\u2248 " : "") + clockText(row.eta_at) : "not known";
+    // Never a countdown while the crew is still with the patient on scene.
+    countdown.dataset.counts = row.eta_counts_down ? "1" : "";
+    countdown.dataset.crew = crew || "";
+    const crewEl = q(".crew-status");
+    crewEl.textContent = row.arrived_at ? "" : CREW_STATUS[crew] || "";
+    crewEl.dataset.status = crew || "";
+    crewEl.hidden = !crewEl.textContent;
+    const approx = row.eta_approximate ? "\u2248 " : "";
+    let etaClock = "not known";
+    if (row.arrived_at) etaClock = "at " + clockText(row.arrived_at);
+    else if (crew === "at_destination") etaClock = "at the door";
+    else if (!row.eta_counts_down && row.eta_drive_seconds != null) {
+      etaClock = "ETA from leaving ~" + Math.max(1, Math.round(row.eta_drive_seconds / 60)) + " min";
+    } else if (!row.eta_counts_down) etaClock = row.eta_at ? "not on the road yet" : "not known";
+    else if (row.eta_at) etaClock = approx + clockText(row.eta_at);
+    q(".eta-clock").textContent = etaClock;
     tickCard(el);
 
     const ack = q(".ack-patient");
@@ -444,6 +526,11 @@
       }
     }
     q(".message-form").hidden = closed;
+    q(".ed-close-form").hidden = closed;
+    if (closed && row.closed_reason && !row.transfer_of_care_at) {
+      q(".handover-state").hidden = false;
+      q(".handover-state").textContent = "Closed by the ED " + clockText(row.closed_at) + ": " + row.closed_reason;
+    }
   }
 
   function renderMessages(card) {
@@ -495,23 +582,34 @@
     return 0;
   }
 
+  function place(container, cards) {
+    const current = Array.from(container.children);
+    const same = current.length === cards.length && cards.every(function (c, i) { return current[i] === c.el; });
+    if (same) return;
+    // Moving a node that holds focus blurs it: keep the nurse's typing position.
+    const focused = document.activeElement;
+    cards.forEach(function (c) { container.appendChild(c.el); });
+    Array.from(container.children).forEach(function (node) {
+      if (!node.dataset || !state.cards.has(node.dataset.encounterId) ||
+          cards.every(function (c) { return c.el !== node; })) node.remove();
+    });
+    if (focused && focused !== document.activeElement && document.contains(focused)) focused.focus();
+  }
+
   function reorder() {
     const cards = Array.from(state.cards.values()).sort(function (a, b) { return compareRows(a.row, b.row); });
-    const current = Array.from(listEl.children);
-    const same = current.length === cards.length && cards.every(function (c, i) { return current[i] === c.el; });
-    if (!same) {
-      // Moving a node that holds focus blurs it: keep the nurse's typing position.
-      const focused = document.activeElement;
-      cards.forEach(function (c) { listEl.appendChild(c.el); });
-      Array.from(listEl.children).forEach(function (node) {
-        if (!node.dataset || !state.cards.has(node.dataset.encounterId)) node.remove();
-      });
-      if (focused && focused !== document.activeElement && document.contains(focused)) focused.focus();
-    }
-    const open = cards.filter(function (c) { return c.row.status !== "closed"; }).length;
-    countEl.textContent = String(open);
-    emptyEl.hidden = cards.length > 0;
-    listEl.hidden = cards.length === 0;
+    // Handed over (or closed by the ED): out of "on their way", into the recent section,
+    // newest first.
+    const open = cards.filter(function (c) { return c.row.status !== "closed"; });
+    const done = cards.filter(function (c) { return c.row.status === "closed"; }).sort(function (a, b) {
+      return (parseTime(b.row.closed_at) || 0) - (parseTime(a.row.closed_at) || 0);
+    });
+    place(listEl, open);
+    place(recentEl, done);
+    countEl.textContent = String(open.length);
+    emptyEl.hidden = open.length > 0;
+    listEl.hidden = open.length === 0;
+    recentSection.hidden = done.length === 0;
   }
 
   function upsertRow(row, options) {
@@ -528,14 +626,101 @@
       const got = parseTime(row.updated_at) || 0;
       if (got < had) return;
     }
+    const isNew = !card;
     if (!card) {
-      card = { row: row, el: skeleton(id), messages: new Map(), messagesLoaded: false };
+      card = { row: row, el: skeleton(id), messages: new Map(), messagesLoaded: false, detail: null, detailAt: 0 };
       state.cards.set(id, card);
       renderMessages(card);
     }
+    const changed = card.row.updated_at !== row.updated_at;
     card.row = row;
+    noteActivations(row, isNew);
     renderCard(card);
     if (!card.messagesLoaded) loadMessages(card);
+    if (isNew || changed) loadDetail(card, isNew);
+    if (isNew && state.primed && row.status !== "closed") {
+      alertFor("incoming", "New incoming patient " + row.temp_identifier +
+        (row.unit ? ", " + row.unit.call_sign : "") + (row.acuity ? ", " + (RISK_LABEL[row.acuity] || row.acuity) + " risk" : ""));
+    }
+  }
+
+  // ---- the record: name, home medications, history (audited reads) ------------------------
+
+  function loadDetail(card, force) {
+    // A card that left the board is not read again (every read is audited).
+    if (state.cards.get(String(card.row.encounter_id)) !== card) return;
+    if (card.row.status === "closed" && card.detail) return;
+    const wait = DETAIL_EVERY_MS - (Date.now() - card.detailAt);
+    if (!force && wait > 0) {
+      if (!card.detailTimer) {
+        card.detailTimer = setTimeout(function () { card.detailTimer = null; loadDetail(card, true); }, wait);
+      }
+      return;
+    }
+    card.detailAt = Date.now();
+    api("GET", "/api/v1/encounters/" + encodeURIComponent(card.row.encounter_id) + "/").then(function (detail) {
+      if (!detail || state.cards.get(String(card.row.encounter_id)) !== card) return;
+      card.detail = {
+        family_name: detail.family_name, given_name: detail.given_name,
+        medications: detail.medications || [], history: detail.history || [],
+      };
+      renderCard(card);
+    }, function () { /* not allowed or gone: the row stays without the record */ });
+  }
+
+  // ---- alerts: a sound and an announcement for a new patient or activation -----------------
+
+  let audio = null;
+  function beep(kind) {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return false;
+    try {
+      audio = audio || new Ctx();
+      if (audio.state === "suspended") audio.resume();
+      // Two short tones; an activation is higher and repeated, so the two are told apart.
+      const tones = kind === "activation" ? [988, 988, 988] : [660, 880];
+      tones.forEach(function (hz, i) {
+        const osc = audio.createOscillator();
+        const gain = audio.createGain();
+        const at = audio.currentTime + i * 0.22;
+        osc.frequency.value = hz;
+        gain.gain.setValueAtTime(0.0001, at);
+        gain.gain.exponentialRampToValueAtTime(0.3, at + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.18);
+        osc.connect(gain).connect(audio.destination);
+        osc.start(at);
+        osc.stop(at + 0.2);
+      });
+      return true;
+    } catch (err) {
+      return false;
+    }
+  }
+
+  function silenced() {
+    try { return window.localStorage.getItem(SILENCE_KEY) === "1"; } catch (err) { return false; }
+  }
+
+  function alertFor(kind, text) {
+    const sound = !silenced();
+    if (sound) beep(kind);
+    // Screen readers and the wall board hear it either way; silence stops the sound only.
+    liveEl.textContent = text;
+    const entry = { kind: kind, text: text, sound: sound, at: new Date().toISOString() };
+    state.alerts.push(entry);
+    if (state.alerts.length > 50) state.alerts.shift();
+    document.dispatchEvent(new CustomEvent("gh:ed-alert", { detail: entry }));
+  }
+
+  function noteActivations(row, isNew) {
+    (row.activations || []).forEach(function (a) {
+      const key = String(a.id);
+      if (state.seenActivations.has(key)) return;
+      state.seenActivations.add(key);
+      if (state.primed && !isNew && !a.acknowledged_at) {
+        alertFor("activation", "Activation proposed: " + (a.kind_label || a.kind) + " for " + row.temp_identifier);
+      }
+    });
   }
 
   function removeRow(id) {
@@ -555,6 +740,12 @@
     delete clean.charge;
     if (index >= 0) list[index] = Object.assign({}, list[index], clean);
     else list.push(clean);
+    const key = String(activation.id);
+    if (!state.seenActivations.has(key) && !activation.acknowledged_at && state.primed) {
+      alertFor("activation", "Activation proposed: " + (activation.kind_label || activation.kind) +
+        " for " + (activation.temp_identifier || card.row.temp_identifier));
+    }
+    state.seenActivations.add(key);
     card.row = Object.assign({}, card.row, { activations: list });
     renderCard(card);
   }
@@ -562,8 +753,10 @@
   function applySnapshot(data) {
     if (data.hospital) applyHospital(data.hospital);
     const incoming = data.incoming || [];
-    const keep = new Set(incoming.map(function (r) { return String(r.encounter_id); }));
+    const recent = data.recent || [];
+    const keep = new Set(incoming.concat(recent).map(function (r) { return String(r.encounter_id); }));
     Array.from(state.cards.keys()).forEach(function (id) { if (!keep.has(id)) removeRow(id); });
+    recent.forEach(function (row) { upsertRow(row); });
     incoming.forEach(function (row) { upsertRow(row); });
   }
 
@@ -601,6 +794,16 @@
       countdown.className = "eta-countdown arrived";
       return;
     }
+    if (countdown.dataset.crew === "at_destination") {
+      countdown.textContent = "at the door";
+      countdown.className = "eta-countdown at-door";
+      return;
+    }
+    if (!countdown.dataset.counts) {
+      countdown.textContent = countdown.dataset.crew === "on_scene" ? "on scene" : "--:--";
+      countdown.className = "eta-countdown not-moving";
+      return;
+    }
     const eta = parseTime(countdown.dataset.eta);
     if (eta == null) {
       countdown.textContent = "--:--";
@@ -618,9 +821,11 @@
   }
 
   function tick() {
-    clockEl.textContent = new Date(now()).toLocaleTimeString("en-GB");
+    const d = new Date(now());
+    clockEl.textContent = two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds());
     state.cards.forEach(function (card, id) {
-      const handedOver = parseTime(card.row.transfer_of_care_at);
+      const handedOver = parseTime(card.row.transfer_of_care_at ||
+        (card.row.status === "closed" ? card.row.closed_at : null));
       if (handedOver != null && now() - handedOver > HANDED_OVER_VISIBLE_MS) {
         removeRow(id);
         return;
@@ -686,6 +891,19 @@
     });
     q(".confirm-handover").addEventListener("click", function (event) {
       encounterAction(id, event.currentTarget, q('[data-error-for="arrival"]'), "transfer").catch(function () {});
+    });
+    q(".ed-close-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      const input = q(".close-reason");
+      const slot = q('[data-error-for="reason"]');
+      if (!input.value.trim()) {
+        showError(slot, "reason: say why this card closes without a handover.");
+        input.focus();
+        return;
+      }
+      encounterAction(id, q(".ed-close"), slot, "ed-close", { reason: input.value.trim() }).then(function () {
+        input.value = "";
+      }, function () {}).finally(function () { q(".ed-close").disabled = false; });
     });
     q(".reconcile-form").addEventListener("submit", function (event) {
       event.preventDefault();
@@ -841,8 +1059,40 @@
   document.body.classList.toggle("charge", state.isCharge);
   listEl.innerHTML = "";
   if (initial.hospital) applyHospital(initial.hospital);
+  (initial.recent || []).forEach(function (row) { upsertRow(row); });
   (initial.incoming || []).forEach(function (row) { upsertRow(row); });
   reorder();
+  state.primed = true;
+
+  // Silence (sound only), remembered on this screen.
+  silenceBox.checked = silenced();
+  silenceBox.addEventListener("change", function () {
+    try {
+      if (silenceBox.checked) window.localStorage.setItem(SILENCE_KEY, "1");
+      else window.localStorage.removeItem(SILENCE_KEY);
+    } catch (err) { /* private mode: the box still holds for this page */ }
+  });
+  // A browser plays sound only after the page was touched once: unlock it on the first tap.
+  document.addEventListener("pointerdown", function () {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (silenced() || !Ctx) return;
+    try {
+      audio = audio || new Ctx();
+      audio.resume();
+    } catch (err) { /* no audio on this screen */ }
+  }, { once: true });
+
+  // Wall-board mode: ?wall=1 (a TV in the department) or the toggle; large type, no controls.
+  function setWall(on) {
+    document.body.classList.toggle("wall", on);
+    wallButton.textContent = on ? "Exit wall board" : "Wall board";
+    wallButton.setAttribute("aria-pressed", on ? "true" : "false");
+    const url = new URL(window.location.href);
+    if (on) url.searchParams.set("wall", "1"); else url.searchParams.delete("wall");
+    window.history.replaceState(null, "", url.pathname + url.search);
+  }
+  setWall(new URLSearchParams(window.location.search).get("wall") === "1");
+  wallButton.addEventListener("click", function () { setWall(!document.body.classList.contains("wall")); });
   syncReasonField();
   tick();
   setInterval(tick, 1000);
@@ -858,6 +1108,7 @@
 
   GH.edBoard = {
     state: state,
+    alerts: function () { return state.alerts.slice(); },
     row: function (id) { const c = state.cards.get(String(id)); return c ? c.row : null; },
   };
 })();

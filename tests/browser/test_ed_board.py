@@ -145,6 +145,15 @@ def scene(demo_units, make_incident, dispatcher, live_server_url):
             ),
         ],
     )
+    # The sick patient is on the road: only then does the board count down (never on scene).
+    for status in ("en_route", "on_scene", "transporting"):
+        _call(
+            base,
+            "POST",
+            f"/api/v1/assignments/{assignments[0]}/transition/",
+            tokens[0],
+            {"status": status},
+        )
     well = _patient_on_the_way(
         base,
         tokens[1],
