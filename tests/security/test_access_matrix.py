@@ -109,7 +109,10 @@ SCREENS: dict[str, dict[str, str]] = {
     "dispatch:tablet": {C: ALLOW, OC: OWN},
     "handoff:board": {E: ALLOW, OE: OWN},
     "dispatch:report": {D: ALLOW, OD: OWN},
-    "dispatch:map-roads": {D: ALLOW, OD: ALLOW},
+    # The shared map (roads, stations, hospitals, landmarks), not centre or patient data:
+    # the console and the tablet draw it when tiles cannot load.
+    "dispatch:map-roads": {D: ALLOW, OD: ALLOW, C: ALLOW, OC: ALLOW},
+    "dispatch:map-places": {D: ALLOW, OD: ALLOW, C: ALLOW, OC: ALLOW},
 }
 
 SOCKETS: dict[str, dict[str, str]] = {
