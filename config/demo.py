@@ -126,6 +126,10 @@ HOSPITALS: list[dict[str, Any]] = [
     },
 ]
 
+# The EDs of earlier demos (real hospitals off the map). `seed_demo` removes them from a
+# demo database where nothing refers to them, and moves the demo ED users to HOSPITALS.
+RETIRED_HOSPITAL_CODES = ("toolo", "meilahti", "lastensairaala", "naistensairaala", "eira")
+
 # (username, first name, last name, role, organisation code, is_charge)
 USERS: list[tuple[str, str, str, str, str | None, bool]] = [
     ("dispatcher", "Dana", "Dispatcher", "dispatcher", "hki-emd", False),
