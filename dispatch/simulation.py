@@ -117,11 +117,18 @@ class SimulationConfig:
     seed: int | None = None
 
 
-def simulation_plan(*, dispatcher: str, call_signs: list[str] | None) -> SimulationPlan:
+def simulation_plan(
+    *,
+    dispatcher: str,
+    call_signs: list[str] | None,
+    person_driven: list[str] | tuple[str, ...] = (),
+) -> SimulationPlan:
     """Provision the simulator: the dispatcher's token, one crew device user per unit.
 
-    Creates `device-<call sign>` crew users (no usable password) and DRF tokens where missing;
-    running it again changes nothing. Raises ValueError naming what is missing.
+    Units in `person_driven` are left to the people who drive them from a tablet: no device
+    user, no fixes, never auto-dispatched. Creates `device-<call sign>` crew users (no usable
+    password) and DRF tokens where missing; running it again changes nothing. Raises
+    ValueError naming what is missing or contradictory.
     """
     from rest_framework.authtoken.models import Token
 
@@ -138,6 +145,12 @@ def simulation_plan(*, dispatcher: str, call_signs: list[str] | None) -> Simulat
         missing = set(call_signs) - set(units.values_list("call_sign", flat=True))
         if missing:
             raise ValueError(f"No unit(s) {', '.join(sorted(missing))} in the dispatcher's centre.")
+    both = set(call_signs or ()) & set(person_driven)
+    if both:
+        raise ValueError(
+            f"Unit(s) {', '.join(sorted(both))} cannot be both simulated and driven by a person."
+        )
+    units = units.exclude(call_sign__in=list(person_driven))
     plans = []
     for unit in units.order_by("call_sign"):
         device_user, created = User.objects.get_or_create(

@@ -8,5 +8,6 @@ urlpatterns = [
     path("", views.console, name="console"),
     path("tablet/", views.tablet, name="tablet"),
     path("map/roads.geojson", map_views.roads_geojson, name="map-roads"),
+    path("map/places.json", map_views.places_json, name="map-places"),
     path("reports/", report_views.report, name="report"),
 ]

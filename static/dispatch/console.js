@@ -12,10 +12,6 @@
   const TILE_TIMEOUT_MS = 6000; // a blackholed tile server neither loads nor errors for long
   const OSM_ATTRIBUTION =
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
-  const MAJOR_ROADS = new Set([
-    "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
-    "secondary", "secondary_link",
-  ]);
   const STATUS_LABELS = {
     available: "Available",
     dispatched: "Dispatched",
@@ -37,7 +33,6 @@
     presence: new Map(), // unit id -> device id (online) ; absent = offline
     stacks: new Map(), // rounded position -> unit ids standing there (a station's fleet)
     roadsLayer: null,
-    roadsRequested: false,
     fitted: false,
     userMoved: false,
     seq: null, // last sequence number applied from the centre stream
@@ -165,9 +160,7 @@
 
   const map = L.map(mapEl, { zoomControl: true, preferCanvas: false, minZoom: 3, maxZoom: 19 });
   map.setView(DEFAULT_CENTRE, 14);
-  map.createPane("roads").style.zIndex = 350;
   map.createPane("route").style.zIndex = 420;
-  const roadsRenderer = L.canvas({ pane: "roads", padding: 0.5 });
   const hospitalLayer = L.layerGroup().addTo(map);
   const unitLayer = L.layerGroup().addTo(map);
   const incidentLayer = L.layerGroup().addTo(map);
@@ -241,52 +234,21 @@
 
   // ---- roads: the base layer when map tiles are unavailable --------------------------------
 
-  function roadStyle(feature) {
-    const major = MAJOR_ROADS.has(feature.properties && feature.properties.highway);
-    return {
-      color: major ? "#8d939e" : "#a9aeb7",
-      weight: major ? 3 : 1.6,
-      opacity: 0.9,
-      lineCap: "round",
-      lineJoin: "round",
-    };
-  }
+  // Drawn by the shared offline layer (static/js/roadmap.js): roads, street names, places.
+  // Hospitals have their own live markers here, so the layer leaves them out.
+  const offlineMap = window.GHRoadMap.attach(map, {
+    roadsUrl: mapEl.dataset.roadsUrl, placesUrl: mapEl.dataset.placesUrl, skipKinds: ["hospital"],
+  });
 
   function loadRoads(reason) {
     mapEl.classList.add("roads-only");
     if (reason) setMapNote(reason);
-    if (state.roadsRequested) return;
-    state.roadsRequested = true;
-    const url = mapEl.dataset.roadsUrl || "/dispatch/map/roads.geojson";
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
-      .then(function (response) {
-        if (!response.ok) {
-          return response.json().catch(function () { return {}; }).then(function (body) {
-            throw new Error(body.error || "Road map unavailable (" + response.status + ").");
-          });
-        }
-        return response.json();
-      })
-      .then(function (geojson) {
-        state.roadsLayer = L.geoJSON(geojson, {
-          renderer: roadsRenderer,
-          pane: "roads",
-          style: roadStyle,
-          interactive: true,
-          bubblingMouseEvents: true,
-          attribution: "Roads " + OSM_ATTRIBUTION,
-        });
-        state.roadsLayer.bindTooltip(function (layer) {
-          const p = layer.feature.properties || {};
-          return escapeHtml(p.name || "Unnamed " + (p.highway || "road"));
-        }, { sticky: true, direction: "top", offset: [0, -6], opacity: 0.9 });
-        state.roadsLayer.addTo(map);
-        fitFirstLoad();
-      })
-      .catch(function (err) {
-        state.roadsRequested = false;
-        setMapNote(err.message || "Road map unavailable.");
-      });
+    offlineMap.show().then(function (bounds) {
+      state.roadsLayer = { getBounds: function () { return bounds; } };
+      fitFirstLoad();
+    }, function (err) {
+      setMapNote(err.message || "Road map unavailable.");
+    });
   }
 
   function startBaseMap() {

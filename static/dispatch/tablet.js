@@ -368,14 +368,13 @@
       (hospital ? hospital.name : "");
     if (!mapState.map) {
       mapState.map = window.L.map(el.map, { zoomControl: true, attributionControl: true });
-      const tileUrl = (root.dataset.tileUrl || "").trim();
-      if (tileUrl) {
-        window.L.tileLayer(tileUrl, {
-          maxZoom: 19, attribution: "&copy; OpenStreetMap contributors",
-        }).addTo(mapState.map);
-      } else {
+      // Tiles, or the road graph with street names and places when they cannot load.
+      const offline = window.GHRoadMap.attach(mapState.map, {
+        roadsUrl: root.dataset.roadsUrl, placesUrl: root.dataset.placesUrl,
+      });
+      window.GHRoadMap.baseMap(mapState.map, root.dataset.tileUrl, offline, function () {
         el.map.classList.add("no-tiles");
-      }
+      });
     }
     mapState.map.invalidateSize();
     if (mapState.key === key) return;

@@ -34,6 +34,9 @@ def simulator(live_server_url, built_map_dir, tmp_path):
             "--base-url",
             live_server_url,
             "--no-calls",
+            # Every unit drives here, the demo crews' own too: whichever is recommended moves.
+            "--person-driven",
+            "",
             "--speedup",
             "4",
             "--tick",

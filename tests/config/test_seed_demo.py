@@ -59,3 +59,22 @@ def test_seed_demo_refuses_production(db, settings):
     settings.PRODUCTION = True
     with pytest.raises(CommandError, match="production"):
         call_command("seed_demo", stdout=StringIO())
+
+
+def test_seed_demo_replaces_an_earlier_demos_off_map_hospitals(db):
+    from tests import factories
+
+    old = factories.HospitalFactory(code="toolo", name="HUS Töölö Hospital")
+    kept = factories.HospitalFactory(code="meilahti", name="HUS Meilahti Tower Hospital")
+    nurse = factories.EDStaffFactory(username="ednurse", hospital=old)
+    # A hospital someone still belongs to (here: a non-demo user) is kept.
+    factories.EDStaffFactory(hospital=kept)
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    nurse.refresh_from_db()
+    assert nurse.hospital.code == "demo-trauma"
+    assert not Hospital.objects.filter(code="toolo").exists()
+    assert Hospital.objects.filter(code="meilahti").exists()
+    assert "earlier demo hospital toolo removed" in out.getvalue()
+    codes = set(Hospital.objects.values_list("code", flat=True))
+    assert {h["code"] for h in demo.HOSPITALS} <= codes

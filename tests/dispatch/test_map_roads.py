@@ -11,6 +11,7 @@ import pytest
 from dispatch import map_views
 
 URL = "/dispatch/map/roads.geojson"
+PLACES_URL = "/dispatch/map/places.json"
 
 
 @pytest.fixture(autouse=True)
@@ -33,10 +34,49 @@ def test_anonymous_is_sent_to_login(client, road_map):
     assert response["Location"].startswith("/login/")
 
 
-@pytest.mark.parametrize("role_fixture", ["paramedic", "ed_nurse", "admin"])
+@pytest.mark.parametrize("role_fixture", ["ed_nurse", "admin"])
 def test_other_roles_are_refused(client, road_map, request, role_fixture):
     client.force_login(request.getfixturevalue(role_fixture))
     assert client.get(URL).status_code == 403
+    assert client.get(PLACES_URL).status_code == 403
+
+
+def test_crew_get_the_roads_for_the_tablets_offline_map(client, road_map, paramedic, dispatcher):
+    client.force_login(paramedic)
+    theirs = client.get(URL)
+    client.force_login(dispatcher)
+    assert theirs.status_code == 200
+    assert theirs.content == client.get(URL).content
+
+
+def test_anonymous_is_sent_to_login_for_places(client, road_map):
+    response = client.get(PLACES_URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("role_fixture", ["dispatcher", "paramedic"])
+def test_places_are_the_regions_stations_hospitals_and_squares(
+    client, db, road_map, request, role_fixture
+):
+    from django.core.management import call_command
+
+    call_command("seed_demo", verbosity=0)
+    client.force_login(request.getfixturevalue(role_fixture))
+    response = client.get(PLACES_URL)
+    assert response.status_code == 200
+    places = response.json()["places"]
+    by_kind: dict[str, set[str]] = {}
+    for place in places:
+        assert set(place) == {"name", "kind", "lat", "lon"}
+        by_kind.setdefault(place["kind"], set()).add(place["name"])
+    assert "Erottaja fire station" in by_kind["station"]
+    assert "Demo Trauma ED (Mehiläinen site)" in by_kind["hospital"]
+    assert {"Senaatintori", "Hakaniemen tori"} <= by_kind["square"]
+    assert "Helsingin tuomiokirkko" in by_kind["landmark"]
+    # Landmarks are a chosen few, not every shop and restaurant of the index.
+    assert len(places) < 120
+    assert "restaurant" not in {p["kind"] for p in places}
 
 
 def test_dispatcher_of_another_centre_gets_the_same_roads(client, road_map, dispatcher, outsider):

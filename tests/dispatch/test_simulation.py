@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from io import StringIO
 from typing import Any
 
 import pytest
@@ -144,3 +145,84 @@ def test_a_dispatched_unit_drives_its_route_to_the_scene_and_on(road_map, built_
     accepted = DeviceItem.objects.filter(device_id=device_id, type="position", accepted=True)
     assert accepted.count() == UnitPosition.objects.filter(unit=unit).count() > 10
     assert not DeviceItem.objects.filter(accepted=False).exists()
+
+
+class _Recorder:
+    """Stands in for the Simulator: records the plan the command built, runs nothing."""
+
+    plans: list[Any] = []
+
+    def __init__(self, *, config: SimulationConfig, plan: Any) -> None:
+        self.plans.append(plan)
+
+    async def run(self) -> None:
+        return None
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    from dispatch.management.commands import simulate
+
+    _Recorder.plans = []
+    monkeypatch.setattr(simulate, "Simulator", _Recorder)
+    return _Recorder.plans
+
+
+def _simulated(plans: list[Any]) -> set[str]:
+    [plan] = plans
+    return {unit.call_sign for unit in plan.units}
+
+
+def test_simulate_leaves_the_demo_crews_units_to_people_by_default(recorded):
+    from dispatch.models import Unit
+
+    call_command("seed_demo", verbosity=0)
+    out = StringIO()
+    call_command("simulate", "--no-calls", stdout=out)
+    simulated = _simulated(recorded)
+    assert "HE101" not in simulated
+    assert "HE111" not in simulated
+    assert simulated == set(Unit.objects.values_list("call_sign", flat=True)) - {"HE101", "HE111"}
+    assert "Left to people (not simulated): HE101, HE111" in out.getvalue()
+    # The person-driven units got no device user: nothing signs in for them.
+    from accounts.models import User
+
+    assert not User.objects.filter(username__in=["device-he101", "device-he111"]).exists()
+
+
+def test_simulate_person_driven_option_chooses_the_units(recorded):
+    call_command("seed_demo", verbosity=0)
+    call_command("simulate", "--no-calls", "--person-driven", "he102", stdout=StringIO())
+    simulated = _simulated(recorded)
+    assert "HE102" not in simulated
+    assert {"HE101", "HE111"} <= simulated
+
+
+def test_simulate_person_driven_empty_simulates_every_unit(recorded):
+    from dispatch.models import Unit
+
+    call_command("seed_demo", verbosity=0)
+    call_command("simulate", "--no-calls", "--person-driven", "", stdout=StringIO())
+    assert _simulated(recorded) == set(Unit.objects.values_list("call_sign", flat=True))
+
+
+def test_units_named_with_units_are_simulated_even_if_a_demo_crew_drives_them(recorded):
+    call_command("seed_demo", verbosity=0)
+    call_command("simulate", "--no-calls", "--units", "HE101,HE102", stdout=StringIO())
+    assert _simulated(recorded) == {"HE101", "HE102"}
+
+
+def test_a_unit_cannot_be_both_simulated_and_person_driven(db):
+    from django.core.management.base import CommandError
+
+    call_command("seed_demo", verbosity=0)
+    with pytest.raises(CommandError, match=r"HE101.*both simulated and driven by a person"):
+        call_command("simulate", "--units", "HE101", "--person-driven", "HE101", stdout=StringIO())
+
+
+def test_a_person_driven_unit_gets_no_simulated_driver(db):
+    call_command("seed_demo", verbosity=0)
+    plan = simulation_plan(dispatcher="dispatcher", call_signs=None, person_driven=["HE101"])
+    assert "HE101" not in {u.call_sign for u in plan.units}
+    sim = Simulator(config=SimulationConfig(calls=False), plan=plan)
+    assert all(d.plan.call_sign != "HE101" for d in sim.drivers)

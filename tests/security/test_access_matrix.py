@@ -112,7 +112,10 @@ SCREENS: dict[str, dict[str, str]] = {
     "dispatch:tablet": {C: ALLOW, OC: OWN},
     "handoff:board": {E: ALLOW, OE: OWN},
     "dispatch:report": {D: ALLOW, OD: OWN},
-    "dispatch:map-roads": {D: ALLOW, OD: ALLOW},
+    # The shared map (roads, stations, hospitals, landmarks), not centre or patient data:
+    # the console and the tablet draw it when tiles cannot load.
+    "dispatch:map-roads": {D: ALLOW, OD: ALLOW, C: ALLOW, OC: ALLOW},
+    "dispatch:map-places": {D: ALLOW, OD: ALLOW, C: ALLOW, OC: ALLOW},
 }
 
 SOCKETS: dict[str, dict[str, str]] = {
@@ -184,8 +187,11 @@ def test_every_route_has_an_expectation():
     assert set(socket_paths()) == SOCKETS.keys()
 
 
-def test_the_admin_site_holds_no_patient_data():
-    """Administrators manage reference data; no model with patient or caller data is there."""
+def test_the_admin_shows_patient_data_only_read_only_and_audited():
+    """Administrators see operations (issue #18) but edit only reference data: every model
+    with patient or caller data in the admin is view-only and audited; positions stay out."""
+    from config.admin import AuditedReadOnlyAdmin
+
     patient_models = {
         Incident,
         Call,
@@ -196,9 +202,12 @@ def test_the_admin_site_holds_no_patient_data():
         TeamActivation,
         EDMessage,
         Admission,
-        UnitPosition,
     }
-    assert patient_models & set(django_admin.site._registry) == set()
+    registry = django_admin.site._registry
+    for model in patient_models & set(registry):
+        assert isinstance(registry[model], AuditedReadOnlyAdmin), model.__name__
+    assert {Incident, Call, Encounter, VitalsSet} <= set(registry)
+    assert UnitPosition not in registry
 
 
 # --- The world every case runs in ----------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from accounts.models import Role, User
 from config import demo
@@ -54,6 +55,7 @@ class Command(BaseCommand):
             for spec in demo.HOSPITALS:
                 _, new = Hospital.objects.get_or_create(code=spec["code"], defaults=spec)
                 created += [f"hospital {spec['code']}"] if new else []
+            created += self._retire_old_hospitals()
             for username, first, last, role, org, is_charge in demo.USERS:
                 if User.objects.filter(username=username).exists():
                     continue
@@ -77,7 +79,7 @@ class Command(BaseCommand):
                 user.save()
                 created.append(f"user {username}")
         self.stdout.write(
-            f"Demo region: {len(created)} object(s) created"
+            f"Demo region: {len(created)} object(s) created or changed"
             + (": " + ", ".join(created) if created else " (already loaded)")
         )
         base = options["base_url"].rstrip("/")
@@ -85,3 +87,25 @@ class Command(BaseCommand):
         for username, _first, _last, role, org, is_charge in demo.USERS:
             label = dict(Role.choices)[role] + (" (charge)" if is_charge else "")
             self.stdout.write(f"  {username:<11} {label}{' of ' + org if org else ''}")
+
+    def _retire_old_hospitals(self) -> list[str]:
+        """Move the demo ED users off an earlier demo's hospitals, and delete those hospitals
+        where no encounter, assignment or admission refers to them (kept otherwise)."""
+        changed: list[str] = []
+        retired = Hospital.objects.filter(code__in=demo.RETIRED_HOSPITAL_CODES)
+        if not retired.exists():
+            return changed
+        ed_users = {u: org for u, _f, _l, role, org, _c in demo.USERS if role == Role.ED_STAFF}
+        for user in User.objects.filter(username__in=ed_users, hospital__in=retired):
+            user.hospital = Hospital.objects.get(code=ed_users[user.username])
+            user.save(update_fields=["hospital"])
+            changed.append(f"user {user.username} moved to {user.hospital.code}")
+        for hospital in retired:
+            # Every reference to a hospital is PROTECT: one still in use is simply kept.
+            try:
+                with transaction.atomic():
+                    hospital.delete()
+            except ProtectedError:
+                continue
+            changed.append(f"earlier demo hospital {hospital.code} removed")
+        return changed

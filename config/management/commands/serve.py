@@ -74,6 +74,6 @@ class Command(BaseCommand):
         )
         atexit.register(simulator.terminate)
         self.stdout.write(
-            f"Simulator running (pid {simulator.pid}): calls arrive and units drive; "
-            "`make run SIMULATE=0` turns it off."
+            f"Simulator running (pid {simulator.pid}): calls arrive and units drive, except "
+            "the demo crews' own units, left to the tablet; `make run SIMULATE=0` turns it off."
         )

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config import demo
 from dispatch.simulation import SimulationConfig, Simulator, simulation_plan
 
 
@@ -39,6 +40,16 @@ class Command(BaseCommand):
         parser.add_argument("--no-auto-dispatch", dest="auto_dispatch", action="store_false")
         parser.add_argument("--dispatcher", default="dispatcher", help="username of the dispatcher")
         parser.add_argument("--units", default="", help="call signs, e.g. HE101,HE102 (all)")
+        parser.add_argument(
+            "--person-driven",
+            default=None,
+            metavar="CALL_SIGNS",
+            help=(
+                "units a person drives from the tablet, left alone (never moved or "
+                "auto-dispatched); default: the demo crew users' units, "
+                f"{','.join(demo.person_driven_units())}; '' simulates every unit"
+            ),
+        )
         parser.add_argument("--tick", type=_positive, default=1.0, help="seconds between fixes")
         parser.add_argument("--scene-minutes", type=float, default=2.0)
         parser.add_argument("--speedup", type=_positive, default=1.0, help="time compression")
@@ -55,12 +66,24 @@ class Command(BaseCommand):
         if options["scene_minutes"] < 0 or options["duration"] < 0:
             raise CommandError("--scene-minutes and --duration must not be negative.")
         call_signs = [c.strip().upper() for c in options["units"].split(",") if c.strip()]
+        if options["person_driven"] is None:
+            # Units named in --units are simulated even when a demo crew user belongs to them.
+            person_driven = [c for c in demo.person_driven_units() if c not in call_signs]
+        else:
+            person_driven = [
+                c.strip().upper() for c in options["person_driven"].split(",") if c.strip()
+            ]
         try:
-            plan = simulation_plan(dispatcher=options["dispatcher"], call_signs=call_signs or None)
+            plan = simulation_plan(
+                dispatcher=options["dispatcher"],
+                call_signs=call_signs or None,
+                person_driven=person_driven,
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         if not plan.units:
             raise CommandError("No units to simulate.")
+        self._person_driven_note(person_driven)
         config = SimulationConfig(
             base_url=options["base_url"],
             calls_per_hour=options["calls_per_hour"],
@@ -86,3 +109,10 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             # asyncio.run has already cancelled the simulation and closed every outbox.
             self.stdout.write("stopped")
+
+    def _person_driven_note(self, person_driven: list[str]) -> None:
+        if person_driven:
+            self.stdout.write(
+                f"Left to people (not simulated): {', '.join(person_driven)} "
+                "(`--person-driven ''` simulates them too)."
+            )
