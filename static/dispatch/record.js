@@ -108,11 +108,8 @@
       if (text !== undefined && text !== null) node.textContent = text;
       return node;
     }
-    function clock(iso) {
-      if (!iso) return "";
-      const d = new Date(iso);
-      return isNaN(d.getTime()) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    }
+    // 24-hour HH:MM on every screen, whatever the browser's locale.
+    function clock(iso) { return hhmm(iso); }
     function hhmm(iso) {
       if (!iso) return "";
       const d = new Date(iso);
@@ -121,8 +118,8 @@
     }
     // A time of day typed on scene is today's, unless that is in the future: then yesterday's.
     function fromHhmm(value) {
-      const match = /^(\d{1,2}):(\d{2})/.exec(value || "");
-      if (!match) return null;
+      const match = /^\s*(\d{1,2})[:.]?(\d{2})\s*$/.exec(value || "");
+      if (!match || Number(match[1]) > 23 || Number(match[2]) > 59) return null;
       const d = new Date();
       d.setHours(Number(match[1]), Number(match[2]), 0, 0);
       if (d.getTime() - Date.now() > FUTURE_SLACK_MS) d.setDate(d.getDate() - 1);
