@@ -248,7 +248,7 @@ def intervention(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, A
 
 def medication(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """A medication given: `{encounter, medication_id?, given_at, name, dose?, dose_unit?,
-    route?}`."""
+    route?, dose_confirmed?}`."""
     target = _encounter(user, data)
     given_at = _time(data, "given_at")
     name = _string(data, "name")
@@ -259,6 +259,9 @@ def medication(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any
         raise ItemRejected("dose", "dose must be a number.")
     unit = _string(data, "dose_unit", required=False) if data.get("dose_unit") is not None else ""
     route = _string(data, "route", required=False) if data.get("route") is not None else ""
+    confirmed = data.get("dose_confirmed", False)
+    if not isinstance(confirmed, bool):
+        raise ItemRejected("dose_confirmed", "dose_confirmed must be true or false.")
     client_id = _client_id(device_id, data, "medication_id", given_at, name, str(dose), unit, route)
     stored = _domain(
         lambda: services.medication_record(
@@ -270,6 +273,7 @@ def medication(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any
             unit=unit,
             route=route,
             given_at=given_at,
+            dose_confirmed=confirmed,
         ),
         {"client_id": "medication_id", "unit": "dose_unit"},
     )

@@ -42,6 +42,7 @@ from handoff.clinical import (
     ActivationKind as ClinicalKind,
 )
 from handoff.clinical.activation import TRAUMA_INJURY_PATTERNS
+from handoff.clinical.doses import dose_check
 from handoff.clinical.vitals import gcs_total_of
 from handoff.delivery_jobs import delivery_enqueue
 from handoff.models import (
@@ -821,8 +822,13 @@ def medication_record(
     unit: str = "",
     route: str = "",
     given_at: datetime | str | None = None,
+    dose_confirmed: bool = False,
 ) -> MedicationGiven:
-    """Record a medication given (ATMIST Treatment); a repeated `client_id` is stored once."""
+    """Record a medication given (ATMIST Treatment); a repeated `client_id` is stored once.
+
+    A dose outside the drug's plausible range for the route (handoff.clinical.doses) needs
+    `dose_confirmed`; one far beyond it, or in a unit the drug is not given in, is refused.
+    """
     now = timezone.now()
     client_id = _client_id(client_id)
     name = _text(name, "name", 120) or ""
@@ -834,6 +840,16 @@ def medication_record(
         raise HandoffError("dose must be a positive number.", field="dose")
     if dose is not None and not unit:
         raise HandoffError("A dose needs its unit.", field="unit")
+    unit = _text(unit, "unit", 16) or ""
+    route = _text(route, "route", 32) or ""
+    confirmed_outside = False
+    if dose is not None:
+        judged = dose_check(name, float(dose), unit, route)
+        if judged.verdict == "refuse":
+            raise HandoffError(judged.message, field="dose", code="implausible_dose")
+        if judged.verdict == "confirm" and not dose_confirmed:
+            raise HandoffError(judged.message, field="dose", code="dose_unconfirmed")
+        confirmed_outside = judged.verdict == "confirm"
     when = _when(given_at, "given_at", now=now) or now
     with transaction.atomic():
         encounter = _lock(encounter_id)
@@ -848,8 +864,8 @@ def medication_record(
             given_at=when,
             name=name,
             dose=dose,
-            unit=_text(unit, "unit", 16) or "",
-            route=_text(route, "route", 32) or "",
+            unit=unit,
+            route=route,
             recorded_by=user,
         )
         _touch(encounter, now)
@@ -859,7 +875,7 @@ def medication_record(
             action="medication_record",
             object_type="encounter",
             object_id=encounter.public_id,
-            detail={"medication": item.pk},
+            detail={"medication": item.pk, "dose_confirmed_outside_range": confirmed_outside},
         )
     return item
 

@@ -86,6 +86,11 @@ class MedicationCreateSerializer(serializers.Serializer):  # type: ignore[type-a
     unit = serializers.CharField(max_length=16, required=False, default="")
     route = serializers.CharField(max_length=32, required=False, default="")
     given_at = serializers.DateTimeField(required=False)
+    dose_confirmed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The crew confirms a dose outside the drug's plausible range for the route",
+    )
 
 
 class DestinationSetSerializer(serializers.Serializer):  # type: ignore[type-arg]

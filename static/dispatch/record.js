@@ -1437,6 +1437,18 @@
         const t = (p.treatment || []).find(function (x) { return x.client_id === id; });
         if (t) Object.assign(t, { status: "rejected", rejection: r });
         el.txProblem.textContent = "Server refused " + (t ? t.text : item.type) + ": " + r.message + (r.field ? " (" + r.field + ")" : "");
+        // A dose outside the plausible range is kept only when the crew confirms it.
+        if (item.type === "medication" && r.code === "dose_unconfirmed") {
+          const confirm = make("button", "btn btn-small tx-confirm-dose", "Confirm this dose and record");
+          confirm.type = "button";
+          confirm.addEventListener("click", function () {
+            const data = Object.assign({}, item.data, { dose_confirmed: true, medication_id: uuid() });
+            delete data.encounter;
+            outbox.dismiss(item.id);
+            addTreatment(p, "medication", data, (t ? t.text : medicationText(data)) + " (dose confirmed)");
+          });
+          el.txProblem.append(" ", confirm);
+        }
       }
       persistSoon();
     }
