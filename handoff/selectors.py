@@ -441,9 +441,37 @@ def drive_times(assignment: Assignment, hospitals: list[Hospital]) -> dict[int, 
     return times
 
 
+def patient_fit(hospital: Hospital, encounter: Encounter) -> tuple[bool, str | None]:
+    """Whether a specialist hospital without a general ED takes this patient, and why not.
+
+    A hospital with only children's care (pediatric, no general) takes patients under 16; one
+    with only obstetric care takes women. Unknown age or sex never excludes: it is marked, so
+    the crew checks (a wrong exclusion costs more than a second look).
+    Returns (suitable, note): note is the reason when unsuitable, the check when unknown.
+    """
+    offered = set(hospital.capabilities)
+    if HospitalCapability.GENERAL in offered:
+        return True, None
+    age = patient_age_years(encounter)
+    sex = encounter.sex
+    if HospitalCapability.PEDIATRIC in offered and HospitalCapability.OBSTETRICS not in offered:
+        if age is None:
+            return True, "children's hospital: check the patient's age (under 16 only)"
+        if age >= PEDIATRIC_BELOW_YEARS:
+            return False, f"children's hospital (under {PEDIATRIC_BELOW_YEARS}); patient {age}"
+    if HospitalCapability.OBSTETRICS in offered and HospitalCapability.PEDIATRIC not in offered:
+        if sex in ("unknown", "other", ""):
+            return True, "women's hospital (obstetrics): check the patient"
+        if sex == "male":
+            return False, "women's hospital (obstetrics); patient is male"
+    return True, None
+
+
 def destination_recommendations(encounter: Encounter) -> list[dict[str, Any]]:
     """Every hospital for this patient: open EDs that meet the care needs by drive time, then
-    open ones that do not (flagged with what is missing), then EDs on diversion with why."""
+    open ones that do not (flagged with what is missing), then EDs on diversion with why;
+    last, marked `suitable: False` with the reason, specialist hospitals that do not take
+    this patient (a man at the women's hospital, an adult at the children's)."""
     hospitals = list(Hospital.objects.all())
     needs = care_needs(encounter)
     times = drive_times(encounter.assignment, hospitals)
@@ -453,8 +481,11 @@ def destination_recommendations(encounter: Encounter) -> list[dict[str, Any]]:
         missing = [n.label for n in needs if not offered.intersection(n.capabilities)]
         met = [n.label for n in needs if offered.intersection(n.capabilities)]
         drive = times[hospital.pk]
+        suitable, fit_note = patient_fit(hospital, encounter)
         rows.append(
             {
+                "suitable": suitable,
+                "fit_note": fit_note,
                 "hospital": hospital_summary(hospital),
                 "drive_time_s": drive.seconds,
                 "distance_m": drive.distance_m,
@@ -469,6 +500,7 @@ def destination_recommendations(encounter: Encounter) -> list[dict[str, Any]]:
         )
     rows.sort(
         key=lambda r: (
+            not r["suitable"],
             r["on_diversion"],
             not r["meets_needs"],
             r["drive_time_s"] is None,

@@ -255,3 +255,9 @@ class DestinationSerializer(serializers.Serializer):  # type: ignore[type-arg]
     needs_missing = serializers.ListField(child=serializers.CharField())
     on_diversion = serializers.BooleanField()
     diversion_reason = serializers.CharField(allow_null=True)
+    suitable = serializers.BooleanField(
+        help_text="False: a specialist hospital that does not take this patient (age, sex)"
+    )
+    fit_note = serializers.CharField(
+        allow_null=True, help_text="Why it is unsuitable, or what to check (age/sex unknown)"
+    )

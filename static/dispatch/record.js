@@ -974,7 +974,12 @@
           return { hospital: { id: Number(id), name: tablet.hospitalName(id) }, drive_time_s: null, offline: true };
         });
       }
-      el.destNote.textContent = p.destError || (p.destRows ? "Ranked by drive time and the care this patient needs" + (p.destAt ? " · updated " + clock(p.destAt) : "") + "." : "Loading ranked hospitals…");
+      // Specialist hospitals that do not take this patient (a man at the women's hospital) are
+      // not offered; the note says which and why.
+      const unsuitable = rows.filter(function (row) { return row.suitable === false; });
+      rows = rows.filter(function (row) { return row.suitable !== false; });
+      el.destNote.textContent = p.destError || (p.destRows ? "Ranked by drive time and the care this patient needs" + (p.destAt ? " · updated " + clock(p.destAt) : "") + "." +
+        (unsuitable.length ? " Not listed: " + unsuitable.map(function (row) { return row.hospital.name + " (" + row.fit_note + ")"; }).join("; ") + "." : "") : "Loading ranked hospitals…");
       rows.forEach(function (row, index) {
         const li = make("li");
         const b = make("button", "dest-option");
@@ -991,6 +996,7 @@
         if (row.on_diversion) notes.append(make("span", "tag tag-bad", "ON DIVERSION" + (row.diversion_reason ? ": " + row.diversion_reason : "")));
         (row.needs_met || []).forEach(function (n) { notes.append(make("span", "tag tag-ok", "✓ " + n)); });
         (row.needs_missing || []).forEach(function (n) { notes.append(make("span", "tag tag-warn", "✗ no " + n)); });
+        if (row.fit_note) notes.append(make("span", "tag tag-warn", "? " + row.fit_note));
         if (p.dest && p.dest.hospital_id === row.hospital.id && p.dest.status !== "rejected") notes.append(make("span", "tag tag-current", "current destination"));
         if (notes.childNodes.length) b.append(notes);
         b.addEventListener("click", function () {
