@@ -19,7 +19,7 @@ from uuid import UUID
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 
 from audit.context import audit_context
-from handoff import access, services
+from handoff import access, selectors, services
 from handoff.models import Encounter
 from realtime.devices import BatchItem, ItemRejected, ItemType
 
@@ -199,7 +199,11 @@ def destination(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, An
             user=user, encounter_id=target.pk, hospital_id=hospital_id, reason=reason
         )
     )
-    return {"encounter": str(updated.public_id), "hospital_id": updated.destination_id}
+    return {
+        "encounter": str(updated.public_id),
+        "hospital_id": updated.destination_id,
+        "warnings": selectors.destination_warnings(updated),
+    }
 
 
 def _time(data: dict[str, Any], name: str) -> str:

@@ -255,7 +255,14 @@ def board_row(encounter: Encounter, *, sets: list[VitalsSet] | None = None) -> d
         "latest_vitals": vitals_summary(latest) if latest else None,
         "trend": _trend_series(sets),
         "treatment": _treatment(encounter),
-        "activations": [activation_summary(a) for a in encounter.activations.all()],
+        # An activation held back because the destination lacks the team is not shown there.
+        "activations": [
+            activation_summary(a)
+            for a in encounter.activations.all()
+            if a.sent_at is not None
+            or a.acknowledged_at is not None
+            or not encounter.destination_id
+        ],
         "acknowledged_at": _iso(encounter.ed_acknowledged_at),
         "bay": encounter.bay or None,
         "arrived_at": _iso(encounter.arrived_at),
@@ -306,6 +313,7 @@ def encounter_detail(encounter: Encounter) -> dict[str, Any]:
             "history": encounter.history,
             "findings": encounter.findings,
             "destination_ed_status": encounter.destination_ed_status or None,
+            "destination_warnings": destination_warnings(encounter),
             "vitals": [vitals_summary(v) for v in encounter.vitals.order_by("taken_at", "pk")],
             "messages": [message_summary(m) for m in encounter.messages.all()],
             "mrn": encounter.mrn or None,
@@ -439,6 +447,44 @@ def drive_times(assignment: Assignment, hospitals: list[Hospital]) -> dict[int, 
             approximate or origin_approx,
         )
     return times
+
+
+# The team an activation raises exists only where the hospital has the capability.
+ACTIVATION_CAPABILITIES: dict[str, tuple[str, ...]] = {
+    ActivationKind.STEMI: (HospitalCapability.STEMI_PCI, HospitalCapability.STEMI_PCI_24_7),
+    ActivationKind.STROKE: STROKE_CAPABILITIES,
+    ActivationKind.TRAUMA: (
+        HospitalCapability.TRAUMA_1,
+        HospitalCapability.TRAUMA_2,
+        HospitalCapability.TRAUMA_3,
+        HospitalCapability.TRAUMA_4,
+        HospitalCapability.TRAUMA_5,
+    ),
+    ActivationKind.OBSTETRICS: (HospitalCapability.OBSTETRICS,),
+}
+
+
+def hospital_can_activate(hospital: Hospital, kind: str) -> bool:
+    """Whether the hospital has the team this activation kind raises (any ED: arrest, sepsis)."""
+    needed = ACTIVATION_CAPABILITIES.get(kind)
+    return needed is None or bool(set(hospital.capabilities).intersection(needed))
+
+
+def destination_warnings(encounter: Encounter) -> list[str]:
+    """What the chosen destination lacks for this patient, in words for the crew."""
+    hospital = encounter.destination
+    if hospital is None:
+        return []
+    offered = set(hospital.capabilities)
+    warnings = [
+        f"{hospital.name} has no {need.label} care: its team will not be activated there."
+        for need in care_needs(encounter)
+        if not offered.intersection(need.capabilities)
+    ]
+    suitable, note = patient_fit(hospital, encounter)
+    if not suitable and note:
+        warnings.append(f"{hospital.name} does not take this patient: {note}.")
+    return warnings
 
 
 def patient_fit(hospital: Hospital, encounter: Encounter) -> tuple[bool, str | None]:

@@ -367,16 +367,20 @@ def _activations_evaluate(
         kind = CLINICAL_KIND[proposal.kind]
         if kind in existing:
             continue
+        # Raised at the destination only if it has the team (else the crew is warned).
+        capable = encounter.destination is not None and selectors.hospital_can_activate(
+            encounter.destination, kind
+        )
         activation = TeamActivation.objects.create(
             encounter=encounter,
             kind=kind,
             reason=proposal.reason,
             capability=proposal.capability or "",
             proposed_at=now,
-            sent_at=now if encounter.destination_id else None,
+            sent_at=now if capable else None,
         )
         created.append(activation)
-        if encounter.destination_id is not None:
+        if capable:
             event_record(
                 stream=events.ed_group(encounter.destination_id),
                 event_type=events.ACTIVATION_PROPOSED,
@@ -947,9 +951,15 @@ def destination_set(*, user: Any, encounter_id: int, hospital_id: int, reason: s
             },
         )
         if previous != hospital.pk:
-            pending = encounter.activations.filter(acknowledged_at__isnull=True)
-            pending.update(sent_at=now, escalated_at=None)
+            # Pending activations go to the new ED only where it has the team; the rest are
+            # held (not sent, not escalated) and the crew is warned (destination_warnings).
             for activation in encounter.activations.filter(acknowledged_at__isnull=True):
+                capable = selectors.hospital_can_activate(hospital, activation.kind)
+                activation.sent_at = now if capable else None
+                activation.escalated_at = None
+                activation.save(update_fields=["sent_at", "escalated_at"])
+                if not capable:
+                    continue
                 event_record(
                     stream=events.ed_group(hospital.pk),
                     event_type=events.ACTIVATION_PROPOSED,

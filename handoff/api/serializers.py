@@ -224,6 +224,10 @@ class EncounterDetailSerializer(BoardRowSerializer):
     history = serializers.ListField(child=serializers.CharField())
     findings = serializers.DictField()
     destination_ed_status = serializers.CharField(allow_null=True)
+    destination_warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What the chosen destination lacks for this patient (its team is not raised)",
+    )
     vitals = VitalsSetSerializer(many=True)
     messages = MessageSerializer(many=True)
     mrn = serializers.CharField(allow_null=True)

@@ -145,3 +145,33 @@ def test_a_pregnant_woman_and_a_child_keep_their_specialist_hospitals(on_map, pa
         r["hospital"]["name"]: r["suitable"] for r in selectors.destination_recommendations(on_map)
     }
     assert fit == {"Women's": False, "Children's": True}
+
+
+def test_a_hospital_without_the_capability_warns_and_raises_no_activation_there(on_map, paramedic):
+    from config.models import EventLog
+    from handoff.models import TeamActivation
+
+    eira = hospital("No PCI", KAMPPI, ["general", "stemi_non_pci"])
+    pci = hospital("PCI", HAKANIEMI, ["general", "stemi_pci_24_7"])
+    services.vitals_record(
+        user=paramedic, encounter_id=on_map.pk, data={"ecg_stemi": True}, client_id="ecg"
+    )
+    chosen = services.destination_set(
+        user=paramedic, encounter_id=on_map.pk, hospital_id=eira.pk, reason="closest"
+    )
+    [warning] = selectors.destination_warnings(chosen)
+    assert "No PCI has no STEMI care" in warning
+    assert selectors.encounter_detail(chosen)["destination_warnings"] == [warning]
+    stemi = TeamActivation.objects.get(encounter=on_map, kind="stemi")
+    assert stemi.sent_at is None
+    proposed = EventLog.objects.filter(type="handoff.activation.proposed")
+    assert not proposed.filter(stream=f"handoff.ed.{eira.pk}").exists()
+    assert selectors.board_row(chosen)["activations"] == []
+
+    chosen = services.destination_set(
+        user=paramedic, encounter_id=on_map.pk, hospital_id=pci.pk, reason="closest"
+    )
+    assert selectors.destination_warnings(chosen) == []
+    stemi.refresh_from_db()
+    assert stemi.sent_at is not None
+    assert proposed.filter(stream=f"handoff.ed.{pci.pk}").exists()
