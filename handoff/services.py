@@ -382,7 +382,7 @@ def _activations_evaluate(
         created.append(activation)
         if capable:
             event_record(
-                stream=events.ed_group(encounter.destination_id),
+                stream=events.ed_group(encounter.destination_id),  # type: ignore[arg-type]
                 event_type=events.ACTIVATION_PROPOSED,
                 data=selectors.activation_summary(activation),
             )
