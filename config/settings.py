@@ -300,6 +300,9 @@ UNIT_STALE_AFTER_SECONDS = env.integer("UNIT_STALE_AFTER_SECONDS", 60, minimum=5
 # Fixes older than this are refused (recorded_at): a broken clock, not a replayed buffer.
 FIX_MAX_AGE_DAYS = env.integer("FIX_MAX_AGE_DAYS", 7, minimum=1)
 STALE_CHECK_INTERVAL_SECONDS = env.integer("STALE_CHECK_INTERVAL_SECONDS", 5, minimum=1)
+# The crew tablet asks for a fresh GPS fix when it sent none for this long (a parked
+# ambulance's watchPosition stays silent); keep it under UNIT_STALE_AFTER_SECONDS.
+CREW_POSITION_HEARTBEAT_SECONDS = env.integer("CREW_POSITION_HEARTBEAT_SECONDS", 30, minimum=10)
 # An unacknowledged team activation is re-sent and escalated to the ED's charge role.
 ACTIVATION_ESCALATE_AFTER_SECONDS = env.integer(
     "ACTIVATION_ESCALATE_AFTER_SECONDS", 120, minimum=10

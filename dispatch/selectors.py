@@ -159,6 +159,9 @@ def assignment_for_crew(assignment: Assignment) -> dict[str, Any]:
         "address": incident.address,
         "lat": incident.road_lat,
         "lon": incident.road_lon,
+        # Where to stop: the snapped road point's street and its distance from the location.
+        "road_street": incident.road_street,
+        "road_distance_m": round(incident.road_distance_m, 1),
         "access_notes": incident.access_notes,
         "notes": incident.notes,
     }

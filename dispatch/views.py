@@ -95,6 +95,7 @@ def tablet(request: HttpRequest) -> HttpResponse:
         **RECORD_FORM,
         "hospitals": Hospital.objects.order_by("name"),
         "tile_url": settings.MAP_TILE_URL,
+        "position_heartbeat_s": settings.CREW_POSITION_HEARTBEAT_SECONDS,
     }
     return render(request, "dispatch/tablet.html", context)
 

@@ -19,7 +19,7 @@ from uuid import UUID
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 
 from audit.context import audit_context
-from handoff import access, services
+from handoff import access, selectors, services
 from handoff.models import Encounter
 from realtime.devices import BatchItem, ItemRejected, ItemType, item_number
 
@@ -199,7 +199,11 @@ def destination(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, An
             user=user, encounter_id=target.pk, hospital_id=hospital_id, reason=reason
         )
     )
-    return {"encounter": str(updated.public_id), "hospital_id": updated.destination_id}
+    return {
+        "encounter": str(updated.public_id),
+        "hospital_id": updated.destination_id,
+        "warnings": selectors.destination_warnings(updated),
+    }
 
 
 def _time(data: dict[str, Any], name: str) -> str:
@@ -248,7 +252,7 @@ def intervention(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, A
 
 def medication(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """A medication given: `{encounter, medication_id?, given_at, name, dose?, dose_unit?,
-    route?}`."""
+    route?, dose_confirmed?}`."""
     target = _encounter(user, data)
     given_at = _time(data, "given_at")
     name = _string(data, "name")
@@ -256,6 +260,9 @@ def medication(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any
     item_number(data, "dose", required=False)  # refuses what is not a finite number
     unit = _string(data, "dose_unit", required=False) if data.get("dose_unit") is not None else ""
     route = _string(data, "route", required=False) if data.get("route") is not None else ""
+    confirmed = data.get("dose_confirmed", False)
+    if not isinstance(confirmed, bool):
+        raise ItemRejected("dose_confirmed", "dose_confirmed must be true or false.")
     client_id = _client_id(device_id, data, "medication_id", given_at, name, str(dose), unit, route)
     stored = _domain(
         lambda: services.medication_record(
@@ -267,6 +274,7 @@ def medication(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any
             unit=unit,
             route=route,
             given_at=given_at,
+            dose_confirmed=confirmed,
         ),
         {"client_id": "medication_id", "unit": "dose_unit"},
     )

@@ -295,7 +295,14 @@ def board_row(encounter: Encounter, *, sets: list[VitalsSet] | None = None) -> d
         "latest_values": latest_values(sets),
         "trend": _trend_series(sets),
         "treatment": _treatment(encounter),
-        "activations": [activation_summary(a) for a in encounter.activations.all()],
+        # An activation held back because the destination lacks the team is not shown there.
+        "activations": [
+            activation_summary(a)
+            for a in encounter.activations.all()
+            if a.sent_at is not None
+            or a.acknowledged_at is not None
+            or not encounter.destination_id
+        ],
         "acknowledged_at": _iso(encounter.ed_acknowledged_at),
         "bay": encounter.bay or None,
         "arrived_at": _iso(encounter.arrived_at),
@@ -367,6 +374,7 @@ def encounter_detail(encounter: Encounter) -> dict[str, Any]:
             "history": encounter.history,
             "findings": encounter.findings,
             "destination_ed_status": encounter.destination_ed_status or None,
+            "destination_warnings": destination_warnings(encounter),
             "vitals": [vitals_summary(v) for v in encounter.vitals.order_by("taken_at", "pk")],
             "messages": [message_summary(m) for m in encounter.messages.all()],
             "mrn": encounter.mrn or None,
@@ -502,9 +510,75 @@ def drive_times(assignment: Assignment, hospitals: list[Hospital]) -> dict[int, 
     return times
 
 
+# The team an activation raises exists only where the hospital has the capability.
+ACTIVATION_CAPABILITIES: dict[str, tuple[str, ...]] = {
+    ActivationKind.STEMI: (HospitalCapability.STEMI_PCI, HospitalCapability.STEMI_PCI_24_7),
+    ActivationKind.STROKE: STROKE_CAPABILITIES,
+    ActivationKind.TRAUMA: (
+        HospitalCapability.TRAUMA_1,
+        HospitalCapability.TRAUMA_2,
+        HospitalCapability.TRAUMA_3,
+        HospitalCapability.TRAUMA_4,
+        HospitalCapability.TRAUMA_5,
+    ),
+    ActivationKind.OBSTETRICS: (HospitalCapability.OBSTETRICS,),
+}
+
+
+def hospital_can_activate(hospital: Hospital, kind: str) -> bool:
+    """Whether the hospital has the team this activation kind raises (any ED: arrest, sepsis)."""
+    needed = ACTIVATION_CAPABILITIES.get(kind)
+    return needed is None or bool(set(hospital.capabilities).intersection(needed))
+
+
+def destination_warnings(encounter: Encounter) -> list[str]:
+    """What the chosen destination lacks for this patient, in words for the crew."""
+    hospital = encounter.destination
+    if hospital is None:
+        return []
+    offered = set(hospital.capabilities)
+    warnings = [
+        f"{hospital.name} has no {need.label} care: its team will not be activated there."
+        for need in care_needs(encounter)
+        if not offered.intersection(need.capabilities)
+    ]
+    suitable, note = patient_fit(hospital, encounter)
+    if not suitable and note:
+        warnings.append(f"{hospital.name} does not take this patient: {note}.")
+    return warnings
+
+
+def patient_fit(hospital: Hospital, encounter: Encounter) -> tuple[bool, str | None]:
+    """Whether a specialist hospital without a general ED takes this patient, and why not.
+
+    A hospital with only children's care (pediatric, no general) takes patients under 16; one
+    with only obstetric care takes women. Unknown age or sex never excludes: it is marked, so
+    the crew checks (a wrong exclusion costs more than a second look).
+    Returns (suitable, note): note is the reason when unsuitable, the check when unknown.
+    """
+    offered = set(hospital.capabilities)
+    if HospitalCapability.GENERAL in offered:
+        return True, None
+    age = patient_age_years(encounter)
+    sex = encounter.sex
+    if HospitalCapability.PEDIATRIC in offered and HospitalCapability.OBSTETRICS not in offered:
+        if age is None:
+            return True, "children's hospital: check the patient's age (under 16 only)"
+        if age >= PEDIATRIC_BELOW_YEARS:
+            return False, f"children's hospital (under {PEDIATRIC_BELOW_YEARS}); patient {age}"
+    if HospitalCapability.OBSTETRICS in offered and HospitalCapability.PEDIATRIC not in offered:
+        if sex in ("unknown", "other", ""):
+            return True, "women's hospital (obstetrics): check the patient"
+        if sex == "male":
+            return False, "women's hospital (obstetrics); patient is male"
+    return True, None
+
+
 def destination_recommendations(encounter: Encounter) -> list[dict[str, Any]]:
     """Every hospital for this patient: open EDs that meet the care needs by drive time, then
-    open ones that do not (flagged with what is missing), then EDs on diversion with why."""
+    open ones that do not (flagged with what is missing), then EDs on diversion with why;
+    last, marked `suitable: False` with the reason, specialist hospitals that do not take
+    this patient (a man at the women's hospital, an adult at the children's)."""
     hospitals = list(Hospital.objects.all())
     needs = care_needs(encounter)
     times = drive_times(encounter.assignment, hospitals)
@@ -514,8 +588,11 @@ def destination_recommendations(encounter: Encounter) -> list[dict[str, Any]]:
         missing = [n.label for n in needs if not offered.intersection(n.capabilities)]
         met = [n.label for n in needs if offered.intersection(n.capabilities)]
         drive = times[hospital.pk]
+        suitable, fit_note = patient_fit(hospital, encounter)
         rows.append(
             {
+                "suitable": suitable,
+                "fit_note": fit_note,
                 "hospital": hospital_summary(hospital),
                 "drive_time_s": drive.seconds,
                 "distance_m": drive.distance_m,
@@ -530,6 +607,7 @@ def destination_recommendations(encounter: Encounter) -> list[dict[str, Any]]:
         )
     rows.sort(
         key=lambda r: (
+            not r["suitable"],
             r["on_diversion"],
             not r["meets_needs"],
             r["drive_time_s"] is None,

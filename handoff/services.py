@@ -47,6 +47,7 @@ from handoff.clinical import (
     ActivationKind as ClinicalKind,
 )
 from handoff.clinical.activation import TRAUMA_INJURY_PATTERNS
+from handoff.clinical.doses import dose_check
 from handoff.clinical.vitals import gcs_total_of
 from handoff.delivery_jobs import delivery_enqueue
 from handoff.models import (
@@ -371,18 +372,22 @@ def _activations_evaluate(
         kind = CLINICAL_KIND[proposal.kind]
         if kind in existing:
             continue
+        # Raised at the destination only if it has the team (else the crew is warned).
+        capable = encounter.destination is not None and selectors.hospital_can_activate(
+            encounter.destination, kind
+        )
         activation = TeamActivation.objects.create(
             encounter=encounter,
             kind=kind,
             reason=proposal.reason,
             capability=proposal.capability or "",
             proposed_at=now,
-            sent_at=now if encounter.destination_id else None,
+            sent_at=now if capable else None,
         )
         created.append(activation)
-        if encounter.destination_id is not None:
+        if capable:
             event_record(
-                stream=events.ed_group(encounter.destination_id),
+                stream=events.ed_group(encounter.destination_id),  # type: ignore[arg-type]
                 event_type=events.ACTIVATION_PROPOSED,
                 data=selectors.activation_summary(activation),
             )
@@ -826,8 +831,13 @@ def medication_record(
     unit: str = "",
     route: str = "",
     given_at: datetime | str | None = None,
+    dose_confirmed: bool = False,
 ) -> MedicationGiven:
-    """Record a medication given (ATMIST Treatment); a repeated `client_id` is stored once."""
+    """Record a medication given (ATMIST Treatment); a repeated `client_id` is stored once.
+
+    A dose outside the drug's plausible range for the route (handoff.clinical.doses) needs
+    `dose_confirmed`; one far beyond it, or in a unit the drug is not given in, is refused.
+    """
     now = timezone.now()
     client_id = _client_id(client_id)
     name = _text(name, "name", 120) or ""
@@ -839,6 +849,16 @@ def medication_record(
         raise HandoffError("dose must be a positive number.", field="dose")
     if dose is not None and not unit:
         raise HandoffError("A dose needs its unit.", field="unit")
+    unit = _text(unit, "unit", 16) or ""
+    route = _text(route, "route", 32) or ""
+    confirmed_outside = False
+    if dose is not None:
+        judged = dose_check(name, float(dose), unit, route)
+        if judged.verdict == "refuse":
+            raise HandoffError(judged.message, field="dose", code="implausible_dose")
+        if judged.verdict == "confirm" and not dose_confirmed:
+            raise HandoffError(judged.message, field="dose", code="dose_unconfirmed")
+        confirmed_outside = judged.verdict == "confirm"
     when = _when(given_at, "given_at", now=now) or now
     with transaction.atomic():
         encounter = _lock(encounter_id)
@@ -853,8 +873,8 @@ def medication_record(
             given_at=when,
             name=name,
             dose=dose,
-            unit=_text(unit, "unit", 16) or "",
-            route=_text(route, "route", 32) or "",
+            unit=unit,
+            route=route,
             recorded_by=user,
         )
         _touch(encounter, now)
@@ -864,7 +884,7 @@ def medication_record(
             action="medication_record",
             object_type="encounter",
             object_id=encounter.public_id,
-            detail={"medication": item.pk},
+            detail={"medication": item.pk, "dose_confirmed_outside_range": confirmed_outside},
         )
     return item
 
@@ -939,9 +959,15 @@ def destination_set(*, user: Any, encounter_id: int, hospital_id: int, reason: s
             },
         )
         if previous != hospital.pk:
-            pending = encounter.activations.filter(acknowledged_at__isnull=True)
-            pending.update(sent_at=now, escalated_at=None)
+            # Pending activations go to the new ED only where it has the team; the rest are
+            # held (not sent, not escalated) and the crew is warned (destination_warnings).
             for activation in encounter.activations.filter(acknowledged_at__isnull=True):
+                capable = selectors.hospital_can_activate(hospital, activation.kind)
+                activation.sent_at = now if capable else None
+                activation.escalated_at = None
+                activation.save(update_fields=["sent_at", "escalated_at"])
+                if not capable:
+                    continue
                 event_record(
                     stream=events.ed_group(hospital.pk),
                     event_type=events.ACTIVATION_PROPOSED,

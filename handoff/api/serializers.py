@@ -86,6 +86,11 @@ class MedicationCreateSerializer(serializers.Serializer):  # type: ignore[type-a
     unit = serializers.CharField(max_length=16, required=False, default="")
     route = serializers.CharField(max_length=32, required=False, default="")
     given_at = serializers.DateTimeField(required=False)
+    dose_confirmed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The crew confirms a dose outside the drug's plausible range for the route",
+    )
 
 
 class DestinationSetSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -240,6 +245,10 @@ class EncounterDetailSerializer(BoardRowSerializer):
     history = serializers.ListField(child=serializers.CharField())
     findings = serializers.DictField()
     destination_ed_status = serializers.CharField(allow_null=True)
+    destination_warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What the chosen destination lacks for this patient (its team is not raised)",
+    )
     vitals = VitalsSetSerializer(many=True)
     messages = MessageSerializer(many=True)
     mrn = serializers.CharField(allow_null=True)
@@ -270,3 +279,9 @@ class DestinationSerializer(serializers.Serializer):  # type: ignore[type-arg]
     needs_missing = serializers.ListField(child=serializers.CharField())
     on_diversion = serializers.BooleanField()
     diversion_reason = serializers.CharField(allow_null=True)
+    suitable = serializers.BooleanField(
+        help_text="False: a specialist hospital that does not take this patient (age, sex)"
+    )
+    fit_note = serializers.CharField(
+        allow_null=True, help_text="Why it is unsuitable, or what to check (age/sex unknown)"
+    )

@@ -108,11 +108,8 @@
       if (text !== undefined && text !== null) node.textContent = text;
       return node;
     }
-    function clock(iso) {
-      if (!iso) return "";
-      const d = new Date(iso);
-      return isNaN(d.getTime()) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    }
+    // 24-hour HH:MM on every screen, whatever the browser's locale.
+    function clock(iso) { return hhmm(iso); }
     function hhmm(iso) {
       if (!iso) return "";
       const d = new Date(iso);
@@ -121,8 +118,8 @@
     }
     // A time of day typed on scene is today's, unless that is in the future: then yesterday's.
     function fromHhmm(value) {
-      const match = /^(\d{1,2}):(\d{2})/.exec(value || "");
-      if (!match) return null;
+      const match = /^\s*(\d{1,2})[:.]?(\d{2})\s*$/.exec(value || "");
+      if (!match || Number(match[1]) > 23 || Number(match[2]) > 59) return null;
       const d = new Date();
       d.setHours(Number(match[1]), Number(match[2]), 0, 0);
       if (d.getTime() - Date.now() > FUTURE_SLACK_MS) d.setDate(d.getDate() - 1);
@@ -977,7 +974,12 @@
           return { hospital: { id: Number(id), name: tablet.hospitalName(id) }, drive_time_s: null, offline: true };
         });
       }
-      el.destNote.textContent = p.destError || (p.destRows ? "Ranked by drive time and the care this patient needs" + (p.destAt ? " · updated " + clock(p.destAt) : "") + "." : "Loading ranked hospitals…");
+      // Specialist hospitals that do not take this patient (a man at the women's hospital) are
+      // not offered; the note says which and why.
+      const unsuitable = rows.filter(function (row) { return row.suitable === false; });
+      rows = rows.filter(function (row) { return row.suitable !== false; });
+      el.destNote.textContent = p.destError || (p.destRows ? "Ranked by drive time and the care this patient needs" + (p.destAt ? " · updated " + clock(p.destAt) : "") + "." +
+        (unsuitable.length ? " Not listed: " + unsuitable.map(function (row) { return row.hospital.name + " (" + row.fit_note + ")"; }).join("; ") + "." : "") : "Loading ranked hospitals…");
       rows.forEach(function (row, index) {
         const li = make("li");
         const b = make("button", "dest-option");
@@ -994,6 +996,7 @@
         if (row.on_diversion) notes.append(make("span", "tag tag-bad", "ON DIVERSION" + (row.diversion_reason ? ": " + row.diversion_reason : "")));
         (row.needs_met || []).forEach(function (n) { notes.append(make("span", "tag tag-ok", "✓ " + n)); });
         (row.needs_missing || []).forEach(function (n) { notes.append(make("span", "tag tag-warn", "✗ no " + n)); });
+        if (row.fit_note) notes.append(make("span", "tag tag-warn", "? " + row.fit_note));
         if (p.dest && p.dest.hospital_id === row.hospital.id && p.dest.status !== "rejected") notes.append(make("span", "tag tag-current", "current destination"));
         if (notes.childNodes.length) b.append(notes);
         b.addEventListener("click", function () {
@@ -1440,6 +1443,18 @@
         const t = (p.treatment || []).find(function (x) { return x.client_id === id; });
         if (t) Object.assign(t, { status: "rejected", rejection: r });
         el.txProblem.textContent = "Server refused " + (t ? t.text : item.type) + ": " + r.message + (r.field ? " (" + r.field + ")" : "");
+        // A dose outside the plausible range is kept only when the crew confirms it.
+        if (item.type === "medication" && r.code === "dose_unconfirmed") {
+          const confirm = make("button", "btn btn-small tx-confirm-dose", "Confirm this dose and record");
+          confirm.type = "button";
+          confirm.addEventListener("click", function () {
+            const data = Object.assign({}, item.data, { dose_confirmed: true, medication_id: uuid() });
+            delete data.encounter;
+            outbox.dismiss(item.id);
+            addTreatment(p, "medication", data, (t ? t.text : medicationText(data)) + " (dose confirmed)");
+          });
+          el.txProblem.append(" ", confirm);
+        }
       }
       persistSoon();
     }

@@ -14,6 +14,12 @@
   const KEY = "gh.crew." + unitId;
   const RESYNC_EVERY_MS = 30000;
   const POSITION_EVERY_MS = 10000;
+  // watchPosition stays silent while the fix does not change (a parked ambulance), and the
+  // centre then sees the unit as stale: ask for a fresh fix when none went out for this long
+  // (CREW_POSITION_HEARTBEAT_SECONDS, docs/protocol.md).
+  const HEARTBEAT_MS = Math.max(10, Number(root.dataset.positionHeartbeatS) || 30) * 1000;
+  const STILL_MPS = 1;
+  const STILL_METRES = 25;
   const CONFIRM_MS = 4000;
   const ACTIVE = ["dispatched", "en_route", "on_scene", "transporting", "at_destination"];
   const UNIT_STATUS_FOR = {
@@ -62,6 +68,8 @@
     idle: $("idle"), idleNote: $("idle-note"), card: $("assignment"),
     determinant: $("determinant"), responseMode: $("response-mode"),
     assignmentStatus: $("assignment-status"), complaint: $("complaint"), address: $("address"),
+    stopPoint: $("stop-point"), alertBanner: $("alert-banner"), alertSound: $("alert-sound"),
+    alertSoundState: $("alert-sound-state"),
     accessBox: $("access-box"), accessNotes: $("access-notes"), notes: $("incident-notes"),
     eta: $("eta"), distance: $("distance"), etaBox: $("eta-box"), distanceBox: $("distance-box"),
     stepsTitle: $("steps-title"), destinationName: $("destination-name"),
@@ -107,7 +115,9 @@
     state.unit = start.unit || null;
     state.assignment = start.assignment || null;
   }
-  const gps = { watch: null, lastPush: 0, error: "" };
+  const gps = {
+    watch: null, lastPush: 0, error: "", asking: false, last: null, previous: null, lastFixClock: 0,
+  };
   function remember() {
     store(KEY + ".state", { seq: state.seq, unit: state.unit, assignment: state.assignment });
   }
@@ -170,6 +180,89 @@
     onchange: function () { render(); },
   });
 
+  // ---- alerts: sound (Web Audio, nothing downloaded) and vibration for a new assignment --------
+  // In a moving ambulance a silent screen change goes unseen. Each assignment alerts once per
+  // tablet (a reload does not ring again); the crew can silence sound and vibration here, the
+  // banner still shows.
+  const alerts = {
+    log: [], ctx: null,
+    muted: recall("gh.alerts.muted", false) === true,
+    seen: recall(KEY + ".alerted", []),
+  };
+  if (!Array.isArray(alerts.seen)) alerts.seen = [];
+  function audioContext() {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return null;
+    if (!alerts.ctx) {
+      try { alerts.ctx = new Context(); } catch (ignored) { return null; }
+    }
+    return alerts.ctx;
+  }
+  // Browsers start audio only after a touch on the page: the first touch unlocks it.
+  function unlockAudio() {
+    if (alerts.muted) return;
+    const ctx = audioContext();
+    if (ctx && ctx.state === "suspended") ctx.resume().catch(function () { /* stays silent */ });
+  }
+  document.addEventListener("pointerdown", unlockAudio, true);
+  document.addEventListener("keydown", unlockAudio, true);
+  function beep() {
+    const ctx = audioContext();
+    if (!ctx || ctx.state !== "running") return false;
+    const t0 = ctx.currentTime + 0.01;
+    [0, 0.3, 0.6].forEach(function (offset, index) {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.type = "square";
+      osc.frequency.value = index === 2 ? 1175 : 880;
+      gain.gain.setValueAtTime(0.0001, t0 + offset);
+      gain.gain.exponentialRampToValueAtTime(0.35, t0 + offset + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t0 + offset + 0.24);
+      osc.connect(gain);
+      gain.connect(ctx.destination);
+      osc.start(t0 + offset);
+      osc.stop(t0 + offset + 0.25);
+    });
+    return true;
+  }
+  function alertCrew(kind, text) {
+    let sound = false;
+    let vibrate = false;
+    if (!alerts.muted) {
+      sound = beep();
+      if (typeof navigator.vibrate === "function") {
+        try { vibrate = navigator.vibrate([400, 150, 400, 150, 400]) === true; } catch (ignored) { vibrate = false; }
+      }
+    }
+    alerts.log.push({ kind: kind, text: text, sound: sound, vibrate: vibrate, muted: alerts.muted });
+    el.alertBanner.textContent = text;
+    el.alertBanner.dataset.count = String(alerts.log.length);
+    el.alertBanner.hidden = false;
+  }
+  function alertNewAssignment(a) {
+    if (!a || a.acknowledged_at || ACTIVE.indexOf(a.status) < 0 || alerts.seen.indexOf(a.id) >= 0) return;
+    alerts.seen = alerts.seen.concat([a.id]).slice(-20);
+    store(KEY + ".alerted", alerts.seen);
+    const incident = a.incident || {};
+    alertCrew("assignment", "New assignment: " +
+      [incident.determinant, incident.chief_complaint, incident.address].filter(Boolean).join(" · "));
+  }
+  function renderAlerts() {
+    el.alertSound.checked = !alerts.muted;
+    el.alertSoundState.textContent = alerts.muted ? "off" : "on";
+    const a = state.assignment;
+    if (!a || a.acknowledged_at || pendingFor(a, "acknowledge").length) el.alertBanner.hidden = true;
+  }
+  el.alertSound.addEventListener("change", function () {
+    alerts.muted = !el.alertSound.checked;
+    store("gh.alerts.muted", alerts.muted);
+    if (alerts.muted && typeof navigator.vibrate === "function") {
+      try { navigator.vibrate(0); } catch (ignored) { /* nothing to stop */ }
+    }
+    unlockAudio();
+    renderAlerts();
+  });
+
   // ---- derived view state -------------------------------------------------------------------
   function pendingFor(assignment, type) {
     if (!assignment) return [];
@@ -197,10 +290,12 @@
     if (value === null || value === undefined) return "—";
     return value < 1000 ? Math.round(value) + " m" : (value / 1000).toFixed(1) + " km";
   }
+  // 24-hour HH:MM whatever the browser's locale (a "2:05 PM" misread costs minutes).
   function clock(iso) {
     if (!iso) return "";
     const d = new Date(iso);
-    return isNaN(d.getTime()) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    if (isNaN(d.getTime())) return "";
+    return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
   }
   function describe(item) {
     if (item.type === "status") return STATUS_LABEL[item.data.status] || item.data.status;
@@ -304,7 +399,13 @@
     const since = status === a.status ? a[STATUS_TIME[status]] : null;
     el.assignmentStatus.textContent = (STATUS_LABEL[status] || status) + (since ? " since " + clock(since) : "");
     el.complaint.textContent = incident.chief_complaint || "Incident #" + incident.id;
+    // The address as the dispatcher chose it; beside it, where on the road to stop.
     el.address.textContent = incident.address || (incident.lat !== undefined ? incident.lat.toFixed(5) + ", " + incident.lon.toFixed(5) : "");
+    const stopStreet = (incident.road_street || "").trim();
+    const stopGap = typeof incident.road_distance_m === "number" ? incident.road_distance_m : null;
+    el.stopPoint.hidden = !stopStreet && stopGap === null;
+    el.stopPoint.textContent = "Stop: " + (stopStreet || "the road point on the map") +
+      (stopGap !== null ? " · " + metres(stopGap) + " from the address" : "");
     const access = (incident.access_notes || "").trim();
     el.accessNotes.textContent = access || "No access notes";
     el.accessBox.classList.toggle("empty", !access);
@@ -423,11 +524,13 @@
   }
 
   function render() {
+    document.body.classList.toggle("has-assignment", Boolean(state.assignment));
     renderOutbox();
     renderRejections();
     renderUnit();
     renderAssignment();
     renderGps();
+    renderAlerts();
     emit("render");
   }
 
@@ -474,6 +577,7 @@
     if (ACTIVE.indexOf(data.status) >= 0) {
       if (!current || current.id !== data.id) state.idleNote = "";
       state.assignment = data;
+      if (!current || current.id !== data.id) alertNewAssignment(data);
     } else if (current && current.id === data.id) {
       finish(data);
     }
@@ -547,6 +651,8 @@
       }
     },
     listen: function (listener) { listeners.push(listener); },
+    // What the alerts did (kind, sound, vibrate, muted), newest last: for tests and support.
+    alerts: function () { return alerts.log.slice(); },
   };
   if (window.GoldenHour.record) window.GoldenHour.record.start(window.GoldenHour.tablet);
 
@@ -567,20 +673,70 @@
   }, RESYNC_EVERY_MS);
 
   // ---- GPS ------------------------------------------------------------------------------------------
+  function finite(v) { return typeof v === "number" && isFinite(v) ? v : null; }
+  function pushFix(fix) {
+    gps.lastPush = Date.now();
+    outbox.push("position", {
+      lat: fix.lat, lon: fix.lon, recorded_at: new Date(fix.at).toISOString(),
+      heading: fix.heading, speed_mps: fix.speed, accuracy_m: fix.accuracy, fix_id: uuid(),
+    });
+  }
   function onFix(position) {
     gps.error = "";
     const now = Date.now();
-    if (now - gps.lastPush < POSITION_EVERY_MS) return;
-    gps.lastPush = now;
     const c = position.coords;
-    const finite = function (v) { return typeof v === "number" && isFinite(v) ? v : null; };
-    outbox.push("position", {
-      lat: c.latitude, lon: c.longitude,
-      recorded_at: new Date(position.timestamp || now).toISOString(),
-      heading: finite(c.heading), speed_mps: finite(c.speed), accuracy_m: finite(c.accuracy),
-      fix_id: uuid(),
-    });
+    const fix = {
+      lat: c.latitude, lon: c.longitude, at: position.timestamp || now,
+      heading: finite(c.heading), speed: finite(c.speed), accuracy: finite(c.accuracy),
+    };
+    gps.previous = gps.last;
+    gps.last = fix;
+    gps.lastFixClock = now;
+    if (now - gps.lastPush < POSITION_EVERY_MS) return;
+    pushFix(fix);
   }
+  function metresBetween(a, b) {
+    const rad = Math.PI / 180;
+    const x = (b.lon - a.lon) * rad * Math.cos(((a.lat + b.lat) / 2) * rad);
+    const y = (b.lat - a.lat) * rad;
+    return Math.sqrt(x * x + y * y) * 6371000;
+  }
+  // Was the unit standing still at its last fix? Its speed says so, or (no speed reported)
+  // it had not moved since the fix before.
+  function stationary() {
+    const last = gps.last;
+    if (!last) return false;
+    if (last.speed !== null) return last.speed < STILL_MPS;
+    return !gps.previous || metresBetween(gps.previous, last) < STILL_METRES;
+  }
+  // The heartbeat (HEARTBEAT_MS without a fix sent): first ask for a fresh fix. Chrome
+  // answers getCurrentPosition only with a position that is new to it, so a parked tablet's
+  // request times out; then a unit that was standing still is reported where it stands, at
+  // the current time (the old fix's own time would not make the unit current: the server
+  // keeps the newest fix's time). A unit that was moving is not re-reported: its GPS is lost
+  // (a tunnel) and the centre should see the position go stale.
+  function heartbeat() {
+    if (gps.watch === null || gps.asking || !navigator.geolocation) return;
+    if (Date.now() - gps.lastPush < HEARTBEAT_MS) return;
+    gps.asking = true;
+    navigator.geolocation.getCurrentPosition(function (position) {
+      gps.asking = false;
+      onFix(position);
+    }, function (error) {
+      gps.asking = false;
+      if (error.code === 1) {
+        onFixError(error);
+      } else if (stationary()) {
+        const last = gps.last;
+        // The fix's own clock moved on by as much as the page's did since it came in.
+        pushFix(Object.assign({}, last, { at: last.at + (Date.now() - gps.lastFixClock) }));
+      } else {
+        gps.error = "no fix";
+        renderGps();
+      }
+    }, { enableHighAccuracy: true, maximumAge: 0, timeout: Math.min(10000, HEARTBEAT_MS / 2) });
+  }
+  setInterval(heartbeat, Math.min(HEARTBEAT_MS, 5000));
   function onFixError(error) {
     if (error.code === 1) {
       gps.error = "blocked";
@@ -615,6 +771,7 @@
     renderGps();
   });
   if (el.gpsToggle.checked) startGps();
+  alertNewAssignment(state.assignment);
 
   window.addEventListener("resize", function () {
     if (!mapState.map) return;

@@ -100,3 +100,78 @@ def test_choosing_a_destination_sets_the_eta(on_map, paramedic):
     assert chosen.eta_at is not None
     assert chosen.eta_at > chosen.destination_set_at
     assert chosen.eta_approximate is False
+
+
+def test_a_55_year_old_man_is_not_offered_the_womens_or_childrens_hospital(on_map, paramedic):
+    hospital("General", HAKANIEMI, ["general"])
+    hospital("Women's", KAMPPI, ["obstetrics", "neonatal"])
+    hospital("Children's", KAMPPI, ["pediatric", "neonatal", "trauma_2"])
+    rows = selectors.destination_recommendations(on_map)
+    # Age and sex unknown: nothing excluded, the specialist hospitals marked to check.
+    assert all(r["suitable"] for r in rows)
+    notes = {r["hospital"]["name"]: r["fit_note"] for r in rows}
+    assert notes["General"] is None
+    assert "check" in notes["Women's"]
+    assert "check" in notes["Children's"]
+
+    services.encounter_update(
+        user=paramedic, encounter_id=on_map.pk, data={"estimated_age_years": 55, "sex": "male"}
+    )
+    on_map.refresh_from_db()
+    rows = selectors.destination_recommendations(on_map)
+    assert [r["hospital"]["name"] for r in rows if r["suitable"]] == ["General"]
+    unsuitable = {r["hospital"]["name"]: r["fit_note"] for r in rows if not r["suitable"]}
+    assert "patient is male" in unsuitable["Women's"]
+    assert "patient 55" in unsuitable["Children's"]
+    assert rows[0]["hospital"]["name"] == "General"
+
+
+def test_a_pregnant_woman_and_a_child_keep_their_specialist_hospitals(on_map, paramedic):
+    hospital("Women's", KAMPPI, ["obstetrics"])
+    hospital("Children's", HAKANIEMI, ["pediatric"])
+    services.encounter_update(
+        user=paramedic, encounter_id=on_map.pk, data={"estimated_age_years": 30, "sex": "female"}
+    )
+    on_map.refresh_from_db()
+    fit = {
+        r["hospital"]["name"]: r["suitable"] for r in selectors.destination_recommendations(on_map)
+    }
+    assert fit == {"Women's": True, "Children's": False}
+    services.encounter_update(
+        user=paramedic, encounter_id=on_map.pk, data={"estimated_age_years": 8, "sex": "male"}
+    )
+    on_map.refresh_from_db()
+    fit = {
+        r["hospital"]["name"]: r["suitable"] for r in selectors.destination_recommendations(on_map)
+    }
+    assert fit == {"Women's": False, "Children's": True}
+
+
+def test_a_hospital_without_the_capability_warns_and_raises_no_activation_there(on_map, paramedic):
+    from config.models import EventLog
+    from handoff.models import TeamActivation
+
+    eira = hospital("No PCI", KAMPPI, ["general", "stemi_non_pci"])
+    pci = hospital("PCI", HAKANIEMI, ["general", "stemi_pci_24_7"])
+    services.vitals_record(
+        user=paramedic, encounter_id=on_map.pk, data={"ecg_stemi": True}, client_id="ecg"
+    )
+    chosen = services.destination_set(
+        user=paramedic, encounter_id=on_map.pk, hospital_id=eira.pk, reason="closest"
+    )
+    [warning] = selectors.destination_warnings(chosen)
+    assert "No PCI has no STEMI care" in warning
+    assert selectors.encounter_detail(chosen)["destination_warnings"] == [warning]
+    stemi = TeamActivation.objects.get(encounter=on_map, kind="stemi")
+    assert stemi.sent_at is None
+    proposed = EventLog.objects.filter(type="handoff.activation.proposed")
+    assert not proposed.filter(stream=f"handoff.ed.{eira.pk}").exists()
+    assert selectors.board_row(chosen)["activations"] == []
+
+    chosen = services.destination_set(
+        user=paramedic, encounter_id=on_map.pk, hospital_id=pci.pk, reason="closest"
+    )
+    assert selectors.destination_warnings(chosen) == []
+    stemi.refresh_from_db()
+    assert stemi.sent_at is not None
+    assert proposed.filter(stream=f"handoff.ed.{pci.pk}").exists()
