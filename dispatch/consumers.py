@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from audit.context import current
-from dispatch import access, events, selectors
+from dispatch import access, events, selectors, services
 from dispatch.devices import CREW_ITEM_TYPES
 from realtime.consumers import ScreenConsumer, envelope, rejection
 from realtime.devices import device_last_seq
@@ -280,9 +280,18 @@ class CrewConsumer(ScreenConsumer):
                 "last_seq": last_seq,
             }
         )
+        # Kept in the database as well as announced, for consoles that open later.
+        await database_sync_to_async(services.unit_presence_open)(
+            unit_id=self.target.pk, device_id=device_id, channel_name=self.channel_name
+        )
         await self._presence("online")
 
     async def disconnect(self, code: int) -> None:
         if self.device_id is not None:
-            await self._presence("offline")
+            gone = await database_sync_to_async(services.unit_presence_close)(
+                channel_name=self.channel_name
+            )
+            # Another tablet of the unit still connected keeps it online.
+            if gone:
+                await self._presence("offline")
         await super().disconnect(code)

@@ -183,6 +183,27 @@ class IncidentStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class IncidentDisposition(models.TextChoices):
+    """How an incident ended, as the dispatcher closes it (or as its units cleared)."""
+
+    CANCELLED = "cancelled", "Cancelled (not needed)"
+    DUPLICATE = "duplicate", "Duplicate of another incident"
+    NO_PATIENT_FOUND = "no_patient_found", "No patient found"
+    TREATED_ON_SCENE = "treated_on_scene", "Treated on scene, not transported"
+    PATIENT_REFUSED = "patient_refused", "Patient refused care"
+    DEAD_ON_SCENE = "dead_on_scene", "Dead on scene"
+    TRANSPORTED = "transported", "Transported"
+
+
+# Dispositions that mean no crew was needed after all: the incident is cancelled, not closed.
+CANCELLING_DISPOSITIONS = {IncidentDisposition.CANCELLED, IncidentDisposition.DUPLICATE}
+
+
+def determinant_rank(determinant: str) -> int:
+    """0 for Echo (most urgent) up to 5 for Omega: the order of Determinant."""
+    return Determinant.values.index(determinant)
+
+
 OPEN_INCIDENT_STATUSES = [
     IncidentStatus.OPEN,
     IncidentStatus.DISPATCHED,
@@ -224,6 +245,14 @@ class Incident(models.Model):
         "accounts.User", on_delete=models.PROTECT, related_name="incidents_created"
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    disposition = models.CharField(max_length=20, choices=IncidentDisposition.choices, blank=True)
+    disposition_note = models.CharField(max_length=200, blank=True)
+    # A later caller reported a more urgent determinant: proposed, until the dispatcher
+    # accepts or declines it (incident_upgrade_decide).
+    proposed_determinant = models.CharField(max_length=8, choices=Determinant.choices, blank=True)
+    proposed_by_call = models.ForeignKey(
+        "dispatch.Call", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -255,7 +284,11 @@ class Call(models.Model):
     caller_name = models.CharField(max_length=120, blank=True)
     caller_phone = models.CharField(max_length=32, blank=True)
     received_at = models.DateTimeField()
+    # What this caller said: a duplicate call can bring a worse picture than the first.
+    chief_complaint = models.CharField(max_length=200, blank=True)
+    determinant = models.CharField(max_length=8, choices=Determinant.choices, blank=True)
     notes = models.TextField(blank=True)
+    access_notes = models.TextField(blank=True)
     taken_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -372,3 +405,19 @@ class UnitPosition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit_id} @ {self.recorded_at:%H:%M:%S}"
+
+
+class UnitPresence(models.Model):
+    """A crew device connected now (one row per open socket), so a console opened later
+    sees which tablets are online. Removed when the socket closes."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="presences")
+    device_id = models.CharField(max_length=64)
+    channel_name = models.CharField(max_length=200, unique=True)
+    connected_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["connected_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} on unit {self.unit_id}"

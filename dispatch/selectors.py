@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from dispatch.models import (
@@ -16,11 +16,13 @@ from dispatch.models import (
     DETERMINANT_NEEDS_ALS,
     OPEN_INCIDENT_STATUSES,
     Assignment,
+    Call,
     Incident,
     PositionSource,
     ResponseMode,
     StatusSource,
     Unit,
+    UnitPresence,
     UnitStatus,
     UnitType,
 )
@@ -123,7 +125,10 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
         assignments = list(incident.assignments.all())
     else:
         assignments = list(incident.assignments.select_related("unit").order_by("pk"))
-    calls = getattr(incident, "call_count", None)
+    if "calls" in getattr(incident, "_prefetched_objects_cache", {}):
+        calls = list(incident.calls.all())
+    else:
+        calls = list(incident.calls.order_by("received_at", "pk"))
     return {
         "id": incident.pk,
         "chief_complaint": incident.chief_complaint,
@@ -140,10 +145,31 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
         "road_street": incident.road_street,
         "road_distance_m": incident.road_distance_m,
         "address": incident.address,
+        "stop": stop_text(incident),
         "access_notes": incident.access_notes,
         "call_received_at": _iso(incident.call_received_at),
-        "calls": calls if calls is not None else incident.calls.count(),
+        "calls": len(calls),
+        # What each caller said, without who they are (the detail view, audited, has that).
+        "call_list": [call_summary(c) for c in calls],
+        "proposed_determinant": incident.proposed_determinant or None,
+        "disposition": incident.disposition or None,
         "assignments": [assignment_summary(a) for a in assignments],
+    }
+
+
+def stop_text(incident: Incident) -> str:
+    """Where a crew stops for the address: the nearest road point ("Mikonkatu, 40 m")."""
+    street = incident.road_street or "unnamed road"
+    return f"{street}, {round(incident.road_distance_m)} m"
+
+
+def call_summary(call: Call) -> dict[str, Any]:
+    return {
+        "id": call.pk,
+        "received_at": _iso(call.received_at),
+        "chief_complaint": call.chief_complaint,
+        "determinant": call.determinant or None,
+        "access_notes": call.access_notes,
     }
 
 
@@ -156,12 +182,18 @@ def assignment_for_crew(assignment: Assignment) -> dict[str, Any]:
         "chief_complaint": incident.chief_complaint,
         "determinant": incident.determinant,
         "response_mode": incident.response_mode,
+        # The address the dispatcher chose; lat/lon is where to stop on the road for it.
         "address": incident.address,
         "lat": incident.road_lat,
         "lon": incident.road_lon,
         # Where to stop: the snapped road point's street and its distance from the location.
         "road_street": incident.road_street,
         "road_distance_m": round(incident.road_distance_m, 1),
+        "stop": stop_text(incident),
+        "stop_street": incident.road_street,
+        "stop_distance_m": incident.road_distance_m,
+        "patient_lat": incident.lat,
+        "patient_lon": incident.lon,
         "access_notes": incident.access_notes,
         "notes": incident.notes,
     }
@@ -210,20 +242,35 @@ def dispatch_board_snapshot(*, centre_id: int) -> dict[str, Any]:
     units = Unit.objects.filter(centre_id=centre_id).select_related(
         "home_station", "position_set_by", "status_set_by"
     )
-    incidents = (
-        Incident.objects.filter(centre_id=centre_id, status__in=OPEN_INCIDENT_STATUSES)
-        .annotate(call_count=Count("calls"))
-        .prefetch_related(
-            Prefetch(
-                "assignments", queryset=Assignment.objects.select_related("unit").order_by("pk")
-            )
-        )
+    incidents = Incident.objects.filter(
+        centre_id=centre_id, status__in=OPEN_INCIDENT_STATUSES
+    ).prefetch_related(
+        Prefetch("assignments", queryset=Assignment.objects.select_related("unit").order_by("pk")),
+        Prefetch("calls", queryset=Call.objects.order_by("received_at", "pk")),
     )
     return {
         "units": [unit_summary(unit) for unit in units],
+        # Tablets online now: a console opened after they connected shows them so.
+        "presence": units_presence(centre_id=centre_id),
         "incidents": [incident_summary(i) for i in incidents.order_by("pk")],
         "hospitals": [hospital_summary(h) for h in Hospital.objects.all()],
     }
+
+
+def units_presence(*, centre_id: int) -> list[dict[str, Any]]:
+    """The crew devices connected now to the centre's units, newest first per unit."""
+    rows = UnitPresence.objects.filter(unit__centre_id=centre_id).order_by("-connected_at", "-pk")
+    seen: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        seen.setdefault(
+            row.unit_id,
+            {
+                "unit_id": row.unit_id,
+                "device_id": row.device_id,
+                "connected_at": _iso(row.connected_at),
+            },
+        )
+    return sorted(seen.values(), key=lambda p: p["unit_id"])
 
 
 def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

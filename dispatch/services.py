@@ -17,6 +17,7 @@ from audit.services import audit_record
 from dispatch import events, selectors
 from dispatch.models import (
     ACTIVE_ASSIGNMENT_STATUSES,
+    CANCELLING_DISPOSITIONS,
     DETERMINANT_NEEDS_ALS,
     DETERMINANT_RESPONSE,
     OPEN_INCIDENT_STATUSES,
@@ -26,14 +27,17 @@ from dispatch.models import (
     Call,
     Determinant,
     Incident,
+    IncidentDisposition,
     IncidentStatus,
     LocationSource,
     PositionSource,
     StatusSource,
     Unit,
     UnitPosition,
+    UnitPresence,
     UnitStatus,
     UnitType,
+    determinant_rank,
 )
 from handoff import eta as handoff_eta
 from handoff.models import Hospital
@@ -116,6 +120,11 @@ def location_resolve(location: LocationInput) -> ResolvedLocation:
             f"Unknown location source {source!r}; use one of {', '.join(LocationSource.values)}.",
             field="location.source",
         )
+    if source == LocationSource.ADDRESS and lat is not None and not location.text.strip():
+        raise DispatchError(
+            "A chosen address needs its label in text (the candidate the dispatcher chose).",
+            field="location.text",
+        )
     if source in {LocationSource.LATLON, LocationSource.PLUS_CODE} and lat is None:
         try:
             parsed = parse_coordinates(location.text)
@@ -127,7 +136,8 @@ def location_resolve(location: LocationInput) -> ResolvedLocation:
             )
         lat, lon = parsed.lat, parsed.lon
         accuracy = parsed.precision_m
-    elif source == LocationSource.ADDRESS and lat is None:
+    chosen_label = location.text.strip()
+    if source == LocationSource.ADDRESS and lat is None:
         if not location.text.strip():
             raise DispatchError("Type an address or a place.", field="location.text")
         try:
@@ -143,6 +153,7 @@ def location_resolve(location: LocationInput) -> ResolvedLocation:
             )
         best = answer.candidates[0]
         lat, lon, confidence = best.lat, best.lon, best.confidence
+        chosen_label = best.label
     lat = _coordinate(lat, "location.lat", -90.0, 90.0)
     lon = _coordinate(lon, "location.lon", -180.0, 180.0)
     if accuracy is not None and (not math.isfinite(accuracy) or accuracy < 0):
@@ -165,7 +176,15 @@ def location_resolve(location: LocationInput) -> ResolvedLocation:
         snapped = get_network().snap(lat, lon, field="location")
     except RoutingError as exc:
         raise DispatchError(exc.message, field="location") from None
-    found = geocode_reverse(lat=snapped.lat, lon=snapped.lon)
+    # The address is what the dispatcher chose (the candidate's label: its house number, the
+    # square's name), never the address nearest the road point: that is only where to stop,
+    # and naming it sent a crew to "Kalevankatu 5" for Kalevankatu 6. A point (a map click,
+    # coordinates, a phone position) is named by the address nearest the point itself.
+    if source == LocationSource.ADDRESS:
+        address = chosen_label
+    else:
+        found = geocode_reverse(lat=lat, lon=lon)
+        address = found.label if found else snapped.street
     return ResolvedLocation(
         source=source,
         text=location.text[:300],
@@ -177,7 +196,7 @@ def location_resolve(location: LocationInput) -> ResolvedLocation:
         road_lon=snapped.lon,
         road_street=snapped.street,
         road_distance_m=round(snapped.distance_m, 1),
-        address=found.label if found else snapped.street,
+        address=address[:300],
     )
 
 
@@ -271,6 +290,10 @@ def incident_create(
             caller_name=caller_name[:120],
             caller_phone=caller_phone[:32],
             received_at=received,
+            chief_complaint=incident.chief_complaint,
+            determinant=determinant,
+            notes=notes,
+            access_notes=access_notes,
             taken_by=user,
         )
         _emit_incident(incident, "created")
@@ -284,39 +307,135 @@ def incident_create(
     return incident
 
 
+@dataclass(frozen=True)
+class AttachedCall:
+    """A further call attached to an incident, and the upgrade it proposes (if any)."""
+
+    call: Call
+    incident: Incident
+    proposed_determinant: str  # "" when the call is not more urgent than the incident
+
+
 def incident_attach_call(
-    *, user: Any, incident: Incident, caller_name: str = "", caller_phone: str = "", notes: str = ""
-) -> Call:
-    """Attach a further call about an open incident to it (a duplicate call)."""
+    *,
+    user: Any,
+    incident: Incident,
+    chief_complaint: str = "",
+    determinant: str = "",
+    caller_name: str = "",
+    caller_phone: str = "",
+    notes: str = "",
+    access_notes: str = "",
+    call_received_at: datetime | None = None,
+) -> AttachedCall:
+    """Attach a further call about an open incident to it (a duplicate call), keeping all the
+    caller said. A more urgent determinant than the incident's is proposed as an upgrade for
+    the dispatcher to accept (incident_upgrade_decide); it never changes the incident alone.
+
+    New access notes are added to the incident's (the crew needs every way in).
+    """
+    if determinant and determinant not in Determinant.values:
+        raise DispatchError(
+            f"determinant must be one of {', '.join(Determinant.values)}.", field="determinant"
+        )
+    now = timezone.now()
+    received = call_received_at or now
+    if received > now + timedelta(seconds=5):
+        raise DispatchError(
+            "The call cannot have been received in the future.", field="call_received_at"
+        )
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         if locked.status not in OPEN_INCIDENT_STATUSES:
             raise DispatchError(
-                f"Incident #{locked.pk} is {locked.status}; start a new one.", field="incident"
+                f"Incident #{locked.pk} is {locked.status}; start a new one.", field="attach_to"
             )
         call = Call.objects.create(
             incident=locked,
             caller_name=caller_name[:120],
             caller_phone=caller_phone[:32],
-            received_at=timezone.now(),
+            received_at=received,
+            chief_complaint=chief_complaint.strip()[:200],
+            determinant=determinant,
             notes=notes,
+            access_notes=access_notes,
             taken_by=user,
         )
+        proposed = ""
+        fields = []
+        if determinant and determinant_rank(determinant) < determinant_rank(locked.determinant):
+            current = locked.proposed_determinant
+            if not current or determinant_rank(determinant) < determinant_rank(current):
+                locked.proposed_determinant = determinant
+                locked.proposed_by_call = call
+                fields += ["proposed_determinant", "proposed_by_call"]
+            proposed = locked.proposed_determinant
+        extra_access = access_notes.strip()
+        if extra_access and extra_access not in locked.access_notes:
+            locked.access_notes = "\n".join(filter(None, [locked.access_notes, extra_access]))
+            fields.append("access_notes")
+        if fields:
+            locked.save(update_fields=fields)
         _emit_incident(locked, "updated")
         audit_record(
             actor=user,
             action="call_attach",
             object_type="incident",
             object_id=locked.pk,
-            detail={"call": call.pk},
+            detail={"call": call.pk, "proposed_determinant": proposed or None},
         )
-    return call
+    return AttachedCall(call=call, incident=locked, proposed_determinant=proposed)
+
+
+def incident_upgrade_decide(
+    *, user: Any, incident_id: int, accept: bool, determinant: str = ""
+) -> Incident:
+    """Accept or decline the upgrade a later call proposed. Accepting sets the determinant
+    (and so the response mode) to the proposed one; `determinant`, when given, must be the
+    proposal the dispatcher saw, so a newer proposal is not accepted unseen.
+    """
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
+        if incident is None or incident.centre_id != user.dispatch_centre_id:
+            raise DispatchError(f"No incident {incident_id} in your centre.", field="incident")
+        if incident.status not in OPEN_INCIDENT_STATUSES:
+            raise DispatchError(f"Incident #{incident.pk} is {incident.status}.", field="incident")
+        proposed = incident.proposed_determinant
+        if not proposed:
+            raise DispatchError(
+                f"Incident #{incident.pk} has no upgrade proposed.", field="determinant"
+            )
+        if determinant and determinant != proposed:
+            raise DispatchError(
+                f"The proposal is now {proposed}, not {determinant}; look again.",
+                field="determinant",
+                code="stale",
+            )
+        previous = incident.determinant
+        incident.proposed_determinant = ""
+        incident.proposed_by_call = None
+        fields = ["proposed_determinant", "proposed_by_call"]
+        if accept:
+            incident.determinant = proposed
+            incident.response_mode = DETERMINANT_RESPONSE[proposed]
+            fields += ["determinant", "response_mode"]
+        incident.save(update_fields=fields)
+        _emit_incident(incident, "updated")
+        audit_record(
+            actor=user,
+            action="upgrade_accept" if accept else "upgrade_decline",
+            object_type="incident",
+            object_id=incident.pk,
+            detail={"from": previous, "to": proposed},
+        )
+    return incident
 
 
 def _incident_status_follow(incident: Incident) -> None:
     """Derive the incident's status from its assignments (most advanced active one wins)."""
     statuses = set(incident.assignments.values_list("status", flat=True))
-    if incident.status == IncidentStatus.CANCELLED:
+    # Cancelled, or closed by the dispatcher with a disposition: that stands.
+    if incident.status == IncidentStatus.CANCELLED or incident.disposition:
         return
     if AssignmentStatus.TRANSPORTING in statuses or AssignmentStatus.AT_DESTINATION in statuses:
         new = IncidentStatus.TRANSPORTING
@@ -331,7 +450,16 @@ def _incident_status_follow(incident: Incident) -> None:
     if new != incident.status:
         incident.status = new
         incident.closed_at = timezone.now() if new == IncidentStatus.CLOSED else None
-        incident.save(update_fields=["status", "closed_at"])
+        fields = ["status", "closed_at"]
+        if (
+            new == IncidentStatus.CLOSED
+            and incident.assignments.filter(
+                status=AssignmentStatus.CLEARED, left_scene_at__isnull=False
+            ).exists()
+        ):
+            incident.disposition = IncidentDisposition.TRANSPORTED
+            fields.append("disposition")
+        incident.save(update_fields=fields)
 
 
 # --- Dispatch and the assignment lifecycle --------------------------------------------------
@@ -618,6 +746,150 @@ def assignment_divert(
     return assignment
 
 
+def assignment_replace(
+    *, user: Any, assignment_id: int, unit_id: int, reason: str = "", device_id: str = ""
+) -> Assignment:
+    """Cancel one unit's assignment and dispatch another unit to the same incident, in one
+    transaction: either both happen or neither (the incident is never left uncovered by a
+    replacement that failed). Only an assignment not yet on scene can be replaced.
+
+    Locks in the order the other services take them: the assignment, the incident, then
+    both units by primary key.
+    """
+    with transaction.atomic():
+        assignment = Assignment.objects.select_for_update().filter(pk=assignment_id).first()
+        if assignment is None:
+            raise DispatchError(f"No assignment {assignment_id}.", field="assignment")
+        incident = Incident.objects.select_for_update().get(pk=assignment.incident_id)
+        if incident.centre_id != user.dispatch_centre_id:
+            raise DispatchError(
+                f"No assignment {assignment_id} in your centre.", field="assignment"
+            )
+        if unit_id == assignment.unit_id:
+            raise DispatchError("Choose a different unit as the replacement.", field="unit_id")
+        list(
+            Unit.objects.select_for_update()
+            .filter(pk__in=[assignment.unit_id, unit_id])
+            .order_by("pk")
+        )
+        if assignment.status not in {AssignmentStatus.DISPATCHED, AssignmentStatus.EN_ROUTE}:
+            raise InvalidTransition(
+                f"The assignment is {assignment.status.replace('_', ' ')}; only a unit not yet "
+                "on scene can be replaced."
+            )
+        note = f"replaced: {reason}" if reason else "replaced"
+        assignment_transition(
+            user=user,
+            assignment_id=assignment.pk,
+            to_status=AssignmentStatus.CANCELLED,
+            device_id=device_id,
+            note=note,
+        )
+        [created] = assignments_create(
+            user=user, incident_id=incident.pk, unit_ids=[unit_id], device_id=device_id
+        )
+        audit_record(
+            actor=user,
+            action="assignment_replace",
+            object_type="assignment",
+            object_id=assignment.pk,
+            detail={"incident": incident.pk, "replacement": created.pk, "unit": unit_id},
+        )
+    return created
+
+
+def incident_close(
+    *, user: Any, incident_id: int, disposition: str, note: str = "", device_id: str = ""
+) -> Incident:
+    """Close an open incident with a disposition, whatever its state. Units not yet on scene
+    are cancelled, units on scene are cleared; a unit transporting or at the hospital has the
+    patient, so the crew clears it and the incident stays open until then. "cancelled" and
+    "duplicate" end it as cancelled, every other disposition as closed.
+    """
+    if disposition not in IncidentDisposition.values:
+        raise DispatchError(
+            f"disposition must be one of {', '.join(IncidentDisposition.values)}.",
+            field="disposition",
+        )
+    with transaction.atomic():
+        # Assignments first, then the incident, then units: the order assignment_transition
+        # takes, so a crew's status change racing the close cannot deadlock with it.
+        active = list(
+            Assignment.objects.select_for_update()
+            .filter(incident_id=incident_id, status__in=ACTIVE_ASSIGNMENT_STATUSES)
+            .select_related("unit")
+            .order_by("pk")
+        )
+        incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
+        if incident is None or incident.centre_id != user.dispatch_centre_id:
+            raise DispatchError(f"No incident {incident_id} in your centre.", field="incident")
+        if incident.status not in OPEN_INCIDENT_STATUSES:
+            raise DispatchError(
+                f"Incident #{incident.pk} is already {incident.status}.", field="incident"
+            )
+        with_patient = [
+            a
+            for a in active
+            if a.status in {AssignmentStatus.TRANSPORTING, AssignmentStatus.AT_DESTINATION}
+        ]
+        if with_patient:
+            names = ", ".join(
+                f"{a.unit.call_sign} is {a.get_status_display().lower()}" for a in with_patient
+            )
+            raise InvalidTransition(
+                f"{names}: the crew has the patient and clears the incident themselves."
+            )
+        list(
+            Unit.objects.select_for_update()
+            .filter(pk__in=[a.unit_id for a in active])
+            .order_by("pk")
+        )
+        reason = f"incident closed: {IncidentDisposition(disposition).label}"
+        for assignment in active:
+            to_status = (
+                AssignmentStatus.CLEARED
+                if assignment.status == AssignmentStatus.ON_SCENE
+                else AssignmentStatus.CANCELLED
+            )
+            assignment_transition(
+                user=user,
+                assignment_id=assignment.pk,
+                to_status=to_status,
+                device_id=device_id,
+                note=reason,
+            )
+        incident.refresh_from_db()
+        incident.disposition = disposition
+        incident.disposition_note = note.strip()[:200]
+        incident.status = (
+            IncidentStatus.CANCELLED
+            if disposition in CANCELLING_DISPOSITIONS
+            else IncidentStatus.CLOSED
+        )
+        incident.closed_at = timezone.now()
+        incident.proposed_determinant = ""
+        incident.proposed_by_call = None
+        incident.save(
+            update_fields=[
+                "disposition",
+                "disposition_note",
+                "status",
+                "closed_at",
+                "proposed_determinant",
+                "proposed_by_call",
+            ]
+        )
+        _emit_incident(incident, "updated")
+        audit_record(
+            actor=user,
+            action="close",
+            object_type="incident",
+            object_id=incident.pk,
+            detail={"disposition": disposition, "assignments": [a.pk for a in active]},
+        )
+    return incident
+
+
 def assignment_acknowledge(*, user: Any, assignment_id: int, device_id: str = "") -> Assignment:
     """The crew has seen the assignment (idempotent: the first acknowledgement's time stays)."""
     with transaction.atomic():
@@ -823,6 +1095,26 @@ def unit_set_position(
             },
         )
     return unit
+
+
+# --- Presence ------------------------------------------------------------------------------
+
+
+def unit_presence_open(*, unit_id: int, device_id: str, channel_name: str) -> None:
+    """A crew device's socket said hello: the unit's tablet is online (idempotent per socket)."""
+    UnitPresence.objects.update_or_create(
+        channel_name=channel_name[:200],
+        defaults={"unit_id": unit_id, "device_id": device_id[:64], "connected_at": timezone.now()},
+    )
+
+
+def unit_presence_close(*, channel_name: str) -> bool:
+    """The socket closed; True when the unit has no other device online (it went offline)."""
+    row = UnitPresence.objects.filter(channel_name=channel_name).first()
+    if row is None:
+        return False
+    row.delete()
+    return not UnitPresence.objects.filter(unit_id=row.unit_id).exists()
 
 
 # --- Tracking ------------------------------------------------------------------------------

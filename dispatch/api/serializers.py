@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from dispatch.models import AssignmentStatus, Determinant, LocationSource, UnitStatus
+from dispatch.models import (
+    AssignmentStatus,
+    Determinant,
+    IncidentDisposition,
+    LocationSource,
+    UnitStatus,
+)
 
 # Ids are 64-bit in the database; a larger number is a client error, not a crash.
 MAX_ID = 2**63 - 1
@@ -70,11 +76,18 @@ class AssignmentSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
-class CallSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    caller_name = serializers.CharField()
-    caller_phone = serializers.CharField()
+class CallSummarySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
     received_at = serializers.DateTimeField()
-    notes = serializers.CharField()
+    chief_complaint = serializers.CharField(allow_blank=True)
+    determinant = serializers.CharField(allow_null=True)
+    access_notes = serializers.CharField(allow_blank=True)
+
+
+class CallSerializer(CallSummarySerializer):
+    caller_name = serializers.CharField(allow_blank=True)
+    caller_phone = serializers.CharField(allow_blank=True)
+    notes = serializers.CharField(allow_blank=True)
 
 
 class IncidentSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -92,16 +105,53 @@ class IncidentSerializer(serializers.Serializer):  # type: ignore[type-arg]
     road_lon = serializers.FloatField()
     road_street = serializers.CharField(allow_blank=True)
     road_distance_m = serializers.FloatField()
-    address = serializers.CharField(allow_blank=True)
+    address = serializers.CharField(
+        allow_blank=True, help_text="The address the dispatcher chose, as the crew is told"
+    )
+    stop = serializers.CharField(help_text="Where to stop on the road: street and distance")
     access_notes = serializers.CharField(allow_blank=True)
     call_received_at = serializers.DateTimeField()
     calls = serializers.IntegerField()
+    call_list = CallSummarySerializer(many=True)
+    proposed_determinant = serializers.CharField(
+        allow_null=True, help_text="A more urgent determinant a later caller reported"
+    )
+    disposition = serializers.CharField(allow_null=True)
     assignments = AssignmentSerializer(many=True)
 
 
 class IncidentDetailSerializer(IncidentSerializer):
     notes = serializers.CharField(allow_blank=True)
-    call_list = CallSerializer(many=True)
+    call_list = CallSerializer(many=True)  # type: ignore[assignment]
+
+
+class CallAttachedSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    attached = serializers.BooleanField(help_text="True: the call was attached, not created")
+    message = serializers.CharField(help_text="What happened, to show the dispatcher")
+    call = CallSerializer()
+    proposed_determinant = serializers.CharField(allow_null=True)
+    incident = IncidentDetailSerializer()
+
+
+class UpgradeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    accept = serializers.BooleanField(help_text="True accepts the proposal, false declines it")
+    determinant = serializers.ChoiceField(
+        choices=Determinant.choices,
+        required=False,
+        help_text="The proposal the dispatcher saw; refused if it has changed since",
+    )
+
+
+class CloseSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    disposition = serializers.ChoiceField(choices=IncidentDisposition.choices)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    device_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class ReplaceSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    unit_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    reason = serializers.CharField(max_length=180, required=False, allow_blank=True, default="")
+    device_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
 class DuplicateQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -19,6 +19,21 @@ urlpatterns = [
         name="incident-assignments",
     ),
     path(
+        "incidents/<int:incident_id>/upgrade/",
+        views.IncidentUpgradeView.as_view(),
+        name="incident-upgrade",
+    ),
+    path(
+        "incidents/<int:incident_id>/close/",
+        views.IncidentCloseView.as_view(),
+        name="incident-close",
+    ),
+    path(
+        "assignments/<int:assignment_id>/replace/",
+        views.AssignmentReplaceView.as_view(),
+        name="assignment-replace",
+    ),
+    path(
         "assignments/<int:assignment_id>/transition/",
         views.AssignmentTransitionView.as_view(),
         name="assignment-transition",

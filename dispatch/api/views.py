@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,22 +17,39 @@ from audit.services import audit_record
 from config.api import IsDispatcher, IsDispatcherOrCrew, validated
 from dispatch import access, selectors, services
 from dispatch.api import serializers as s
-from dispatch.models import OPEN_INCIDENT_STATUSES, Incident, Unit
+from dispatch.models import OPEN_INCIDENT_STATUSES, Call, Determinant, Incident, Unit
+
+
+def _call(call: Call) -> dict[str, Any]:
+    return {
+        **selectors.call_summary(call),
+        "caller_name": call.caller_name,
+        "caller_phone": call.caller_phone,
+        "notes": call.notes,
+    }
 
 
 def _detail(incident: Incident) -> dict[str, Any]:
     data = selectors.incident_summary(incident)
     data["notes"] = incident.notes
-    data["call_list"] = [
-        {
-            "caller_name": c.caller_name,
-            "caller_phone": c.caller_phone,
-            "received_at": c.received_at,
-            "notes": c.notes,
-        }
-        for c in incident.calls.all()
-    ]
+    data["call_list"] = [_call(c) for c in incident.calls.order_by("received_at", "pk")]
     return data
+
+
+def _attached_message(attached: services.AttachedCall) -> str:
+    incident = attached.incident
+    call = attached.call
+    text = f"Call attached to #{incident.pk}"
+    if call.chief_complaint:
+        text += f"; caller reports {call.chief_complaint}"
+        if call.determinant:
+            text += f" ({call.get_determinant_display()})"
+    if attached.proposed_determinant:
+        text += (
+            f"; upgrade from {incident.get_determinant_display()} to "
+            f"{Determinant(attached.proposed_determinant).label} proposed"
+        )
+    return text + "."
 
 
 class IncidentListView(APIView):
@@ -52,7 +69,11 @@ class IncidentListView(APIView):
     @extend_schema(
         request=s.IncidentCreateSerializer,
         responses={
-            201: s.IncidentDetailSerializer,
+            201: PolymorphicProxySerializer(
+                component_name="IncidentCreatedOrCallAttached",
+                serializers=[s.IncidentDetailSerializer, s.CallAttachedSerializer],
+                resource_type_field_name=None,
+            ),
             409: OpenApiResponse(description="Open incidents nearby: attach the call or confirm"),
         },
     )
@@ -68,13 +89,25 @@ class IncidentListView(APIView):
                 raise services.DispatchError(
                     f"No open incident {data['attach_to']} in your centre.", field="attach_to"
                 ) from None
-            services.incident_attach_call(
-                user=request.user, incident=incident, notes=data["notes"], **caller
+            attached = services.incident_attach_call(
+                user=request.user,
+                incident=incident,
+                chief_complaint=data["chief_complaint"],
+                determinant=data["determinant"],
+                notes=data["notes"],
+                access_notes=data["access_notes"],
+                call_received_at=data.get("call_received_at"),
+                **caller,
             )
             incident.refresh_from_db()
-            return Response(
-                s.IncidentDetailSerializer(_detail(incident)).data, status=status.HTTP_201_CREATED
-            )
+            body = {
+                "attached": True,
+                "message": _attached_message(attached),
+                "call": _call(attached.call),
+                "proposed_determinant": attached.proposed_determinant or None,
+                "incident": _detail(incident),
+            }
+            return Response(s.CallAttachedSerializer(body).data, status=status.HTTP_201_CREATED)
         location = services.LocationInput(**data["location"])
         try:
             incident = services.incident_create(
@@ -120,6 +153,42 @@ class IncidentDetailView(APIView):
             actor=request.user, action="read", object_type="incident", object_id=incident.pk
         )
         return Response(s.IncidentDetailSerializer(_detail(incident)).data)
+
+
+class IncidentUpgradeView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(request=s.UpgradeSerializer, responses=s.IncidentSerializer)
+    def post(self, request: Request, incident_id: int) -> Response:
+        """Accept (or decline) the more urgent determinant a later caller reported."""
+        incident = access.access_incident(request.user, incident_id)
+        data = validated(s.UpgradeSerializer, request.data)
+        updated = services.incident_upgrade_decide(
+            user=request.user,
+            incident_id=incident.pk,
+            accept=data["accept"],
+            determinant=data.get("determinant", ""),
+        )
+        return Response(s.IncidentSerializer(selectors.incident_summary(updated)).data)
+
+
+class IncidentCloseView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(request=s.CloseSerializer, responses=s.IncidentSerializer)
+    def post(self, request: Request, incident_id: int) -> Response:
+        """Close an incident with a disposition: units not on scene yet are cancelled, units
+        on scene cleared; refused while a unit transports the patient."""
+        incident = access.access_incident(request.user, incident_id)
+        data = validated(s.CloseSerializer, request.data)
+        closed = services.incident_close(
+            user=request.user,
+            incident_id=incident.pk,
+            disposition=data["disposition"],
+            note=data["note"],
+            device_id=data["device_id"],
+        )
+        return Response(s.IncidentSerializer(selectors.incident_summary(closed)).data)
 
 
 class DuplicatesView(APIView):
@@ -228,6 +297,27 @@ class AssignmentTransitionView(APIView):
             device_id=data["device_id"],
         )
         return Response(s.AssignmentSerializer(selectors.assignment_summary(updated)).data)
+
+
+class AssignmentReplaceView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(request=s.ReplaceSerializer, responses={201: s.AssignmentSerializer})
+    def post(self, request: Request, assignment_id: int) -> Response:
+        """Cancel this unit's assignment and dispatch another unit instead, in one step."""
+        assignment = access.access_assignment(request.user, assignment_id)
+        data = validated(s.ReplaceSerializer, request.data)
+        created = services.assignment_replace(
+            user=request.user,
+            assignment_id=assignment.pk,
+            unit_id=data["unit_id"],
+            reason=data["reason"],
+            device_id=data["device_id"],
+        )
+        return Response(
+            s.AssignmentSerializer(selectors.assignment_summary(created)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class AssignmentAcknowledgeView(APIView):

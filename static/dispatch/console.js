@@ -760,12 +760,65 @@
       "<h4>" + escapeHtml(incident.chief_complaint || "Incident") + "</h4>" +
       '<p><span class="badge prio prio-' + priorityColour(incidentPriority(incident)) + '">' +
       escapeHtml(priorityLabel(incidentPriority(incident))) + "</span> " + escapeHtml(statusLabel(incident.status)) + "</p>" +
-      (incidentPlace(incident) ? "<p>" + escapeHtml(incidentPlace(incident)) + "</p>" : "") +
+      (incidentPlace(incident) ? '<p class="incident-address">' + escapeHtml(incidentPlace(incident)) +
+        (incident.stop ? ' <span class="muted">(stop at ' + escapeHtml(incident.stop) + ")</span>" : "") + "</p>" : "") +
+      (incident.proposed_determinant ? '<p class="upgrade-proposal">A later caller reports ' +
+        escapeHtml(priorityLabel(incident.proposed_determinant)) +
+        ' <button type="button" data-incident-action="upgrade" data-incident-id="' + escapeHtml(incident.id) +
+        '" data-determinant="' + escapeHtml(incident.proposed_determinant) + '">Upgrade to ' +
+        escapeHtml(priorityLabel(incident.proposed_determinant)) + "</button></p>" : "") +
+      callLines(incident) +
       (incident.access_notes ? "<p>Access: " + escapeHtml(incident.access_notes) + "</p>" : "") +
       locationDetail(incident) +
       assignmentLines(incident) +
+      incidentActions(incident) +
       "<p>#" + escapeHtml(incident.id) + "</p>"
     );
+  }
+
+  function callLines(incident) {
+    const calls = Array.isArray(incident.call_list) ? incident.call_list : [];
+    if (calls.length < 2) return "";
+    return '<ol class="call-lines">' + calls.map(function (c) {
+      const at = c.received_at ? clock(Date.parse(c.received_at)).slice(0, 5) + " " : "";
+      return "<li>" + escapeHtml(at + (c.chief_complaint || "call")) +
+        (c.determinant ? " (" + escapeHtml(priorityLabel(c.determinant)) + ")" : "") + "</li>";
+    }).join("") + "</ol>";
+  }
+
+  const DISPOSITIONS = [
+    ["cancelled", "Cancelled (not needed)"], ["duplicate", "Duplicate"], ["no_patient_found", "No patient found"],
+    ["treated_on_scene", "Treated on scene"], ["patient_refused", "Patient refused care"],
+    ["dead_on_scene", "Dead on scene"],
+  ];
+
+  // Act on the incident from its popup: show and add units, replace or cancel one, close.
+  function incidentActions(incident) {
+    const id = escapeHtml(incident.id);
+    const free = Array.from(state.units.values()).filter(function (e) { return e.data.status === "available"; })
+      .map(function (e) { return e.data; })
+      .sort(function (a, b) { return String(a.call_sign).localeCompare(String(b.call_sign)); });
+    const options = free.map(function (u) {
+      return '<option value="' + escapeHtml(u.id) + '">' + escapeHtml(u.call_sign) + "</option>";
+    }).join("");
+    const active = (Array.isArray(incident.assignments) ? incident.assignments : []).filter(function (a) {
+      return a.status === "dispatched" || a.status === "en_route";
+    });
+    const rows = active.map(function (a) {
+      const aid = escapeHtml(a.id);
+      return '<div class="assignment-actions" data-assignment-id="' + aid + '">' + escapeHtml(a.call_sign) +
+        ' <button type="button" data-incident-action="cancel" data-assignment-id="' + aid + '">Cancel</button>' +
+        (options ? ' <select class="replace-unit" aria-label="Replacement for ' + escapeHtml(a.call_sign) + '">' + options +
+          '</select> <button type="button" data-incident-action="replace" data-assignment-id="' + aid + '">Replace</button>' : "") +
+        "</div>";
+    }).join("");
+    return '<div class="incident-actions" data-incident-id="' + id + '">' +
+      '<button type="button" data-incident-action="units" data-incident-id="' + id + '">Units / add a unit</button>' +
+      rows +
+      '<div class="close-row"><select class="disposition" aria-label="Disposition">' +
+      DISPOSITIONS.map(function (d) { return '<option value="' + d[0] + '">' + escapeHtml(d[1]) + "</option>"; }).join("") +
+      '</select> <button type="button" data-incident-action="close" data-incident-id="' + id + '">Close incident</button></div>' +
+      '<p class="action-result" role="status"></p></div>';
   }
 
   const SOURCE_LABELS = {
@@ -829,8 +882,22 @@
     return incident.location_text || incident.address || incident.road_street || "";
   }
 
-  function upsertIncident(incident) {
+  // A live ETA merged into the console's current copy only: a route answer must never write
+  // an older copy of the incident (its status, its units) back over a newer one.
+  function setLiveEta(incidentId, assignmentId, seconds) {
+    const entry = state.incidents.get(String(incidentId));
+    if (!entry || !Array.isArray(entry.data.assignments)) return;
+    const assignments = entry.data.assignments.map(function (a) {
+      if (a.id !== assignmentId || (a.status !== "dispatched" && a.status !== "en_route")) return a;
+      return Object.assign({}, a, { live_eta_s: seconds });
+    });
+    upsertIncident(Object.assign({}, entry.data, { assignments: assignments }));
+  }
+
+  function upsertIncident(incident, options) {
     if (!incident || incident.id == null) return;
+    // A REST answer may arrive after the socket brought a newer state of the same incident.
+    if (options && options.ifAbsent && state.incidents.has(String(incident.id))) return;
     if (CLOSED_INCIDENT_STATUSES.has(incident.status)) {
       removeIncident(incident.id);
       return;
@@ -841,7 +908,16 @@
       entry = { data: incident, marker: null, li: null };
       state.incidents.set(id, entry);
     }
+    const previousData = entry.data;
     entry.data = Object.assign({}, entry.data, incident);
+    // Live ETAs are the console's own; a newer copy from the server keeps them.
+    if (previousData && Array.isArray(previousData.assignments) && Array.isArray(entry.data.assignments)) {
+      const live = new Map(previousData.assignments.map(function (a) { return [a.id, a.live_eta_s]; }));
+      entry.data.assignments = entry.data.assignments.map(function (a) {
+        return a.live_eta_s == null && live.get(a.id) != null && (a.status === "dispatched" || a.status === "en_route")
+          ? Object.assign({}, a, { live_eta_s: live.get(a.id) }) : a;
+      });
+    }
     const data = entry.data;
     if (hasPosition(data)) {
       const latlng = [Number(data.lat), Number(data.lon)];
@@ -871,6 +947,10 @@
     li.appendChild(el("span", "incident-status", statusLabel(data.status)));
     li.appendChild(el("span", "incident-loc", incidentPlace(data) || (hasPosition(data)
       ? Number(data.lat).toFixed(5) + ", " + Number(data.lon).toFixed(5) : "location unknown")));
+    if (data.stop) li.appendChild(el("span", "incident-stop", "stop at " + data.stop));
+    if (data.proposed_determinant) {
+      li.appendChild(el("span", "badge upgrade", "upgrade to " + priorityLabel(data.proposed_determinant) + " proposed"));
+    }
     const units = (Array.isArray(data.assignments) ? data.assignments : []).filter(function (a) {
       return a.status !== "cancelled" && a.status !== "cleared";
     });
@@ -941,6 +1021,53 @@
         event.preventDefault();
         focusFromList(event);
       }
+    });
+  });
+
+  // ---- incident actions (popup buttons) ----------------------------------------------------
+
+  const post = postJson;
+
+  function incidentAction(button) {
+    const box = button.closest(".incident-actions") || button.closest(".leaflet-popup-content");
+    const result = box ? box.querySelector(".action-result") : null;
+    const incidentId = button.dataset.incidentId || (box && box.dataset.incidentId);
+    const action = button.dataset.incidentAction;
+    function done(text) { if (result) result.textContent = text; }
+    let request = null;
+    if (action === "units") {
+      const incident = state.incidents.get(String(incidentId));
+      if (incident && GH.console.showRecommendations) GH.console.showRecommendations(incident.data);
+      return;
+    } else if (action === "upgrade") {
+      request = post("/api/v1/incidents/" + incidentId + "/upgrade/", { accept: true, determinant: button.dataset.determinant })
+        .then(function (data) { upsertIncident(data); return "Upgraded to " + priorityLabel(data.determinant) + "."; });
+    } else if (action === "cancel") {
+      request = post("/api/v1/assignments/" + button.dataset.assignmentId + "/transition/", { status: "cancelled", note: "cancelled by dispatch", device_id: "console" })
+        .then(function (data) { return data.call_sign + " cancelled."; });
+    } else if (action === "replace") {
+      const row = button.closest(".assignment-actions");
+      const choice = row ? row.querySelector("select.replace-unit") : null;
+      request = post("/api/v1/assignments/" + button.dataset.assignmentId + "/replace/", { unit_id: Number(choice.value), device_id: "console" })
+        .then(function (data) { return data.call_sign + " dispatched instead."; });
+    } else if (action === "close") {
+      const choice = box.querySelector("select.disposition");
+      request = post("/api/v1/incidents/" + incidentId + "/close/", { disposition: choice.value, device_id: "console" })
+        .then(function (data) { upsertIncident(data); return "Incident #" + data.id + " closed."; });
+    }
+    if (!request) return;
+    button.disabled = true;
+    request.then(done, function (err) { done(err.message); }).then(function () { button.disabled = false; });
+  }
+
+  // Leaflet stops clicks inside a popup from bubbling, so listen on each popup opened.
+  map.on("popupopen", function (event) {
+    const node = event.popup.getElement();
+    if (!node || node.dataset.actionsBound) return;
+    node.dataset.actionsBound = "1";
+    node.addEventListener("click", function (click) {
+      const button = click.target.closest("button[data-incident-action]");
+      if (button) incidentAction(button);
     });
   });
 
@@ -1044,6 +1171,12 @@
       if (!unitIds.has(li.dataset.unitId)) li.remove();
     });
     units.forEach(upsertUnit);
+    // Tablets online when the snapshot was taken; events keep it current from here on.
+    if (Array.isArray(data.presence)) {
+      const online = new Map(data.presence.map(function (p) { return [String(p.unit_id), p.device_id]; }));
+      Array.from(state.presence.keys()).forEach(function (id) { if (!online.has(id)) setPresence(id, null); });
+      online.forEach(function (device, id) { setPresence(id, device || "tablet"); });
+    }
     const hospitalIds = new Set(hospitals.map(function (h) { return String(h.id); }));
     Array.from(state.hospitals.keys()).forEach(function (id) { if (!hospitalIds.has(id)) removeHospital(id); });
     hospitals.forEach(upsertHospital);
@@ -1275,6 +1408,7 @@
     removeUnit: removeUnit,
     upsertHospital: upsertHospital,
     upsertIncident: upsertIncident,
+    setLiveEta: setLiveEta,
     removeIncident: removeIncident,
     showRoute: showRoute,
     clearRoute: clearRoute,

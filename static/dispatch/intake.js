@@ -279,17 +279,28 @@
 
   // ---- submit ------------------------------------------------------------------------
 
+  ui.showRecommendations = showRecommendations;
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     if (!fieldValue("chief_complaint")) { say("chief complaint: say what the emergency is.", "error"); return; }
     say("Locating…");
     locate()
       .then(function (location) { return create(location); })
-      .then(function (incident) {
-        ui.upsertIncident(incident);
-        say("Incident #" + incident.id + " created at " + (incident.address || incident.road_street || "the map point") + ".", "ok");
+      .then(function (answer) {
+        if (answer && answer.attached) {
+          // A duplicate call: attached, with what the caller said and any upgrade proposed.
+          ui.upsertIncident(answer.incident, { ifAbsent: true });
+          say(answer.message, answer.proposed_determinant ? "warning" : "ok");
+          form.reset();
+          return showRecommendations(ui.incident(answer.incident.id) || answer.incident);
+        }
+        const incident = answer;
+        ui.upsertIncident(incident, { ifAbsent: true });
+        say("Incident #" + incident.id + " created at " + (incident.address || incident.road_street || "the map point") +
+          (incident.stop ? " (stop at " + incident.stop + ")" : "") + ".", "ok");
         form.reset();
-        return showRecommendations(incident);
+        return showRecommendations(ui.incident(incident.id) || incident);
       })
       .catch(function (err) { say(err.message || String(err), "error"); });
   });
@@ -347,8 +358,8 @@
       if (!assignment) return;
       routeFor(unit.id, incident).then(function (route) {
         if (!route) return;
-        assignment.live_eta_s = route.duration_s;
-        ui.upsertIncident(incident);
+        // Only the ETA goes back: the copy read before the request may be older by now.
+        ui.setLiveEta(incident.id, assignment.id, route.duration_s);
         if (currentIncident && currentIncident.id === incident.id) {
           ui.showRoute(route.geometry, unit.call_sign + " · " + ui.mmss(route.duration_s));
         }

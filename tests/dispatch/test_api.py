@@ -59,7 +59,7 @@ def test_a_nearby_open_incident_is_shown_before_saving_and_the_call_can_be_attac
     assert Incident.objects.count() == 1
     attached = post(client, "/api/v1/incidents/", {**NEW_CALL, "attach_to": first["id"]})
     assert attached.status_code == 201
-    assert attached.json()["calls"] == 2
+    assert attached.json()["incident"]["calls"] == 2
     forced = post(client, "/api/v1/incidents/", {**NEW_CALL, "allow_duplicate": True})
     assert forced.status_code == 201
     assert Incident.objects.count() == 2
