@@ -106,6 +106,23 @@ def _coordinate(value: float | None, name: str, low: float, high: float) -> floa
     return float(value)
 
 
+def _best_match(text: str, *, field: str, limit: int) -> Any:
+    """The geocoder's best candidate for `text`, or DispatchError on `field` naming the
+    nearest suggestions when nothing matches."""
+    try:
+        answer = geocode_forward(text=text, limit=limit)
+    except GeocodeError as exc:
+        raise DispatchError(exc.message, field=field) from None
+    if not answer.candidates:
+        nearest = ", ".join(c.label for c in answer.suggestions[:3])
+        raise DispatchError(
+            f"No match for {text!r}." + (f" Nearest: {nearest}." if nearest else ""),
+            field=field,
+            code="no_match",
+        )
+    return answer.candidates[0]
+
+
 def location_resolve(location: LocationInput) -> ResolvedLocation:
     """Turn what the dispatcher has into a point, a road position a crew can reach, an address.
 
@@ -140,18 +157,7 @@ def location_resolve(location: LocationInput) -> ResolvedLocation:
     if source == LocationSource.ADDRESS and lat is None:
         if not location.text.strip():
             raise DispatchError("Type an address or a place.", field="location.text")
-        try:
-            answer = geocode_forward(text=location.text, limit=5)
-        except GeocodeError as exc:
-            raise DispatchError(exc.message, field="location.text") from None
-        if not answer.candidates:
-            nearest = ", ".join(c.label for c in answer.suggestions[:3])
-            raise DispatchError(
-                f"No match for {location.text!r}." + (f" Nearest: {nearest}." if nearest else ""),
-                field="location.text",
-                code="no_match",
-            )
-        best = answer.candidates[0]
+        best = _best_match(location.text, field="location.text", limit=5)
         lat, lon, confidence = best.lat, best.lon, best.confidence
         chosen_label = best.label
     lat = _coordinate(lat, "location.lat", -90.0, 90.0)
@@ -1025,18 +1031,7 @@ def _position_from_text(text: str) -> tuple[float, float]:
         raise DispatchError(exc.message, field="text") from None
     if parsed is not None:
         return parsed.lat, parsed.lon
-    try:
-        answer = geocode_forward(text=text, limit=3)
-    except GeocodeError as exc:
-        raise DispatchError(exc.message, field="text") from None
-    if not answer.candidates:
-        nearest = ", ".join(c.label for c in answer.suggestions[:3])
-        raise DispatchError(
-            f"No match for {text!r}." + (f" Nearest: {nearest}." if nearest else ""),
-            field="text",
-            code="no_match",
-        )
-    best = answer.candidates[0]
+    best = _best_match(text, field="text", limit=3)
     return best.lat, best.lon
 
 
