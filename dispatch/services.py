@@ -554,7 +554,9 @@ def assignments_create(
         if incident.status in {IncidentStatus.CLOSED, IncidentStatus.CANCELLED}:
             raise DispatchError(f"Incident #{incident.pk} is {incident.status}.", field="incident")
         units = list(
-            Unit.objects.select_for_update()
+            # of=self: the station and the manual position's author are outer joins, which
+            # PostgreSQL cannot lock (and need not: only the units are taken).
+            Unit.objects.select_for_update(of=("self",))
             .filter(pk__in=unit_ids)
             .select_related("home_station", "position_set_by")
             .order_by("pk")
