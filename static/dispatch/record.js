@@ -617,6 +617,21 @@
       for (let i = p.vitals.length - 1; i >= 0; i -= 1) if (p.vitals[i].status !== "rejected") return p.vitals[i];
       return null;
     }
+    // The scores shown are the newest set the server scored; a newer set (still sending, or
+    // partial and not scored) makes them older than the signs on screen: say so, with the time.
+    // Returns that newer set, or null when the scores are the newest there are.
+    function newerThanScores(p, scored) {
+      if (!scored) return null;
+      const since = new Date(scored.taken_at).getTime();
+      let newer = null;
+      for (const v of p.vitals) {
+        if (v === scored || v.status === "rejected") continue;
+        const at = new Date(v.taken_at).getTime();
+        if (at > since && (!newer || at > new Date(newer.taken_at).getTime())) newer = v;
+      }
+      return newer;
+    }
+    function scoresAreOlder(p, scored) { return newerThanScores(p, scored) !== null; }
     function patientLabel(p, index) {
       const parts = [];
       const d = p.draft;
@@ -641,7 +656,9 @@
         b.append(title, sub);
         const badges = make("span", "pt-badges");
         if (latest && latest.news2_total !== null) {
-          badges.append(make("span", "pt-news risk-" + (latest.news2_risk || "none"), "NEWS2 " + latest.news2_total));
+          const older = scoresAreOlder(q, latest);
+          badges.append(make("span", "pt-news risk-" + (latest.news2_risk || "none") + (older ? " older" : ""),
+            "NEWS2 " + latest.news2_total + (older ? " · " + clock(latest.taken_at) : "")));
         }
         if (q.srv && q.srv.acknowledged_at) badges.append(make("span", "pt-ack", "ED ✓"));
         if (badges.childNodes.length) b.append(badges);
@@ -719,8 +736,17 @@
         el.scores.append(make("p", "scores-pending", "Latest set sending… scores follow when the server has it."));
       }
       if (!scored) return;
+      const newer = newerThanScores(p, scored);
+      const older = newer !== null;
+      if (newer) {
+        const note = make("p", "scores-older", "Scores from vitals at " + clock(scored.taken_at) +
+          " — older than the latest set (" + clock(newer.taken_at) + ")" +
+          (newer.status === "pending" ? ", which is still sending" : ", which the server did not score") + ".");
+        note.id = "scores-older";
+        el.scores.append(note);
+      }
       const risk = scored.news2_risk || "none";
-      const news = make("div", "news2 risk-" + risk);
+      const news = make("div", "news2 risk-" + risk + (older ? " older" : ""));
       news.id = "news2";
       news.append(make("span", "news2-label", "NEWS2"), make("span", "news2-total", String(scored.news2_total)));
       const riskText = make("span", "news2-risk", (RISK_LABEL[risk] || "") + (RISK_RESPONSE[risk] ? " · " + RISK_RESPONSE[risk] : ""));
@@ -821,7 +847,10 @@
       const latest = latestSet(p);
       let signs = latest ? vitalsLine(latest) : "no vitals yet";
       const scored = latestServerSet(p);
-      if (scored && scored.news2_total !== null) signs += " · NEWS2 " + scored.news2_total + (scored.news2_risk ? " " + scored.news2_risk : "");
+      if (scored && scored.news2_total !== null) {
+        signs += " · NEWS2 " + scored.news2_total + (scored.news2_risk ? " " + scored.news2_risk : "");
+        if (scoresAreOlder(p, scored)) signs += " from vitals at " + clock(scored.taken_at) + " (older than these signs)";
+      }
       if (latest) {
         const trend = trendLine(latest);
         if (trend) signs += " · trend: " + trend;
