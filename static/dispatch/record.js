@@ -56,6 +56,7 @@
   const LVO_THRESHOLD = { RACE: 5, LAMS: 4 };
   const RECORD_STATUSES = ["on_scene", "transporting", "at_destination"];
   const FUTURE_SLACK_MS = 5 * 60 * 1000;
+  const DEST_REFRESH_MS = 30 * 1000;
 
   function start(tablet) {
     const root = document.getElementById("record");
@@ -76,7 +77,7 @@
       vitalsProblem: $("vitals-problem"), history: $("vitals-history"), patientState: $("patient-state"),
       meds: $("meds"), medName: $("med-name"), medAnticoag: $("med-anticoag"),
       destList: $("dest-list"), destNote: $("dest-note"), destReason: $("dest-reason"),
-      destSend: $("dest-send"), destCurrent: $("dest-current"), thread: $("thread"),
+      destSend: $("dest-send"), destCurrent: $("dest-current"), destWarning: $("dest-warning"), thread: $("thread"),
       compose: $("compose"), messageText: $("message-text"), unread: $("ed-unread"),
       ack: $("ed-ack-state"), ackBox: $("ed-ack-box"), scores: $("scores"), atmist: $("atmist"),
       scaleItems: $("scale-items"), scaleTotal: $("scale-total"), scaleFallback: $("scale-fallback"),
@@ -1040,11 +1041,37 @@
         li.append(b);
         el.destList.append(li);
       });
+      renderDestinationWarning(p, rows);
       const already = p.dest && p.dest.status !== "rejected" && p.dest.hospital_id === destChoice &&
         p.dest.reason === el.destReason.value;
       el.destSend.disabled = !(destChoice && el.destReason.value) || Boolean(already);
       const dest = p.dest;
       el.destCurrent.textContent = dest ? "Current: " + (tablet.hospitalName(dest.hospital_id) || "#" + dest.hospital_id) + (dest.status === "pending" ? " (sending…)" : "") : "";
+    }
+    // What the hospital chosen (or already sent) lacks for this patient, in the server's words
+    // once it has the destination (device ack `warnings`, detail `destination_warnings`), and
+    // from the ranked row before that, so the crew sees it before pressing "Send".
+    function renderDestinationWarning(p, rows) {
+      let lines = [];
+      let source = "ranking";
+      const current = p.dest && p.dest.status !== "rejected" ? p.dest.hospital_id : null;
+      const shown = destChoice || current;
+      const row = rows.find(function (r) { return r.hospital.id === shown; });
+      if (shown && shown === current && p.dest.status === "set") {
+        lines = p.destWarnings || (p.srv && p.srv.destination_id === shown && p.srv.destination_warnings) || [];
+        source = "server";
+      } else if (row) {
+        const name = row.hospital.name;
+        lines = (row.needs_missing || []).map(function (n) {
+          return name + " has no " + n + " care: its team will not be activated there.";
+        });
+        if (row.suitable === false && row.fit_note) lines.push(name + " does not take this patient: " + row.fit_note + ".");
+      }
+      if (row && row.on_diversion) lines = ["On diversion" + (row.diversion_reason ? ": " + row.diversion_reason : "") + "."].concat(lines);
+      el.destWarning.replaceChildren();
+      lines.forEach(function (text) { el.destWarning.append(make("p", "", "⚠ " + text)); });
+      el.destWarning.hidden = !lines.length;
+      el.destWarning.dataset.source = source;
     }
     function loadDestinations(p) {
       if (!p) return;
@@ -1075,6 +1102,7 @@
       if (!p || !destChoice || !reason) return;
       outbox.push("destination", { encounter: p.id, hospital_id: destChoice, reason: reason });
       p.dest = { hospital_id: destChoice, reason: reason, status: "pending" };
+      p.destWarnings = null;
       if (p.srv) p.srv.acknowledged_at = p.srv.destination_id === destChoice ? p.srv.acknowledged_at : null;
       tablet.chooseDestination(destChoice);
       persist();
@@ -1398,6 +1426,12 @@
       });
     }
     $("dest-refresh").addEventListener("click", function () { loadDestinations(current()); });
+    // Diversion changes go to the centres' and EDs' streams, not the units': while the crew
+    // looks at the destination list it is re-ranked every 30 s, so it follows them.
+    window.setInterval(function () {
+      if (db.pane !== "destination" || document.hidden || !outbox.isOnline()) return;
+      loadDestinations(current());
+    }, DEST_REFRESH_MS);
     el.destReason.addEventListener("change", render);
     el.destSend.addEventListener("click", sendDestination);
     el.compose.addEventListener("submit", function (event) {
@@ -1431,6 +1465,7 @@
         if (t) t.status = "acked";
       } else if (item.type === "destination") {
         p.dest = { hospital_id: item.data.hospital_id, reason: item.data.reason, status: "set" };
+        p.destWarnings = Array.isArray(answer.warnings) ? answer.warnings : [];
         if (p.srv && p.srv.destination_id !== item.data.hospital_id) {
           p.srv.destination_id = item.data.hospital_id;
           p.srv.acknowledged_at = null;
