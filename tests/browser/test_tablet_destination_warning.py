@@ -2,6 +2,7 @@
 
 A STEMI on the 12-lead needs primary PCI: picking the hospital without it shows the warning
 before "Send", and the server's warning (device ack) after; the capable hospital shows none.
+A diversion set while the destination tab is open shows in the list at the next 30 s re-rank.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from dispatch import services as dispatch_services
-from handoff.models import Encounter
+from handoff import services as handoff_services
+from handoff.models import EDStatus, Encounter, Hospital
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -83,3 +85,31 @@ def test_choosing_a_hospital_without_pci_for_a_stemi_warns_the_crew(
     encounter = Encounter.objects.select_related("destination").get()
     assert encounter.destination is not None
     assert encounter.destination.name == "Töölö Hospital"
+
+
+def test_the_destination_list_follows_a_diversion_while_it_is_open(
+    browser_context, browser_login, scene
+):
+    tablet = browser_login(browser_context, scene, TABLET)
+    # A fake clock, so the 30 s re-rank can be fast-forwarded.
+    tablet.clock.install()
+    tablet.reload()
+    tablet.locator("#connection", has_text="Live").wait_for(timeout=TIMEOUT_MS)
+    tablet.locator("#record").wait_for(timeout=TIMEOUT_MS)
+    tablet.click("#add-patient")
+    tablet.locator(".patient-tab", has_text="GH-").wait_for(timeout=TIMEOUT_MS)
+    tablet.click("#tab-destination")
+    toolo = tablet.locator("#dest-list .dest-option", has_text="Töölö Hospital")
+    toolo.wait_for(timeout=TIMEOUT_MS)
+    tablet.locator("#dest-note", has_text="Ranked by drive time").wait_for(timeout=TIMEOUT_MS)
+    assert "ON DIVERSION" not in toolo.inner_text()
+
+    nurse = factories.EDStaffFactory(hospital=Hospital.objects.get(name="Töölö Hospital"))
+    handoff_services.ed_status_set(
+        user=nurse,
+        hospital_id=nurse.hospital_id,
+        status=EDStatus.DIVERSION,
+        reason="CT down",
+    )
+    tablet.clock.run_for(31_000)
+    toolo.locator(".tag-bad", has_text="ON DIVERSION: CT down").wait_for(timeout=TIMEOUT_MS)
