@@ -104,10 +104,11 @@ def test_the_destination_list_follows_a_diversion_while_it_is_open(
     tablet.locator("#dest-note", has_text="Ranked by drive time").wait_for(timeout=TIMEOUT_MS)
     assert "ON DIVERSION" not in toolo.inner_text()
 
-    nurse = factories.EDStaffFactory(hospital=Hospital.objects.get(name="Töölö Hospital"))
+    toolo_hospital = Hospital.objects.get(name="Töölö Hospital")
+    nurse = factories.EDStaffFactory(hospital=toolo_hospital)
     handoff_services.ed_status_set(
         user=nurse,
-        hospital_id=nurse.hospital_id,
+        hospital_id=toolo_hospital.pk,
         status=EDStatus.DIVERSION,
         reason="CT down",
     )
