@@ -73,15 +73,3 @@ def test_the_tablet_reloads_offline_and_sends_its_queued_vitals_once(
     assert vitals.heart_rate == 88
     assert DeviceItem.objects.filter(type="encounter").count() == 1
     assert DeviceItem.objects.filter(type="vitals").count() == 1
-
-
-def test_the_worker_is_served_fresh_at_the_tablet_scope_without_patient_data(client):
-    response = client.get("/dispatch/tablet/sw.js")
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("application/javascript")
-    assert response["Cache-Control"] == "no-cache"
-    assert response["Service-Worker-Allowed"] == TABLET
-    body = response.content.decode()
-    assert "/static/dispatch/tablet.js" in body
-    assert "/dispatch/map/roads.geojson" in body
-    assert "/api/" not in body
