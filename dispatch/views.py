@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.staticfiles import finders
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
+from django.urls import reverse
 
 from accounts.access import role_required
 from accounts.models import Role
@@ -129,3 +136,80 @@ def _record_initial(user: Any, current: Assignment | None) -> dict[str, Any]:
         },
         "stroke_scales": {name: list(bounds) for name, bounds in STROKE_SCALE_RANGES.items()},
     }
+
+
+# What the tablet needs to start with no network (templates/dispatch/tablet.html loads these).
+TABLET_ASSETS = (
+    "css/app.css",
+    "vendor/leaflet/leaflet.css",
+    "dispatch/tablet.css",
+    "css/roadmap.css",
+    "dispatch/record.css",
+    "vendor/leaflet/leaflet.js",
+    "js/socket.js",
+    "js/outbox.js",
+    "dispatch/record.js",
+    "js/roadmap.js",
+    "dispatch/tablet.js",
+    "dispatch/tablet-icon.svg",
+)
+
+
+def _tablet_assets_version() -> str:
+    """A digest of the cached files' content: a changed file installs a new worker."""
+    digest = hashlib.sha256()
+    for name in TABLET_ASSETS:
+        path = finders.find(name)
+        digest.update(name.encode())
+        if path:
+            digest.update(Path(str(path)).read_bytes())
+    digest.update(reverse("dispatch:tablet").encode())
+    return digest.hexdigest()[:16]
+
+
+@login_not_required
+def tablet_service_worker(request: HttpRequest) -> HttpResponse:
+    """The tablet's service worker, at /dispatch/tablet/sw.js so its scope is the tablet page.
+
+    It carries no patient data (only file names), so it is served without a login: the
+    browser's update check must not be redirected to the login page.
+    """
+    context = {
+        "version": _tablet_assets_version(),
+        "page_url": reverse("dispatch:tablet"),
+        "assets": json.dumps([static(name) for name in TABLET_ASSETS]),
+        "map_data": json.dumps([reverse("dispatch:map-roads"), reverse("dispatch:map-places")]),
+    }
+    response = render(
+        request, "dispatch/tablet_sw.js", context, content_type="application/javascript"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["Service-Worker-Allowed"] = reverse("dispatch:tablet")
+    return response
+
+
+@login_not_required
+def tablet_manifest(request: HttpRequest) -> JsonResponse:
+    """The web app manifest that makes the crew screen installable on the tablet."""
+    tablet_url = reverse("dispatch:tablet")
+    manifest = {
+        "name": "Golden Hour crew tablet",
+        "short_name": "Golden Hour",
+        "start_url": tablet_url,
+        "scope": tablet_url,
+        "display": "standalone",
+        "orientation": "any",
+        "background_color": "#ffffff",
+        "theme_color": "#b3261e",
+        "icons": [
+            {
+                "src": static("dispatch/tablet-icon.svg"),
+                "sizes": "any",
+                "type": "image/svg+xml",
+                "purpose": "any",
+            }
+        ],
+    }
+    response = JsonResponse(manifest, content_type="application/manifest+json")
+    response["Cache-Control"] = "no-cache"
+    return response

@@ -56,6 +56,7 @@
   const LVO_THRESHOLD = { RACE: 5, LAMS: 4 };
   const RECORD_STATUSES = ["on_scene", "transporting", "at_destination"];
   const FUTURE_SLACK_MS = 5 * 60 * 1000;
+  const DEST_REFRESH_MS = 30 * 1000;
 
   function start(tablet) {
     const root = document.getElementById("record");
@@ -76,7 +77,7 @@
       vitalsProblem: $("vitals-problem"), history: $("vitals-history"), patientState: $("patient-state"),
       meds: $("meds"), medName: $("med-name"), medAnticoag: $("med-anticoag"),
       destList: $("dest-list"), destNote: $("dest-note"), destReason: $("dest-reason"),
-      destSend: $("dest-send"), destCurrent: $("dest-current"), thread: $("thread"),
+      destSend: $("dest-send"), destCurrent: $("dest-current"), destWarning: $("dest-warning"), thread: $("thread"),
       compose: $("compose"), messageText: $("message-text"), unread: $("ed-unread"),
       ack: $("ed-ack-state"), ackBox: $("ed-ack-box"), scores: $("scores"), atmist: $("atmist"),
       scaleItems: $("scale-items"), scaleTotal: $("scale-total"), scaleFallback: $("scale-fallback"),
@@ -617,6 +618,21 @@
       for (let i = p.vitals.length - 1; i >= 0; i -= 1) if (p.vitals[i].status !== "rejected") return p.vitals[i];
       return null;
     }
+    // The scores shown are the newest set the server scored; a newer set (still sending, or
+    // partial and not scored) makes them older than the signs on screen: say so, with the time.
+    // Returns that newer set, or null when the scores are the newest there are.
+    function newerThanScores(p, scored) {
+      if (!scored) return null;
+      const since = new Date(scored.taken_at).getTime();
+      let newer = null;
+      for (const v of p.vitals) {
+        if (v === scored || v.status === "rejected") continue;
+        const at = new Date(v.taken_at).getTime();
+        if (at > since && (!newer || at > new Date(newer.taken_at).getTime())) newer = v;
+      }
+      return newer;
+    }
+    function scoresAreOlder(p, scored) { return newerThanScores(p, scored) !== null; }
     function patientLabel(p, index) {
       const parts = [];
       const d = p.draft;
@@ -641,7 +657,9 @@
         b.append(title, sub);
         const badges = make("span", "pt-badges");
         if (latest && latest.news2_total !== null) {
-          badges.append(make("span", "pt-news risk-" + (latest.news2_risk || "none"), "NEWS2 " + latest.news2_total));
+          const older = scoresAreOlder(q, latest);
+          badges.append(make("span", "pt-news risk-" + (latest.news2_risk || "none") + (older ? " older" : ""),
+            "NEWS2 " + latest.news2_total + (older ? " · " + clock(latest.taken_at) : "")));
         }
         if (q.srv && q.srv.acknowledged_at) badges.append(make("span", "pt-ack", "ED ✓"));
         if (badges.childNodes.length) b.append(badges);
@@ -719,8 +737,17 @@
         el.scores.append(make("p", "scores-pending", "Latest set sending… scores follow when the server has it."));
       }
       if (!scored) return;
+      const newer = newerThanScores(p, scored);
+      const older = newer !== null;
+      if (newer) {
+        const note = make("p", "scores-older", "Scores from vitals at " + clock(scored.taken_at) +
+          " — older than the latest set (" + clock(newer.taken_at) + ")" +
+          (newer.status === "pending" ? ", which is still sending" : ", which the server did not score") + ".");
+        note.id = "scores-older";
+        el.scores.append(note);
+      }
       const risk = scored.news2_risk || "none";
-      const news = make("div", "news2 risk-" + risk);
+      const news = make("div", "news2 risk-" + risk + (older ? " older" : ""));
       news.id = "news2";
       news.append(make("span", "news2-label", "NEWS2"), make("span", "news2-total", String(scored.news2_total)));
       const riskText = make("span", "news2-risk", (RISK_LABEL[risk] || "") + (RISK_RESPONSE[risk] ? " · " + RISK_RESPONSE[risk] : ""));
@@ -821,7 +848,10 @@
       const latest = latestSet(p);
       let signs = latest ? vitalsLine(latest) : "no vitals yet";
       const scored = latestServerSet(p);
-      if (scored && scored.news2_total !== null) signs += " · NEWS2 " + scored.news2_total + (scored.news2_risk ? " " + scored.news2_risk : "");
+      if (scored && scored.news2_total !== null) {
+        signs += " · NEWS2 " + scored.news2_total + (scored.news2_risk ? " " + scored.news2_risk : "");
+        if (scoresAreOlder(p, scored)) signs += " from vitals at " + clock(scored.taken_at) + " (older than these signs)";
+      }
       if (latest) {
         const trend = trendLine(latest);
         if (trend) signs += " · trend: " + trend;
@@ -1011,11 +1041,37 @@
         li.append(b);
         el.destList.append(li);
       });
+      renderDestinationWarning(p, rows);
       const already = p.dest && p.dest.status !== "rejected" && p.dest.hospital_id === destChoice &&
         p.dest.reason === el.destReason.value;
       el.destSend.disabled = !(destChoice && el.destReason.value) || Boolean(already);
       const dest = p.dest;
       el.destCurrent.textContent = dest ? "Current: " + (tablet.hospitalName(dest.hospital_id) || "#" + dest.hospital_id) + (dest.status === "pending" ? " (sending…)" : "") : "";
+    }
+    // What the hospital chosen (or already sent) lacks for this patient, in the server's words
+    // once it has the destination (device ack `warnings`, detail `destination_warnings`), and
+    // from the ranked row before that, so the crew sees it before pressing "Send".
+    function renderDestinationWarning(p, rows) {
+      let lines = [];
+      let source = "ranking";
+      const current = p.dest && p.dest.status !== "rejected" ? p.dest.hospital_id : null;
+      const shown = destChoice || current;
+      const row = rows.find(function (r) { return r.hospital.id === shown; });
+      if (shown && shown === current && p.dest.status === "set") {
+        lines = p.destWarnings || (p.srv && p.srv.destination_id === shown && p.srv.destination_warnings) || [];
+        source = "server";
+      } else if (row) {
+        const name = row.hospital.name;
+        lines = (row.needs_missing || []).map(function (n) {
+          return name + " has no " + n + " care: its team will not be activated there.";
+        });
+        if (row.suitable === false && row.fit_note) lines.push(name + " does not take this patient: " + row.fit_note + ".");
+      }
+      if (row && row.on_diversion) lines = ["On diversion" + (row.diversion_reason ? ": " + row.diversion_reason : "") + "."].concat(lines);
+      el.destWarning.replaceChildren();
+      lines.forEach(function (text) { el.destWarning.append(make("p", "", "⚠ " + text)); });
+      el.destWarning.hidden = !lines.length;
+      el.destWarning.dataset.source = source;
     }
     function loadDestinations(p) {
       if (!p) return;
@@ -1046,6 +1102,7 @@
       if (!p || !destChoice || !reason) return;
       outbox.push("destination", { encounter: p.id, hospital_id: destChoice, reason: reason });
       p.dest = { hospital_id: destChoice, reason: reason, status: "pending" };
+      p.destWarnings = null;
       if (p.srv) p.srv.acknowledged_at = p.srv.destination_id === destChoice ? p.srv.acknowledged_at : null;
       tablet.chooseDestination(destChoice);
       persist();
@@ -1369,6 +1426,12 @@
       });
     }
     $("dest-refresh").addEventListener("click", function () { loadDestinations(current()); });
+    // Diversion changes go to the centres' and EDs' streams, not the units': while the crew
+    // looks at the destination list it is re-ranked every 30 s, so it follows them.
+    window.setInterval(function () {
+      if (db.pane !== "destination" || document.hidden || !outbox.isOnline()) return;
+      loadDestinations(current());
+    }, DEST_REFRESH_MS);
     el.destReason.addEventListener("change", render);
     el.destSend.addEventListener("click", sendDestination);
     el.compose.addEventListener("submit", function (event) {
@@ -1402,6 +1465,7 @@
         if (t) t.status = "acked";
       } else if (item.type === "destination") {
         p.dest = { hospital_id: item.data.hospital_id, reason: item.data.reason, status: "set" };
+        p.destWarnings = Array.isArray(answer.warnings) ? answer.warnings : [];
         if (p.srv && p.srv.destination_id !== item.data.hospital_id) {
           p.srv.destination_id = item.data.hospital_id;
           p.srv.acknowledged_at = null;

@@ -12,6 +12,13 @@
   const unitId = root.dataset.unitId;
   const stream = "dispatch.unit." + unitId;
   const KEY = "gh.crew." + unitId;
+
+  // The service worker (templates/dispatch/tablet_sw.js) keeps the page and its files so the
+  // tablet reloads with no network; the outbox and the record are in localStorage.
+  if ("serviceWorker" in navigator && root.dataset.swUrl) {
+    navigator.serviceWorker.register(root.dataset.swUrl, { scope: root.dataset.swScope })
+      .catch(function () { /* no offline copy (private window, http on a non-local host) */ });
+  }
   const RESYNC_EVERY_MS = 30000;
   const POSITION_EVERY_MS = 10000;
   // watchPosition stays silent while the fix does not change (a parked ambulance), and the

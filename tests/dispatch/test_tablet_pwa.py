@@ -1,0 +1,54 @@
+"""The tablet's web app manifest and service worker are served as a browser needs them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+TABLET = "/dispatch/tablet/"
+
+
+def test_the_worker_is_served_fresh_at_the_tablet_scope_without_a_login(client):
+    response = client.get("/dispatch/tablet/sw.js")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/javascript")
+    assert response["Cache-Control"] == "no-cache"
+    assert response["Service-Worker-Allowed"] == TABLET
+    body = response.content.decode()
+    for asset in (
+        "/static/dispatch/tablet.js",
+        "/static/dispatch/record.js",
+        "/static/js/outbox.js",
+        "/static/js/socket.js",
+        "/static/js/roadmap.js",
+        "/static/vendor/leaflet/leaflet.js",
+        "/dispatch/map/roads.geojson",
+        "/dispatch/map/places.json",
+    ):
+        assert asset in body
+    # Only file names: no API answer (patient data) is ever cached.
+    assert "/api/" not in body
+
+
+def test_the_manifest_makes_the_crew_screen_installable(client):
+    response = client.get("/dispatch/tablet/manifest.webmanifest")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/manifest+json"
+    manifest = json.loads(response.content)
+    assert manifest["start_url"] == TABLET
+    assert manifest["scope"] == TABLET
+    assert manifest["display"] == "standalone"
+    assert manifest["icons"][0]["type"] == "image/svg+xml"
+
+
+def test_the_tablet_page_links_the_manifest_and_the_worker(client):
+    crew = factories.CrewFactory()
+    client.force_login(crew)
+    html = client.get(TABLET).content.decode()
+    assert 'rel="manifest" href="/dispatch/tablet/manifest.webmanifest"' in html
+    assert 'data-sw-url="/dispatch/tablet/sw.js"' in html
