@@ -119,6 +119,9 @@ SCREENS: dict[str, dict[str, str]] = {
     # the console and the tablet draw it when tiles cannot load.
     "dispatch:map-roads": {D: ALLOW, OD: ALLOW, C: ALLOW, OC: ALLOW},
     "dispatch:map-places": {D: ALLOW, OD: ALLOW, C: ALLOW, OC: ALLOW},
+    # The tablet app's worker and manifest: file names only, fetched before any login.
+    "dispatch:tablet-sw": {s: ALLOW for s in SUBJECTS},
+    "dispatch:tablet-manifest": {s: ALLOW for s in SUBJECTS},
 }
 
 SOCKETS: dict[str, dict[str, str]] = {
