@@ -225,6 +225,23 @@ def _emit_unit(unit: Unit) -> None:
     )
 
 
+def _check_determinant(determinant: str) -> None:
+    if determinant not in Determinant.values:
+        raise DispatchError(
+            f"determinant must be one of {', '.join(Determinant.values)}.", field="determinant"
+        )
+
+
+def _call_received(call_received_at: datetime | None, now: datetime) -> datetime:
+    """When the call came in (now unless given); DispatchError if that is in the future."""
+    received = call_received_at or now
+    if received > now + timedelta(seconds=5):
+        raise DispatchError(
+            "The call cannot have been received in the future.", field="call_received_at"
+        )
+    return received
+
+
 def incident_create(
     *,
     user: Any,
@@ -246,16 +263,9 @@ def incident_create(
     centre_id = user.dispatch_centre_id
     if not chief_complaint.strip():
         raise DispatchError("Say what the emergency is.", field="chief_complaint")
-    if determinant not in Determinant.values:
-        raise DispatchError(
-            f"determinant must be one of {', '.join(Determinant.values)}.", field="determinant"
-        )
+    _check_determinant(determinant)
     now = timezone.now()
-    received = call_received_at or now
-    if received > now + timedelta(seconds=5):
-        raise DispatchError(
-            "The call cannot have been received in the future.", field="call_received_at"
-        )
+    received = _call_received(call_received_at, now)
     resolved = location_resolve(location)
     if not allow_duplicate:
         duplicates = selectors.incident_duplicates(
@@ -340,16 +350,10 @@ def incident_attach_call(
 
     New access notes are added to the incident's (the crew needs every way in).
     """
-    if determinant and determinant not in Determinant.values:
-        raise DispatchError(
-            f"determinant must be one of {', '.join(Determinant.values)}.", field="determinant"
-        )
+    if determinant:
+        _check_determinant(determinant)
     now = timezone.now()
-    received = call_received_at or now
-    if received > now + timedelta(seconds=5):
-        raise DispatchError(
-            "The call cannot have been received in the future.", field="call_received_at"
-        )
+    received = _call_received(call_received_at, now)
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         if locked.status not in OPEN_INCIDENT_STATUSES:

@@ -118,3 +118,19 @@ def browser_login():
         return page
 
     return login
+
+
+@pytest.fixture
+def chest_pain_crew(demo_units, make_incident, dispatcher):  # noqa: F811 - the fixtures above
+    """The crew of the first demo unit, dispatched to a chest pain (DELTA), with Töölö Hospital
+    to go to: the tablet tests' starting point. Returns (crew, incident)."""
+    from dispatch import services as dispatch_services
+    from tests import factories
+
+    crew = factories.CrewFactory(unit=demo_units[0])
+    factories.HospitalFactory(name="Töölö Hospital", lat=60.1803, lon=24.9238)
+    incident = make_incident(determinant="DELTA", chief_complaint="Chest pain, 67-year-old male")
+    dispatch_services.assignments_create(
+        user=dispatcher, incident_id=incident.pk, unit_ids=[crew.unit_id]
+    )
+    return crew, incident

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch import services as dispatch_services
 from handoff import services as handoff_services
 from handoff.models import EDStatus, Encounter, Hospital
 from tests import factories
@@ -21,27 +20,25 @@ TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
-def scene(demo_units, make_incident, dispatcher):
-    unit = demo_units[0]
-    crew = factories.CrewFactory(unit=unit)
+def scene(db):
+    # A PCI centre besides the one chest_pain_crew adds (Töölö, no PCI).
     factories.HospitalFactory(
         name="Meilahti Tower Hospital",
         lat=60.1890,
         lon=24.9030,
         capabilities=["general", "stemi_pci_24_7"],
     )
-    factories.HospitalFactory(name="Töölö Hospital", lat=60.1803, lon=24.9238)
-    incident = make_incident(determinant="DELTA", chief_complaint="Chest pain, 67-year-old male")
-    dispatch_services.assignments_create(
-        user=dispatcher, incident_id=incident.pk, unit_ids=[unit.pk]
-    )
-    return crew
+
+
+@pytest.fixture
+def crew(scene, chest_pain_crew):
+    return chest_pain_crew[0]
 
 
 def test_choosing_a_hospital_without_pci_for_a_stemi_warns_the_crew(
-    browser_context, browser_login, scene
+    browser_context, browser_login, crew
 ):
-    tablet = browser_login(browser_context, scene, TABLET)
+    tablet = browser_login(browser_context, crew, TABLET)
     tablet.locator("#connection", has_text="Live").wait_for(timeout=TIMEOUT_MS)
     tablet.locator("#record").wait_for(timeout=TIMEOUT_MS)
     tablet.click("#add-patient")
@@ -88,9 +85,9 @@ def test_choosing_a_hospital_without_pci_for_a_stemi_warns_the_crew(
 
 
 def test_the_destination_list_follows_a_diversion_while_it_is_open(
-    browser_context, browser_login, scene
+    browser_context, browser_login, crew
 ):
-    tablet = browser_login(browser_context, scene, TABLET)
+    tablet = browser_login(browser_context, crew, TABLET)
     # A fake clock, so the 30 s re-rank can be fast-forwarded.
     tablet.clock.install()
     tablet.reload()

@@ -10,9 +10,7 @@ from __future__ import annotations
 import pytest
 
 from config.models import DeviceItem
-from dispatch import services as dispatch_services
 from handoff.models import Encounter, VitalsSet
-from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,15 +19,8 @@ TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
-def scene(demo_units, make_incident, dispatcher):
-    unit = demo_units[0]
-    crew = factories.CrewFactory(unit=unit)
-    factories.HospitalFactory(name="Töölö Hospital", lat=60.1803, lon=24.9238)
-    incident = make_incident(determinant="DELTA", chief_complaint="Chest pain, 67-year-old male")
-    dispatch_services.assignments_create(
-        user=dispatcher, incident_id=incident.pk, unit_ids=[unit.pk]
-    )
-    return crew, incident
+def scene(chest_pain_crew):
+    return chest_pain_crew
 
 
 def test_the_tablet_reloads_offline_and_sends_its_queued_vitals_once(

@@ -11,9 +11,6 @@ import re
 
 import pytest
 
-from dispatch import services as dispatch_services
-from tests import factories
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TABLET = "/dispatch/tablet/"
@@ -21,15 +18,8 @@ TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
-def scene(demo_units, make_incident, dispatcher):
-    unit = demo_units[0]
-    crew = factories.CrewFactory(unit=unit)
-    factories.HospitalFactory(name="Töölö Hospital", lat=60.1803, lon=24.9238)
-    incident = make_incident(determinant="DELTA", chief_complaint="Chest pain, 67-year-old male")
-    dispatch_services.assignments_create(
-        user=dispatcher, incident_id=incident.pk, unit_ids=[unit.pk]
-    )
-    return crew
+def scene(chest_pain_crew):
+    return chest_pain_crew[0]
 
 
 def test_a_score_from_older_vitals_is_marked_older_with_its_time(
