@@ -101,3 +101,60 @@ class User(AbstractUser):
             Role.ED_STAFF: "handoff:board",
             Role.ADMIN: "admin:index",
         }[Role(self.role)]
+
+
+class DeviceToken(models.Model):
+    """A device's credential (AVL box, simulator, reference client), acting as `user`.
+
+    Only the SHA-256 of the key is stored: a database dump or an admin page cannot be
+    replayed as a unit. The key is shown once when issued (accounts.services); `prefix` is
+    its first, non-secret part, so an operator can tell tokens apart and revoke one.
+    """
+
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="device_tokens"
+    )
+    label = models.CharField(max_length=100, blank=True)
+    # A token issued for a unit acts as that unit only: it stops authenticating once its user
+    # no longer crews the unit (accounts.services.device_token_authenticate), so a box moved
+    # with its account to another ambulance cannot post that ambulance's fixes or patients.
+    unit = models.ForeignKey(
+        "dispatch.Unit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="device_tokens",
+        help_text="The unit this token may act as; empty for an unbound token.",
+    )
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="devicetoken_expires_after_created",
+                violation_error_message="A token must expire after it is issued.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user_id})"
+
+    def state_at(self, now: Any) -> str:
+        """ "revoked", "expired" or "active" at `now`."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "active"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import atexit
+import hashlib
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from django.utils import timezone
 from audit.chain import row_hash
 from audit.context import AuditContext, current
 from audit.models import GENESIS_HASH, AuditEvent, AuditHead
-from realtime import sql
+from config import sql
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,15 @@ READ_ACTIONS = frozenset({"read", "list"})
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Detail values are ids, codes and field names: no spaces, so no names or free text.
 _TOKEN = re.compile(r"^[A-Za-z0-9_.:/-]{0,128}$")
+
+
+def audit_token(value: Any) -> str:
+    """`value` as a detail value: itself when it is a plain token, else its SHA-256 (so a
+    value that could be free text is still identifiable against the row it came from)."""
+    text = str(value)
+    if _TOKEN.match(text):
+        return text
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:56]
 
 
 class AuditDetailError(ValueError):
@@ -282,3 +292,19 @@ def audit_record(
             _record_read(fields)
         return
     _append(fields)
+
+
+def audit_reads(actor: Any, object_type: str, object_ids: Iterable[Any], *, via: str) -> None:
+    """One audited read per object shown to `actor` in a list, snapshot or replay.
+
+    Preconditions: the caller has already checked that `actor` may see each of them; `via`
+    names the path (a token: "assignment_list", "ws_snapshot", "ws_replay", "page").
+    """
+    for object_id in dict.fromkeys(str(value) for value in object_ids):
+        audit_record(
+            actor=actor,
+            action="read",
+            object_type=object_type,
+            object_id=object_id,
+            detail={"via": via},
+        )

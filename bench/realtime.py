@@ -157,9 +157,9 @@ def make_fixture(devices: int) -> Fixture:
 
     django.setup()
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from accounts.models import Role, User
+    from accounts.services import device_token_issue
     from dispatch.models import (
         Assignment,
         AssignmentStatus,
@@ -168,8 +168,9 @@ def make_fixture(devices: int) -> Fixture:
         Station,
         Unit,
     )
-    from handoff import services
     from handoff.models import Hospital
+    from handoff.services.destination import destination_set
+    from handoff.services.encounters import encounter_open
 
     centre = DispatchCentre.objects.create(name="Bench centre", code="bench")
     station = Station.objects.create(
@@ -221,14 +222,14 @@ def make_fixture(devices: int) -> Fixture:
         assignment = Assignment.objects.create(
             incident=incident, unit=unit, status=AssignmentStatus.TRANSPORTING, notified_at=now
         )
-        encounter = services.encounter_open(user=crew, assignment_id=assignment.pk)
+        encounter = encounter_open(user=crew, assignment_id=assignment.pk)
         hospital = hospitals[index % HOSPITALS]
-        services.destination_set(
+        destination_set(
             user=crew, encounter_id=encounter.pk, hospital_id=hospital.pk, reason="closest"
         )
         specs.append(
             DeviceSpec(
-                token=Token.objects.create(user=crew).key,
+                token=device_token_issue(user=crew, created_by=None, label="bench").key,
                 device_id=f"bench-{index}",
                 unit_id=unit.pk,
                 encounter=str(encounter.public_id),
@@ -650,9 +651,9 @@ def cpu_snapshot(groups: dict[str, list[int]]) -> dict[str, float]:
 
 def _stored(step: Step) -> int:
     """Acknowledged items of the step missing from the database (must be 0)."""
-    from config.models import DeviceItem
     from dispatch.models import UnitPosition
     from handoff.models import VitalsSet
+    from realtime.models import DeviceItem
 
     item_ids = [item_id for _, item_id, _ in step.acked_ids]
     fixes = [client_id for kind, _, client_id in step.acked_ids if kind == "position"]

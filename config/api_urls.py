@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("routing.api.urls")),
     path("", include("dispatch.api.urls")),
     path("", include("handoff.api.urls")),
+    path("", include("exchange.urls")),
 ]

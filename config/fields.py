@@ -1,7 +1,9 @@
-"""Model fields shared by the apps."""
+"""Model fields shared by the apps, and the checks of text and times every input path uses."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -80,3 +82,38 @@ def coordinate_constraint(
     if nullable:
         on_globe |= models.Q(**{f"{lat}__isnull": True, f"{lon}__isnull": True})
     return models.CheckConstraint(condition=on_globe, name=f"{prefix}_{lat}_{lon}_on_globe")
+
+
+# --- Text and times from the outside (REST bodies, device items, services) -----------------
+
+# Device clocks drift; a time a few minutes "in the future" is a clock, not a lie.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+# No record of this system's care can be older; year 0001 is a tablet with no clock set.
+EARLIEST_CLINICAL_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+# C0 controls, DEL and C1 controls. Free text keeps tab and newline; a name keeps neither.
+# NUL cannot be stored by PostgreSQL, and CR or the others break HL7 v2 segments and screens.
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """Why `value` cannot be stored as text (a control character), or None."""
+    found = (_CONTROL_IN_TEXT if multiline else _CONTROL_IN_LINE).search(value)
+    if found is None:
+        return None
+    allowed = "only tab and newline are allowed" if multiline else "it must be one line"
+    return f"must not contain control characters (U+{ord(found.group()):04X}); {allowed}."
+
+
+def clinical_time_problem(value: datetime, *, now: datetime) -> str | None:
+    """Why `value` is not a plausible time of care (before 2000, or in the future), or None.
+
+    Preconditions: `value` and `now` are timezone-aware.
+    """
+    if value < EARLIEST_CLINICAL_TIME:
+        return f"must not be before {EARLIEST_CLINICAL_TIME:%Y-%m-%d}."
+    if value > now + FUTURE_TOLERANCE:
+        minutes = int(FUTURE_TOLERANCE.total_seconds() // 60)
+        return f"cannot be in the future (more than {minutes} minutes ahead of the server)."
+    return None

@@ -8,6 +8,9 @@ used at scale. README.md, "Configuration", lists every variable.
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
+import json
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,9 @@ from typing import Any
 import dj_database_url
 
 from config.env import Env, EnvError
+from handoff.interop.delivery import fhir_url_problem
+from handoff.interop.document import identifier_systems
+from handoff.interop.fhir_auth import FhirAuth, parse_fhir_auth
 
 env = Env()
 
@@ -98,7 +104,8 @@ CSRF_TRUSTED_ORIGINS = env.items("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # django.contrib.admin, its site auditing every add, change and delete in the chain.
+    "audit.admin_apps.AuditedAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -107,7 +114,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
@@ -117,6 +123,11 @@ INSTALLED_APPS = [
     "handoff",
     "routing",
     "audit",
+    "realtime",
+    "outbox",
+    "exchange",
+    "ops",
+    "demo",
     "config",
 ]
 
@@ -284,7 +295,7 @@ CELERY_BROKER_URL = env.url("CELERY_BROKER_URL", schemes=("redis", "rediss", "am
 if CELERY_BROKER_URL is None:
     CELERY_BROKER_URL = REDIS_URL
 # Without a broker every task runs in the calling process, and the embedded scheduler
-# (config/scheduler.py) runs the periodic jobs, so nothing depends on Redis being installed.
+# (ops/scheduler.py) runs the periodic jobs, so nothing depends on Redis being installed.
 CELERY_EMBEDDED = CELERY_BROKER_URL is None
 CELERY_TASK_ALWAYS_EAGER = CELERY_EMBEDDED
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -300,6 +311,9 @@ UNIT_STALE_AFTER_SECONDS = env.integer("UNIT_STALE_AFTER_SECONDS", 60, minimum=5
 # Fixes older than this are refused (recorded_at): a broken clock, not a replayed buffer.
 FIX_MAX_AGE_DAYS = env.integer("FIX_MAX_AGE_DAYS", 7, minimum=1)
 STALE_CHECK_INTERVAL_SECONDS = env.integer("STALE_CHECK_INTERVAL_SECONDS", 5, minimum=1)
+# How often ringing calls are checked against their centre's rollover time (a mutual-aid
+# agreement's rollover_seconds); a call rolls over at most this late.
+CALL_QUEUE_ROLLOVER_CHECK_SECONDS = env.integer("CALL_QUEUE_ROLLOVER_CHECK_SECONDS", 2, minimum=1)
 # The crew tablet asks for a fresh GPS fix when it sent none for this long (a parked
 # ambulance's watchPosition stays silent); keep it under UNIT_STALE_AFTER_SECONDS.
 CREW_POSITION_HEARTBEAT_SECONDS = env.integer("CREW_POSITION_HEARTBEAT_SECONDS", 30, minimum=10)
@@ -309,19 +323,133 @@ ACTIVATION_ESCALATE_AFTER_SECONDS = env.integer(
 )
 # How long the receiving ED keeps access to a patient's record after transfer of care.
 ED_ACCESS_HOURS_AFTER_HANDOFF = env.integer("ED_ACCESS_HOURS_AFTER_HANDOFF", 24, minimum=1)
+# A break-glass read (docs/security.md, "Break-glass"): how long an ED clinician's reasoned
+# read of a patient outside their scope lasts.
+BREAK_GLASS_MINUTES = env.integer("BREAK_GLASS_MINUTES", 60, minimum=1)
+BREAK_GLASS_REASON_MIN_LENGTH = 10
+# Who is mailed about every break-glass read (and Django's server errors): without ADMINS the
+# grant is still in the admin's list, but nobody is told at once.
+ADMINS = [(address, address) for address in env.items("ADMINS", [])]
+for _address in (address for address, _ in ADMINS):
+    if "@" not in _address:
+        raise EnvError("ADMINS", f"expected comma-separated e-mail addresses, got {_address!r}")
+SERVER_EMAIL = env.string("SERVER_EMAIL", "golden-hour@localhost")
+EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.string("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.integer("EMAIL_PORT", 25, minimum=1)
+if env.optional_str("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = env.string("EMAIL_FILE_PATH")
 # How long after "Clear" the crew may still confirm the handover of its patient (only that).
 CREW_HANDOVER_MINUTES_AFTER_CLEAR = env.integer("CREW_HANDOVER_MINUTES_AFTER_CLEAR", 60, minimum=1)
 # The ED board's live ETA: at most one recompute per transporting unit this often.
 HANDOFF_ETA_RECOMPUTE_SECONDS = env.integer("HANDOFF_ETA_RECOMPUTE_SECONDS", 12, minimum=1)
 HANDOFF_ETA_IN_BACKGROUND = env.boolean("HANDOFF_ETA_IN_BACKGROUND", True)
+# Where the full record may be sent (docs/security.md, "Delivery endpoints"): the hosts a
+# hospital's FHIR endpoint (https only) and its HL7 v2 MLLP receiver may name, each `host` or
+# `host:port`. Empty: no endpoint can be configured, nothing is delivered. An administrator
+# can only choose among these, so a changed endpoint cannot send patients anywhere else.
+HANDOFF_FHIR_ALLOWED_HOSTS = [host.lower() for host in env.items("HANDOFF_FHIR_ALLOWED_HOSTS", [])]
+HANDOFF_HL7_ALLOWED_HOSTS = [host.lower() for host in env.items("HANDOFF_HL7_ALLOWED_HOSTS", [])]
+# Plain http:// to a loopback address (a receiver on this machine: tests, a local bridge);
+# never in production, where every FHIR endpoint is https.
+HANDOFF_FHIR_HTTP_LOOPBACK = env.boolean("HANDOFF_FHIR_HTTP_LOOPBACK", default=False)
+if PRODUCTION and HANDOFF_FHIR_HTTP_LOOPBACK:
+    raise EnvError("HANDOFF_FHIR_HTTP_LOOPBACK", "plain http delivery is refused in production")
+
+
+def _mllp_senders() -> dict[str, list[str]]:
+    """Who may send outcomes over MLLP (docs/interop.md, "Outcome back to EMS"): JSON
+    `{"<hospital code>": ["10.0.0.5", "10.0.1.0/24"]}`. MLLP carries no credential, so the
+    source address is the sender's identity; one address may therefore belong to one
+    hospital only. Whether each code names a hospital is checked when the listener starts."""
+    name = "HL7_INBOUND_MLLP_SENDERS"
+    text = env.optional_str(name)
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise EnvError(name, f"is not JSON ({error.msg} at position {error.pos})") from None
+    if not isinstance(value, dict):
+        raise EnvError(name, 'expected a JSON object {"<hospital code>": ["<address>", ...]}')
+    senders: dict[str, list[str]] = {}
+    owners: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]] = []
+    for code, addresses in value.items():
+        if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+            raise EnvError(name, f"{code!r}: expected a list of addresses or networks")
+        networks = []
+        for address in addresses:
+            try:
+                network = ipaddress.ip_network(address.strip())
+            except ValueError as error:
+                # ipaddress names the value and the fault ("has host bits set").
+                raise EnvError(name, f"{code!r}: {error}") from None
+            for other, owner in owners:
+                if owner != code and network.overlaps(other):
+                    raise EnvError(name, f"{address!r} of {code!r} is also an address of {owner!r}")
+            owners.append((network, code))
+            networks.append(str(network))
+        senders[code] = networks
+    return senders
+
+
+HL7_INBOUND_MLLP_SENDERS = _mllp_senders()
+
+# Exchange between deployments (docs/interop.md, "Between deployments"): the hosts peers may
+# be reached at, this deployment's own base URL and name (written into MessageHeader.source),
+# and how far a signed request's timestamp may be from now.
+EXCHANGE_PEER_ALLOWED_HOSTS = [h.lower() for h in env.items("EXCHANGE_PEER_ALLOWED_HOSTS", [])]
+EXCHANGE_OWN_BASE_URL = env.string("EXCHANGE_OWN_BASE_URL", "https://localhost")
+EXCHANGE_OWN_NAME = env.string("EXCHANGE_OWN_NAME", "golden-hour")
+EXCHANGE_SIGNATURE_WINDOW = env.integer("EXCHANGE_SIGNATURE_WINDOW", 300, minimum=10, maximum=3600)
+
+
+def _fhir_auth() -> dict[str, FhirAuth]:
+    """Per-origin FHIR authentication (docs/interop.md, "Authentication"): the JSON of the
+    file HANDOFF_FHIR_AUTH_FILE or of the variable HANDOFF_FHIR_AUTH, never both."""
+    path, inline = env.optional_str("HANDOFF_FHIR_AUTH_FILE"), env.optional_str("HANDOFF_FHIR_AUTH")
+    if path and inline:
+        raise EnvError("HANDOFF_FHIR_AUTH", "set it or HANDOFF_FHIR_AUTH_FILE, not both")
+    name, text = "HANDOFF_FHIR_AUTH", inline
+    if path:
+        name = "HANDOFF_FHIR_AUTH_FILE"
+        try:
+            text = Path(path).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise EnvError(name, f"{path} cannot be read ({type(error).__name__})") from None
+    if not text:
+        return {}
+
+    def token_url_problem(url: str) -> str | None:
+        return fhir_url_problem(
+            url,
+            allowed_hosts=HANDOFF_FHIR_ALLOWED_HOSTS,
+            http_loopback=HANDOFF_FHIR_HTTP_LOOPBACK,
+        )
+
+    try:
+        return parse_fhir_auth(text, url_problem=token_url_problem)
+    except ValueError as error:
+        raise EnvError(name, str(error)) from None
+
+
+# Held as parsed objects (paths, algorithms, no key material). An endpoint whose origin has
+# no entry is sent without authentication in development and refused in production, where
+# `{"type": "none"}` says so explicitly.
+HANDOFF_FHIR_AUTH = _fhir_auth()
+HANDOFF_FHIR_AUTH_REQUIRED = PRODUCTION
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
-    "heartbeat": {"task": "config.tasks.heartbeat", "schedule": 15.0},
+    "heartbeat": {"task": "ops.tasks.heartbeat", "schedule": 15.0},
     "units-flag-stale": {
         "task": "dispatch.tasks.units_flag_stale",
         "schedule": float(STALE_CHECK_INTERVAL_SECONDS),
     },
+    "call-queue-roll-over": {
+        "task": "dispatch.tasks.queued_calls_roll_over",
+        "schedule": float(CALL_QUEUE_ROLLOVER_CHECK_SECONDS),
+    },
     "activations-escalate": {"task": "handoff.tasks.activations_escalate", "schedule": 15.0},
-    "outbox-sweep": {"task": "config.tasks.outbox_sweep", "schedule": 10.0},
+    "outbox-sweep": {"task": "outbox.tasks.outbox_sweep", "schedule": 10.0},
     "audit-head-export": {
         "task": "audit.tasks.audit_head_export",
         "schedule": float(AUDIT_HEAD_EXPORT_SECONDS),
@@ -375,12 +503,57 @@ MAP_TILE_URL = env.string("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x
 GEOCODER_USER_AGENT = env.string("GEOCODER_USER_AGENT", "golden-hour-dispatch")
 GEOCODER_TIMEOUT_SECONDS = env.number("GEOCODER_TIMEOUT_SECONDS", 3.0, minimum=0.1)
 
+# --- Interoperability identifiers (docs/interop.md, "Identifier systems") ---------------------
+
+
+def _mrn_systems(name: str) -> dict[str, str]:
+    """Parse `HOSPITAL_CODE=system,...`: each hospital's own MRN identifier system."""
+    value = env.optional_str(name)
+    systems: dict[str, str] = {}
+    for item in (value or "").split(","):
+        if not item.strip():
+            continue
+        code, sep, system = item.partition("=")
+        if not sep or not code.strip() or not system.strip():
+            raise EnvError(name, f"expected HOSPITAL_CODE=system pairs, got {item!r}")
+        systems[code.strip()] = system.strip()
+    return systems
+
+
+# Unset: the development systems `urn:golden-hour:...`, private to this project. A
+# deployment sets an https URI it controls or an OID it was assigned.
+FHIR_IDENTIFIER_BASE = env.optional_str("FHIR_IDENTIFIER_BASE")
+FHIR_MRN_SYSTEMS = _mrn_systems("FHIR_MRN_SYSTEMS")
+try:
+    identifier_systems(FHIR_IDENTIFIER_BASE, FHIR_MRN_SYSTEMS)
+except ValueError as error:
+    raise EnvError(
+        "FHIR_MRN_SYSTEMS" if "MRN" in str(error) else "FHIR_IDENTIFIER_BASE", str(error)
+    ) from None
+
+# --- NEMSIS 3.5.1 export (docs/interop.md, "NEMSIS 3.5.1 EMS data set") -----------------
+
+# The official XSDs, Schematron and samples, kept beside the project (never copied into it).
+NEMSIS_STANDARDS_DIR = env.path(
+    "NEMSIS_STANDARDS_DIR", BASE_DIR.parent / "shared" / "standards" / "nemsis"
+)
+# dAgency.01 / .02 / .04 and eResponse.01: the ids the state EMS office assigned. The
+# defaults are development placeholders; "00" is no ANSI state (outside the US there is none).
+NEMSIS_AGENCY_STATE_ID = env.string("NEMSIS_AGENCY_STATE_ID", "GH-DEV")
+NEMSIS_AGENCY_NUMBER = env.string("NEMSIS_AGENCY_NUMBER", "GH-DEV-1")
+NEMSIS_AGENCY_STATE = env.string("NEMSIS_AGENCY_STATE", "00")
+if not re.fullmatch(r"[0-9]{2}", NEMSIS_AGENCY_STATE):
+    raise EnvError("NEMSIS_AGENCY_STATE", "expected a two-digit ANSI state code")
+NEMSIS_SOFTWARE_CREATOR = env.string("NEMSIS_SOFTWARE_CREATOR", "Golden Hour project")
+NEMSIS_SOFTWARE_VERSION = "0.1.0"
+
 # --- API ----------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so an API call without valid credentials is a 401 naming the Token scheme.
+        "accounts.authentication.DeviceTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
@@ -409,6 +582,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # ed_disposition and hospital_disposition share one code list (NEMSIS eOutcome / NUBC).
+    "ENUM_NAME_OVERRIDES": {"DispositionEnum": "handoff.models.Disposition"},
 }
 
 # --- Logging ------------------------------------------------------------------------------
@@ -448,6 +623,12 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+
+# Device tokens (accounts.DeviceToken): lifetime of a new one, and how often an open socket
+# re-checks its credential in the database (revocation from a process the channel layer does
+# not reach; within one layer a revocation closes the socket at once).
+DEVICE_TOKEN_DAYS = env.integer("DEVICE_TOKEN_DAYS", 90, minimum=1, maximum=3650)
+DEVICE_TOKEN_RECHECK_SECONDS = env.integer("DEVICE_TOKEN_RECHECK_SECONDS", 30, minimum=1)
 
 # Idle sessions end: the expiry slides with each request and the cookie dies with the browser.
 SESSION_COOKIE_AGE = env.integer("SESSION_IDLE_MINUTES", 120, minimum=5) * 60
@@ -496,3 +677,6 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+# Outcome feedback (docs/handoff.md, "Outcome back to EMS"): how long after the handover the
+# crew of the unit that brought a patient sees the hospital's outcome on the tablet.
+CREW_OUTCOME_FEEDBACK_DAYS = env.integer("CREW_OUTCOME_FEEDBACK_DAYS", 14, minimum=1)

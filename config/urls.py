@@ -7,7 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
-from config.health import healthz
+from ops.health import healthz
 
 admin.site.site_header = "Golden Hour administration"
 admin.site.site_title = "Golden Hour"
@@ -25,4 +25,5 @@ urlpatterns = [
     # The split view serves its start-up script as a file, so the CSP needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]
+handler400 = "config.views.bad_request"
 handler404 = "config.views.page_not_found"

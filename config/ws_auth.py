@@ -1,8 +1,11 @@
 """WebSocket authentication for devices: `Authorization: Token <key>` on the handshake.
 
 Browsers use the session cookie (AuthMiddlewareStack); devices that are not browsers (AVL
-boxes, the simulator, the Python reference client) send a DRF token in a header, never in
-the URL, where it would end up in access logs.
+boxes, the simulator, the Python reference client) send a device token (accounts.DeviceToken)
+in a header, never in the URL, where it would end up in access logs. An unknown, expired or
+revoked token, or one of an inactive user, leaves the scope anonymous: the consumer closes
+with 4401. `scope["device_token"]` tells the consumer which token to watch (its revocation
+and expiry close the socket, realtime.consumers).
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from django.contrib.auth.models import AnonymousUser
 
 
 @database_sync_to_async
-def _user_for_token(key: str) -> Any:
-    from rest_framework.authtoken.models import Token
+def _authenticate(key: str) -> tuple[Any, Any]:
+    from accounts.services import DeviceCredential, device_token_authenticate
 
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
-        return AnonymousUser()
-    return token.user
+    found = device_token_authenticate(key)
+    if found is None:
+        return AnonymousUser(), None
+    user, token = found
+    return user, DeviceCredential(token_id=token.pk, expires_at=token.expires_at)
 
 
 class TokenAuthMiddleware:
@@ -36,5 +40,6 @@ class TokenAuthMiddleware:
             raw = headers.get(b"authorization", b"").decode("latin-1")
             scheme, _, key = raw.partition(" ")
             if scheme.lower() == "token" and key.strip():
-                scope = {**scope, "user": await _user_for_token(key.strip())}
+                user, credential = await _authenticate(key.strip())
+                scope = {**scope, "user": user, "device_token": credential}
         return await self.app(scope, receive, send)

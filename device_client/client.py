@@ -312,6 +312,10 @@ def _ws_url(base_url: str, path: str) -> tuple[str, str]:
 class DeviceClient:
     """One device (tablet, AVL box, simulated unit) speaking the device protocol.
 
+    `token` is a device token of a crew user of the unit (`manage.py device_token issue`,
+    shown once). When it is revoked or expires, or its user is deactivated, the server closes
+    the socket with 4401 and the client stops with DeviceClientError instead of retrying.
+
     `enqueue` (or `enqueue_many`) may be called at any time, connected or not, also before
     `start`. Run the connection with `start()` (a background task) or `await run()`; stop
     with `close()`. Events of the stream (snapshot included) go to `events` (an

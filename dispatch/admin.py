@@ -2,14 +2,35 @@ from typing import Any
 
 from django.contrib import admin
 
-from config.admin import AuditedReadOnlyAdmin, ReadOnlyInline
-from dispatch.models import Assignment, Call, DispatchCentre, Incident, Station, Unit
+from audit.admin_base import AuditedReadOnlyAdmin, ReadOnlyInline
+from dispatch.models import (
+    Assignment,
+    Call,
+    DispatchCentre,
+    Incident,
+    IncidentTransfer,
+    MutualAidAgreement,
+    MutualAidRequest,
+    QueuedCall,
+    Station,
+    Unit,
+)
 
 
 @admin.register(DispatchCentre)
 class DispatchCentreAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "code")
+    list_display = ("name", "code", "has_area")
     search_fields = ("name", "code")
+
+    @admin.display(boolean=True, description="area")
+    def has_area(self, obj: DispatchCentre) -> bool:
+        return bool(obj.area)
+
+
+@admin.register(MutualAidAgreement)
+class MutualAidAgreementAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("centre_a", "centre_b", "active", "share_units", "rollover_seconds")
+    list_filter = ("active",)
 
 
 @admin.register(Station)
@@ -74,3 +95,28 @@ class AssignmentAdmin(_IncidentRecordAdmin):
     list_filter = ("status", "unit__centre")
     list_select_related = ("incident", "unit", "destination")
     search_fields = ("=incident__id", "unit__call_sign")
+
+
+@admin.register(IncidentTransfer)
+class IncidentTransferAdmin(_IncidentRecordAdmin):
+    list_display = ("incident", "from_centre", "to_centre", "status", "proposed_at", "decided_at")
+    list_filter = ("status", "from_centre", "to_centre")
+    search_fields = ("=incident__id",)
+
+
+@admin.register(MutualAidRequest)
+class MutualAidRequestAdmin(_IncidentRecordAdmin):
+    list_display = ("incident", "unit", "requesting_centre", "lending_centre", "status")
+    list_filter = ("status", "lending_centre")
+    search_fields = ("=incident__id",)
+
+
+@admin.register(QueuedCall)
+class QueuedCallAdmin(AuditedReadOnlyAdmin):
+    audit_object_type = "queued_call"
+    list_display = ("id", "centre", "status", "received_at", "offered_to", "answered_at")
+    list_filter = ("status", "centre")
+    search_fields = ("=id",)
+
+    def audit_object_id(self, obj: Any) -> Any:
+        return obj.pk

@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from audit.context import current
+from audit.services import audit_reads, audit_record
 from dispatch import access, events, selectors, services
 from dispatch.devices import CREW_ITEM_TYPES
 from realtime.consumers import ScreenConsumer, envelope, rejection
@@ -37,6 +38,13 @@ def _seqs(items: list[Any]) -> list[int]:
     ]
 
 
+def _incident_ids(board: dict[str, Any]) -> list[int]:
+    ids = [incident["id"] for incident in board["incidents"]]
+    # A partner's request shows its incident's complaint and address to the lending centre.
+    ids += [r["incident_id"] for r in board.get("aid_requests", []) if r["incident_id"] not in ids]
+    return list(dict.fromkeys(ids))
+
+
 class DispatcherConsumer(ScreenConsumer):
     """A dispatcher console: follows its centre's stream."""
 
@@ -47,10 +55,19 @@ class DispatcherConsumer(ScreenConsumer):
         return [events.centre_group(target.pk)]
 
     def snapshot(self, target: Any) -> dict[str, Any]:
+        board = selectors.dispatch_board_snapshot(centre_id=target.pk)
+        # The open incidents' complaints, callers and addresses: a read of each (on connect
+        # and on every resync).
+        audit_reads(self.scope["user"], "incident", _incident_ids(board), via="ws_snapshot")
+        # Ringing calls show the callers' numbers: a read of each.
+        audit_reads(
+            self.scope["user"],
+            "queued_call",
+            [call["id"] for call in board["call_queue"]],
+            via="ws_snapshot",
+        )
         return envelope(
-            "dispatch.board.snapshot",
-            stream=events.centre_group(target.pk),
-            data=selectors.dispatch_board_snapshot(centre_id=target.pk),
+            "dispatch.board.snapshot", stream=events.centre_group(target.pk), data=board
         )
 
 
@@ -81,11 +98,20 @@ class CrewConsumer(ScreenConsumer):
         return [events.unit_group(target.pk)]
 
     def snapshot(self, target: Any) -> dict[str, Any]:
-        return envelope(
-            "dispatch.unit.snapshot",
-            stream=events.unit_group(target.pk),
-            data=selectors.crew_snapshot(target),
-        )
+        data = selectors.crew_snapshot(target)
+        if data["assignment"] is not None:
+            # The job's address and notes are where the patient is: an audited read.
+            audit_record(
+                actor=self.scope["user"],
+                action="read",
+                object_type="incident",
+                object_id=data["assignment"]["incident"]["id"],
+                detail={"via": "ws_snapshot"},
+            )
+        return envelope("dispatch.unit.snapshot", stream=events.unit_group(target.pk), data=data)
+
+    def replayable(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return access.crew_replay_visible(self.scope["user"], super().replayable(events))
 
     async def _presence(self, verb: str) -> None:
         unit = self.target

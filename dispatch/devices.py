@@ -13,7 +13,6 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.utils.dateparse import parse_datetime
 
 from dispatch import access, services
-from handoff.devices import HANDOFF_ITEM_TYPES
 from realtime.devices import BatchItem, ItemRejected, ItemType, item_number
 
 
@@ -139,5 +138,17 @@ DISPATCH_ITEM_TYPES = {
         ItemType("acknowledge", acknowledge),
     )
 }
-# The tablet's handoff items (encounter, vitals, message, destination) share the socket.
-CREW_ITEM_TYPES = {**DISPATCH_ITEM_TYPES, **HANDOFF_ITEM_TYPES}
+# Every item the crew socket takes: dispatch's, then those the apps built on dispatch
+# register (handoff's encounter, vitals, message, destination items share the socket).
+CREW_ITEM_TYPES: dict[str, ItemType] = dict(DISPATCH_ITEM_TYPES)
+
+
+def register_crew_items(types: dict[str, ItemType]) -> None:
+    """Add an app's item types to the crew socket (in its AppConfig.ready).
+
+    A name already taken by another handler is refused: two apps cannot both own an item.
+    """
+    for name, item in types.items():
+        if CREW_ITEM_TYPES.get(name, item) is not item:
+            raise ValueError(f"The crew item type {name!r} is registered twice.")
+    CREW_ITEM_TYPES.update(types)

@@ -123,8 +123,8 @@ def roads_geojson(request: HttpRequest) -> HttpResponse:
 @role_required(Role.DISPATCHER, Role.CREW)
 def places_json(request: HttpRequest) -> HttpResponse:
     """The region's named places: stations, hospitals, and squares and landmarks of the map."""
+    from dispatch import hooks
     from dispatch.models import Station
-    from handoff.models import Hospital
     from routing.selectors import map_landmarks
 
     places: list[dict[str, Any]] = [
@@ -133,7 +133,7 @@ def places_json(request: HttpRequest) -> HttpResponse:
     ]
     places += [
         {"name": h.name, "kind": "hospital", "lat": h.lat, "lon": h.lon}
-        for h in Hospital.objects.order_by("name")
+        for h in hooks.provided().hospitals()
     ]
     places += map_landmarks()
     response = JsonResponse({"places": places})

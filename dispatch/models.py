@@ -12,12 +12,28 @@ class DispatchCentre(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     code = models.SlugField(max_length=32, unique=True)
+    # The centre's jurisdiction as a GeoJSON Polygon or MultiPolygon (lon, lat order); a call
+    # located outside it and inside another centre's area is proposed for transfer there.
+    area = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="GeoJSON Polygon or MultiPolygon geometry of the centre's jurisdiction",
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from dispatch.region import area_problem
+
+        problem = area_problem(self.area)
+        if problem:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError({"area": problem})
 
 
 class Station(models.Model):
@@ -421,3 +437,206 @@ class UnitPresence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} on unit {self.unit_id}"
+
+
+class TransferStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    ACCEPTED = "accepted", "Accepted"
+    REFUSED = "refused", "Refused"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class IncidentTransfer(models.Model):
+    """A proposal to hand an incident to the centre that owns its location. Until the other
+    centre accepts, the incident (and its callers' data) stays with the centre that took it."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="transfers")
+    from_centre = models.ForeignKey(
+        DispatchCentre, on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    to_centre = models.ForeignKey(
+        DispatchCentre, on_delete=models.PROTECT, related_name="transfers_in"
+    )
+    status = models.CharField(
+        max_length=12, choices=TransferStatus.choices, default=TransferStatus.PROPOSED
+    )
+    reason = models.CharField(max_length=200)
+    proposed_at = models.DateTimeField()
+    proposed_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decision_note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident"],
+                condition=models.Q(status="proposed"),
+                name="incidenttransfer_one_open_per_incident",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=TransferStatus.values),
+                name="incidenttransfer_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_centre=models.F("to_centre")),
+                name="incidenttransfer_other_centre",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"incident #{self.incident_id} -> {self.to_centre_id} ({self.status})"
+
+
+class MutualAidAgreement(models.Model):
+    """Two neighbouring centres that lend each other units (each loan accepted by the
+    lender) and take each other's unanswered calls after `rollover_seconds`."""
+
+    centre_a = models.ForeignKey(DispatchCentre, on_delete=models.PROTECT, related_name="+")
+    centre_b = models.ForeignKey(DispatchCentre, on_delete=models.PROTECT, related_name="+")
+    active = models.BooleanField(default=True)
+    share_units = models.BooleanField(
+        default=True, help_text="Each centre sees the other's available units in recommendations"
+    )
+    rollover_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="A call not answered within this many seconds is offered to the partner "
+        "(empty: no rollover)",
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["centre_a", "centre_b"], name="mutualaidagreement_pair_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(centre_a__lt=models.F("centre_b")),
+                name="mutualaidagreement_pair_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"mutual aid {self.centre_a_id} <-> {self.centre_b_id}"
+
+
+class MutualAidStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    ACCEPTED = "accepted", "Accepted"
+    REFUSED = "refused", "Refused"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class MutualAidRequest(models.Model):
+    """A centre asks a partner to lend one of its units to an incident; the unit is sent
+    only when a dispatcher of the lending centre accepts."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="aid_requests")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="aid_requests")
+    requesting_centre = models.ForeignKey(
+        DispatchCentre, on_delete=models.PROTECT, related_name="aid_requested"
+    )
+    lending_centre = models.ForeignKey(
+        DispatchCentre, on_delete=models.PROTECT, related_name="aid_lent"
+    )
+    status = models.CharField(
+        max_length=12, choices=MutualAidStatus.choices, default=MutualAidStatus.REQUESTED
+    )
+    eta_s = models.FloatField(null=True, blank=True)
+    distance_m = models.FloatField(null=True, blank=True)
+    requested_at = models.DateTimeField()
+    requested_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decision_note = models.CharField(max_length=200, blank=True)
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit"],
+                condition=models.Q(status="requested"),
+                name="mutualaidrequest_one_open_per_unit",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=MutualAidStatus.values),
+                name="mutualaidrequest_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"unit {self.unit_id} for incident #{self.incident_id} ({self.status})"
+
+
+class QueuedCallStatus(models.TextChoices):
+    RINGING = "ringing", "Ringing"
+    ANSWERED = "answered", "Answered"
+    ABANDONED = "abandoned", "Abandoned"
+
+
+class QueuedCall(models.Model):
+    """An emergency call waiting to be answered (from the telephony system). Not answered
+    within the agreement's rollover time, it is offered to the partner centre as well; the
+    first dispatcher of either centre to answer takes it."""
+
+    centre = models.ForeignKey(DispatchCentre, on_delete=models.PROTECT, related_name="queue")
+    caller_phone = models.CharField(max_length=32, blank=True)
+    line = models.CharField(max_length=32, blank=True, help_text="Trunk or line the call is on")
+    status = models.CharField(
+        max_length=12, choices=QueuedCallStatus.choices, default=QueuedCallStatus.RINGING
+    )
+    received_at = models.DateTimeField()
+    offered_to = models.ForeignKey(
+        DispatchCentre, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    offered_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # The incident's call the answering dispatcher recorded from it (intake), once saved.
+    call = models.OneToOneField(
+        Call, on_delete=models.SET_NULL, null=True, blank=True, related_name="queued"
+    )
+
+    class Meta:
+        ordering = ["received_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=QueuedCallStatus.values),
+                name="queuedcall_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="queuedcall_ringing_idx")]
+
+    def __str__(self) -> str:
+        return f"call {self.pk} at centre {self.centre_id} ({self.status})"
+
+
+class CentreTelephonyToken(models.Model):
+    """A centre's telephony system (CTI) credential for putting ringing calls in its queue.
+
+    Only the SHA-256 of the token is kept; the token is shown once, by
+    `manage.py centre_telephony_token` (docs/centres.md).
+    """
+
+    centre = models.ForeignKey(
+        DispatchCentre, on_delete=models.CASCADE, related_name="telephony_tokens"
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    label = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"telephony token {self.pk} of {self.centre_id}"

@@ -8,13 +8,14 @@ are in docs/reports.md.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Prefetch
 
+from dispatch import hooks
 from dispatch.models import Assignment, AssignmentStatus, Determinant, Incident, UnitType
-from handoff.models import Encounter
 
 # How many incidents the per-incident table lists (most recent first); statistics use all.
 INCIDENT_ROWS_LIMIT = 200
@@ -61,7 +62,7 @@ class IncidentTimes:
     determinant: str
     call_received_at: datetime
     assignments: tuple[AssignmentTimes, ...] = ()
-    # APOT of each patient handed over (eTimes.11 -> .12, Encounter.offload_seconds).
+    # APOT of each patient handed over (eTimes.11 -> .12, handoff's Encounter.offload_seconds).
     offloads_s: tuple[float, ...] = ()
 
     @classmethod
@@ -201,6 +202,7 @@ class IntervalStats:
     median_s: float | None
     p90_s: float | None
     note: str = ""
+    codes: str = ""  # the NEMSIS eTimes span, for exports only
 
     @property
     def mean(self) -> str:
@@ -216,7 +218,7 @@ class IntervalStats:
 
 
 def interval_stats(
-    key: str, label: str, span: str, values: Sequence[float], note: str = ""
+    key: str, label: str, span: str, values: Sequence[float], note: str = "", *, codes: str = ""
 ) -> IntervalStats:
     return IntervalStats(
         key=key,
@@ -227,6 +229,7 @@ def interval_stats(
         median_s=nearest_rank(values, 50),
         p90_s=nearest_rank(values, 90),
         note=note,
+        codes=codes,
     )
 
 
@@ -267,15 +270,47 @@ def at_most(standard: str, measure: str, value_s: float | None, limit_s: int, n:
 
 # --- The report ----------------------------------------------------------------------------
 
-INTERVALS: list[tuple[str, str, str]] = [
-    ("call_to_dispatch_s", "Call to dispatch", "eTimes.01 \u2192 first .03"),
-    ("dispatch_to_en_route_s", "Dispatch to en route", ".03 \u2192 .05, first unit en route"),
-    ("travel_s", "En route to on scene (travel)", ".05 \u2192 .06, first unit on scene"),
-    ("on_scene_s", "On scene", ".06 \u2192 .09 of the transporting unit, else \u2192 .13"),
-    ("transport_s", "Transport", ".09 \u2192 .11"),
-    ("at_hospital_s", "At hospital", ".11 \u2192 .13"),
-    ("response_s", "Response (call to first on scene)", ".01 \u2192 first .06"),
-    ("als_travel_s", "ALS travel", ".05 \u2192 .06, first ALS unit on scene"),
+# (key, label, span as people read it, NEMSIS eTimes span). The report screen shows only the
+# words: standards codes mean nothing to a dispatcher and belong in exports (`codes`).
+INTERVALS: list[tuple[str, str, str, str]] = [
+    (
+        "call_to_dispatch_s",
+        "Call to dispatch",
+        "call received \u2192 first unit alerted",
+        "eTimes.01 \u2192 first .03",
+    ),
+    (
+        "dispatch_to_en_route_s",
+        "Dispatch to en route",
+        "unit alerted \u2192 en route, first unit en route",
+        ".03 \u2192 .05, first unit en route",
+    ),
+    (
+        "travel_s",
+        "En route to on scene (travel)",
+        "en route \u2192 on scene, first unit on scene",
+        ".05 \u2192 .06, first unit on scene",
+    ),
+    (
+        "on_scene_s",
+        "On scene",
+        "on scene \u2192 left scene of the transporting unit, else \u2192 back in service",
+        ".06 \u2192 .09 of the transporting unit, else \u2192 .13",
+    ),
+    ("transport_s", "Transport", "left scene \u2192 at hospital", ".09 \u2192 .11"),
+    ("at_hospital_s", "At hospital", "at hospital \u2192 back in service", ".11 \u2192 .13"),
+    (
+        "response_s",
+        "Response (call to first on scene)",
+        "call received \u2192 first unit on scene",
+        ".01 \u2192 first .06",
+    ),
+    (
+        "als_travel_s",
+        "ALS travel",
+        "en route \u2192 on scene, first ALS unit on scene",
+        ".05 \u2192 .06, first ALS unit on scene",
+    ),
 ]
 
 APOT_NOTE = "arrival at the ED to transfer of care confirmed by crew and ED, one value per patient"
@@ -296,7 +331,47 @@ class IncidentRow:
 
     @property
     def formatted(self) -> list[str]:
-        return [format_m_ss(getattr(self.intervals, key)) for key, _, _ in INTERVALS]
+        return [format_m_ss(getattr(self.intervals, key)) for key, *_ in INTERVALS]
+
+
+@dataclass(frozen=True)
+class PathwayTimes:
+    label: str
+    n: int
+    median_s: float | None
+
+    @property
+    def median(self) -> str:
+        return format_m_ss(self.median_s)
+
+
+@dataclass(frozen=True)
+class OutcomeSummary:
+    """The hospitals' outcomes back to EMS (issue 19): how many patients brought to an ED
+    have one, and the door-to-treatment times of the time-critical pathways. No target is
+    checked: ../shared/REFERENCE.md lists none for them."""
+
+    handed_over: int
+    with_outcome: int
+    pathways: list[PathwayTimes]
+
+    @property
+    def share(self) -> str:
+        if not self.handed_over:
+            return "\u2014"
+        return f"{100 * self.with_outcome / self.handed_over:.0f}%"
+
+
+PATHWAY_LABELS = (("stemi", "STEMI door-to-balloon"), ("stroke", "Stroke door-to-needle"))
+
+
+def outcome_summary(raw: dict[str, Any]) -> OutcomeSummary:
+    """The report's outcome section from handoff's aggregate (dispatch.hooks `outcomes`)."""
+    pathways = []
+    for key, label in PATHWAY_LABELS:
+        values = raw["door_to_treatment_s"].get(key, [])
+        pathways.append(PathwayTimes(label, len(values), nearest_rank(values, 50)))
+    return OutcomeSummary(raw["handed_over"], raw["with_outcome"], pathways)
 
 
 @dataclass(frozen=True)
@@ -307,10 +382,11 @@ class Report:
     intervals: list[IntervalStats]
     compliance: list[Compliance]
     incidents: list[IncidentRow] = field(default_factory=list)
+    outcomes: OutcomeSummary | None = None
 
     @property
     def interval_labels(self) -> list[str]:
-        return [label for _, label, _ in INTERVALS]
+        return [label for _, label, *_ in INTERVALS]
 
 
 def build_report(incidents: Sequence[IncidentTimes], *, since: datetime, until: datetime) -> Report:
@@ -322,9 +398,19 @@ def build_report(incidents: Sequence[IncidentTimes], *, since: datetime, until: 
             value = getattr(intervals, name)
             if value is not None:
                 values.append(value)
-    stats = [interval_stats(key, label, span, columns[key]) for key, label, span in INTERVALS]
+    stats = [
+        interval_stats(key, label, span, columns[key], codes=codes)
+        for key, label, span, codes in INTERVALS
+    ]
     offloads = [v for i in incidents for v in i.offloads_s]
-    apot = interval_stats("apot_s", "Offload (APOT)", ".11 \u2192 .12", offloads, APOT_NOTE)
+    apot = interval_stats(
+        "apot_s",
+        "Offload (APOT)",
+        "at hospital \u2192 transfer of care",
+        offloads,
+        APOT_NOTE,
+        codes=".11 \u2192 .12",
+    )
     stats.append(apot)
 
     category_1 = [
@@ -336,19 +422,33 @@ def build_report(incidents: Sequence[IncidentTimes], *, since: datetime, until: 
     turnouts = [s for i in incidents for s in unit_turnout_seconds(i)]
     compliance = [
         share_within(
-            "NFPA 1225", "Call processing (.01 \u2192 .03)", columns["call_to_dispatch_s"], 60, 90
+            "NFPA 1225",
+            "Call processing (call received \u2192 first unit alerted)",
+            columns["call_to_dispatch_s"],
+            60,
+            90,
         ),
         share_within(
-            "NFPA 1710", "First-unit travel (.05 \u2192 .06)", columns["travel_s"], 240, 90
+            "NFPA 1710",
+            "First-unit travel (en route \u2192 on scene)",
+            columns["travel_s"],
+            240,
+            90,
         ),
         share_within(
-            "NFPA 1710", "First ALS unit travel (.05 \u2192 .06)", columns["als_travel_s"], 480, 90
+            "NFPA 1710",
+            "First ALS unit travel (en route \u2192 on scene)",
+            columns["als_travel_s"],
+            480,
+            90,
         ),
         at_most("NHS England", "Category 1 (Echo) response, mean", cat1.mean_s, 7 * 60, cat1.n),
         at_most(
             "NHS England", "Category 1 (Echo) response, 90th centile", cat1.p90_s, 15 * 60, cat1.n
         ),
-        share_within("China 120", "Ambulance leaves (.03 \u2192 .05), per unit", turnouts, 180, 95),
+        share_within(
+            "China 120", "Ambulance leaves (alerted \u2192 en route), per unit", turnouts, 180, 95
+        ),
         at_most(
             "California EMSA",
             "Ambulance patient offload (APOT), 90th percentile",
@@ -392,18 +492,14 @@ def response_report(*, centre_id: int, since: datetime, until: datetime) -> Repo
         .order_by()
         .prefetch_related(Prefetch("assignments", queryset=assignments))
     )
-    offloads: dict[int, list[float]] = {}
-    handed_over = Encounter.objects.filter(
-        assignment__incident__centre_id=centre_id,
-        assignment__incident__call_received_at__gte=since,
-        assignment__incident__call_received_at__lt=until,
-        offload_seconds__isnull=False,
-    ).values_list("assignment__incident_id", "offload_seconds")
-    for incident_id, seconds in handed_over:
-        if seconds is not None:
-            offloads.setdefault(incident_id, []).append(float(seconds))
+    # The offload times are handoff's records (dispatch.hooks).
+    offloads = hooks.provided().offloads(centre_id, since, until)
     times = [
         IncidentTimes.from_incident(incident, offloads.get(incident.pk, ()))
         for incident in incidents
     ]
-    return build_report(times, since=since, until=until)
+    report = build_report(times, since=since, until=until)
+    outcomes = hooks.provided().outcomes
+    if outcomes is None:
+        return report
+    return replace(report, outcomes=outcome_summary(outcomes(centre_id, since, until)))

@@ -8,25 +8,34 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db import models
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from dispatch import hooks
 from dispatch.models import (
     ACTIVE_ASSIGNMENT_STATUSES,
     DETERMINANT_NEEDS_ALS,
     OPEN_INCIDENT_STATUSES,
     Assignment,
     Call,
+    DispatchCentre,
     Incident,
+    IncidentTransfer,
+    MutualAidAgreement,
+    MutualAidRequest,
+    MutualAidStatus,
     PositionSource,
+    QueuedCall,
+    QueuedCallStatus,
     ResponseMode,
     StatusSource,
+    TransferStatus,
     Unit,
     UnitPresence,
     UnitStatus,
     UnitType,
 )
-from handoff.models import Hospital
 from routing.engine import Mode, RoutingError, rank, snap
 from routing.services import get_network
 
@@ -80,7 +89,7 @@ def unit_summary(unit: Unit) -> dict[str, Any]:
     }
 
 
-def hospital_summary(hospital: Hospital) -> dict[str, Any]:
+def hospital_summary(hospital: hooks.Hospital) -> dict[str, Any]:
     return {
         "id": hospital.pk,
         "name": hospital.name,
@@ -154,7 +163,66 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
         "proposed_determinant": incident.proposed_determinant or None,
         "disposition": incident.disposition or None,
         "assignments": [assignment_summary(a) for a in assignments],
+        "transfer": _open_transfer(incident),
     }
+
+
+def _open_transfer(incident: Incident) -> dict[str, Any] | None:
+    """The incident's open transfer proposal ({id, to_centre, reason}), or None."""
+    if hasattr(incident, "open_transfers"):
+        transfers = incident.open_transfers
+    else:
+        transfers = list(
+            incident.transfers.filter(status=TransferStatus.PROPOSED).select_related("to_centre")
+        )
+    if not transfers:
+        return None
+    transfer = transfers[0]
+    return {
+        "id": transfer.pk,
+        "to_centre": centre_summary(transfer.to_centre),
+        "reason": transfer.reason,
+    }
+
+
+def centre_summary(centre: DispatchCentre) -> dict[str, Any]:
+    return {"id": centre.pk, "code": centre.code, "name": centre.name}
+
+
+def transfer_summary(transfer: IncidentTransfer) -> dict[str, Any]:
+    """A transfer as both centres see it: enough for the receiving centre to decide (what
+    and where), never who called (the callers move with the incident, on acceptance)."""
+    incident = transfer.incident
+    return {
+        "id": transfer.pk,
+        "incident_id": incident.pk,
+        "status": transfer.status,
+        "from_centre": centre_summary(transfer.from_centre),
+        "to_centre": centre_summary(transfer.to_centre),
+        "reason": transfer.reason,
+        "proposed_at": _iso(transfer.proposed_at),
+        "decided_at": _iso(transfer.decided_at),
+        "decision_note": transfer.decision_note,
+        "determinant": incident.determinant,
+        "chief_complaint": incident.chief_complaint,
+        "address": incident.address,
+        "stop": stop_text(incident),
+        "lat": incident.lat,
+        "lon": incident.lon,
+        "calls": incident.calls.count(),
+        "call_received_at": _iso(incident.call_received_at),
+    }
+
+
+def centre_transfers(*, centre_id: int) -> list[dict[str, Any]]:
+    """Open transfer proposals to and from the centre, oldest first."""
+    rows = (
+        IncidentTransfer.objects.filter(status=TransferStatus.PROPOSED)
+        .filter(models.Q(from_centre_id=centre_id) | models.Q(to_centre_id=centre_id))
+        .select_related("incident", "from_centre", "to_centre")
+        .order_by("proposed_at", "pk")
+    )
+    return [transfer_summary(t) for t in rows]
 
 
 def stop_text(incident: Incident) -> str:
@@ -247,13 +315,34 @@ def dispatch_board_snapshot(*, centre_id: int) -> dict[str, Any]:
     ).prefetch_related(
         Prefetch("assignments", queryset=Assignment.objects.select_related("unit").order_by("pk")),
         Prefetch("calls", queryset=Call.objects.order_by("received_at", "pk")),
+        Prefetch(
+            "transfers",
+            queryset=IncidentTransfer.objects.filter(status=TransferStatus.PROPOSED).select_related(
+                "to_centre"
+            ),
+            to_attr="open_transfers",
+        ),
     )
+    from dispatch.selectors_aid import aid_requests_open
+
     return {
         "units": [unit_summary(unit) for unit in units],
         # Tablets online now: a console opened after they connected shows them so.
         "presence": units_presence(centre_id=centre_id),
         "incidents": [incident_summary(i) for i in incidents.order_by("pk")],
-        "hospitals": [hospital_summary(h) for h in Hospital.objects.all()],
+        "hospitals": [hospital_summary(h) for h in hooks.provided().hospitals()],
+        # Transfers proposed to or by this centre, and the centres one may be proposed to.
+        "transfers": centre_transfers(centre_id=centre_id),
+        "centres": [
+            centre_summary(c) for c in DispatchCentre.objects.exclude(pk=centre_id).order_by("name")
+        ],
+        # Mutual-aid requests still waiting for the lending centre, asked and received.
+        "aid_requests": aid_requests_open(centre_id=centre_id),
+        # Ringing calls this centre may answer (its own, and its partners' rolled over to it).
+        "call_queue": [
+            queued_call_summary(call, with_phone=True)
+            for call in queued_calls_ringing(centre_id=centre_id)
+        ],
     }
 
 
@@ -323,6 +412,37 @@ class Recommendation:
     position_stale: bool = False
     position_age_s: float | None = None
     position_note: str = ""
+    # Set for a unit of a partner centre (mutual aid): it is requested from that centre,
+    # never dispatched directly.
+    lending_centre: DispatchCentre | None = None
+
+    @property
+    def mutual_aid(self) -> bool:
+        return self.lending_centre is not None
+
+
+def aid_partner_ids(centre_id: int) -> list[int]:
+    """The centres whose available units `centre_id` sees: an active agreement that shares
+    units, either way round."""
+    rows = MutualAidAgreement.objects.filter(active=True, share_units=True).filter(
+        Q(centre_a_id=centre_id) | Q(centre_b_id=centre_id)
+    )
+    return sorted({b if a == centre_id else a for a, b in rows.values_list("centre_a", "centre_b")})
+
+
+def aid_partner_units(incident: Incident) -> list[Unit]:
+    """The partners' units that could be lent to the incident now: available, without an
+    active assignment and not already asked for by an open request."""
+    partners = aid_partner_ids(incident.centre_id)
+    if not partners:
+        return []
+    requested = MutualAidRequest.objects.filter(status=MutualAidStatus.REQUESTED).values("unit_id")
+    return list(
+        Unit.objects.filter(centre_id__in=partners, status=UnitStatus.AVAILABLE)
+        .exclude(assignments__status__in=ACTIVE_ASSIGNMENT_STATUSES)
+        .exclude(pk__in=requested)
+        .select_related("home_station", "position_set_by", "centre")
+    )
 
 
 def _age_text(seconds: float) -> str:
@@ -394,6 +514,11 @@ def incident_recommendations(
     """Every unit of the centre (or `units`): ranked by drive time, then the excluded ones with
     the reason (busy, out of service, wrong capability, off the map, no route).
 
+    Without `units`, the available units of partner centres (aid_partner_units) are ranked
+    with the centre's own, each with its `lending_centre`; one the ranking would leave out
+    is not shown at all (only its own centre could send it anyway). A unit of another centre
+    in `units` is marked the same way.
+
     A stale position never excludes a unit: it is ranked from its last known place (or its
     station when that is off the road network), with its age in `position_note`, behind a
     unit with a sure position at a similar ETA (UNSURE_POSITION_MARGIN_S). A unit left out
@@ -404,12 +529,14 @@ def incident_recommendations(
     graph = network.graph
     mode = drive_mode(incident)
     now = timezone.now()
+    listing = units is None
     if units is None:
         units = list(
             Unit.objects.filter(centre_id=incident.centre_id).select_related(
                 "home_station", "position_set_by"
             )
         )
+        units += aid_partner_units(incident)
     busy = set(
         Assignment.objects.filter(
             unit__in=units, status__in=ACTIVE_ASSIGNMENT_STATUSES
@@ -464,6 +591,7 @@ def incident_recommendations(
                 origin.stale,
                 round(origin.age_s, 1) if origin.age_s is not None else None,
                 origin.note,
+                unit.centre if unit.centre_id != incident.centre_id else None,
             )
             if exclusion is not None:
                 excluded.append(rec)
@@ -471,4 +599,58 @@ def incident_recommendations(
                 margin = UNSURE_POSITION_MARGIN_S if origin.stale else 0.0
                 ranked.append((result.eta_s + margin, rec))
     ranked.sort(key=lambda pair: (pair[0], pair[1].unit.call_sign))
+    # A partner's unit the ranking leaves out cannot be lent: the lender sends only what
+    # the requesting centre could have dispatched itself.
+    if listing:
+        excluded = [r for r in excluded if r.unit.centre_id == incident.centre_id]
     return [rec for _, rec in ranked] + sorted(excluded, key=lambda r: r.unit.call_sign)
+
+
+def _centre_ref(centre: Any) -> dict[str, Any] | None:
+    if centre is None:
+        return None
+    return {"id": centre.pk, "code": centre.code, "name": centre.name}
+
+
+def queued_call_summary(call: QueuedCall, *, with_phone: bool) -> dict[str, Any]:
+    """What a dispatcher screen shows of a queued call; the caller's number only when
+    `with_phone` (a screen of a centre that may answer it, while it rings).
+
+    Preconditions: `centre`, `offered_to` and `answered_by` selected with the call.
+    """
+    now = timezone.now()
+    ended = call.answered_at or call.ended_at
+    answered_by = call.answered_by
+    return {
+        "id": call.pk,
+        "status": call.status,
+        "centre": _centre_ref(call.centre),
+        "offered_to": _centre_ref(call.offered_to),
+        "line": call.line,
+        "caller_phone": call.caller_phone if with_phone else None,
+        "received_at": _iso(call.received_at),
+        "offered_at": _iso(call.offered_at),
+        "answered_at": _iso(call.answered_at),
+        "ended_at": _iso(call.ended_at),
+        # Seconds ringing: until now while it rings, until answered or ended after.
+        "age_s": round(((ended or now) - call.received_at).total_seconds(), 1),
+        "offered_age_s": (
+            round(((ended or now) - call.offered_at).total_seconds(), 1)
+            if call.offered_at
+            else None
+        ),
+        "answered_by_centre": (
+            _centre_ref(answered_by.dispatch_centre) if answered_by is not None else None
+        ),
+    }
+
+
+def queued_calls_ringing(*, centre_id: int) -> list[QueuedCall]:
+    """The ringing calls a centre's dispatchers may answer, oldest first: the centre's own
+    and those a partner's queue offered to it (rollover)."""
+    return list(
+        QueuedCall.objects.filter(status=QueuedCallStatus.RINGING)
+        .filter(Q(centre_id=centre_id) | Q(offered_to_id=centre_id))
+        .select_related("centre", "offered_to", "answered_by__dispatch_centre")
+        .order_by("received_at", "pk")
+    )

@@ -100,6 +100,11 @@ class SimulationPlan:
     dispatcher_token: str
     units: list[UnitPlan]
     hospitals: list[HospitalPlan]
+    # The dispatcher's centre's area (GeoJSON): calls are drawn inside it, as its own callers.
+    area: dict[str, Any] | None = None
+    # The dispatcher's centre's telephony token: the simulated telephony system rings calls
+    # into its queue (empty: no ringing calls).
+    telephony_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,9 @@ class SimulationConfig:
     speedup: float = 1.0
     duration_s: float = 0.0
     idle_interval_s: float = 10.0
+    # Calls rung into the centre's queue (the "Ringing" panel) through the telephony route;
+    # each caller hangs up after RINGING_HOLD_S unless answered first.
+    ringing_per_hour: float = 0.0
     outbox_dir: Path = Path("var/simulator")
     seed: int | None = None
 
@@ -127,14 +135,14 @@ def simulation_plan(
 
     Units in `person_driven` are left to the people who drive them from a tablet: no device
     user, no fixes, never auto-dispatched. Creates `device-<call sign>` crew users (no usable
-    password) and DRF tokens where missing; running it again changes nothing. Raises
-    ValueError naming what is missing or contradictory.
+    password) where missing. Each run issues fresh device tokens (only their hash is stored, so
+    an old key cannot be read back), labelled "simulator", lasting SIMULATOR_TOKEN_DAYS, and
+    revokes the simulator tokens of earlier runs. Raises ValueError naming what is missing or
+    contradictory.
     """
-    from rest_framework.authtoken.models import Token
-
     from accounts.models import Role, User
+    from dispatch import hooks
     from dispatch.models import Unit
-    from handoff.models import EDStatus, Hospital
 
     user = User.objects.filter(username=dispatcher, role=Role.DISPATCHER).first()
     if user is None:
@@ -162,12 +170,11 @@ def simulation_plan(
             device_user.save(update_fields=["password"])
         elif device_user.unit_id != unit.pk:
             raise ValueError(f"{device_user.username} exists but is not crew of {unit.call_sign}.")
-        token, _ = Token.objects.get_or_create(user=device_user)
         plans.append(
             UnitPlan(
                 unit_id=unit.pk,
                 call_sign=unit.call_sign,
-                token=token.key,
+                token=_simulator_token(device_user),
                 station=(unit.home_station.lat, unit.home_station.lon),
             )
         )
@@ -178,12 +185,55 @@ def simulation_plan(
             lat=h.lat,
             lon=h.lon,
             capabilities=tuple(h.capabilities or ()),
-            open=h.ed_status == EDStatus.OPEN,
+            open=h.ed_open,
         )
-        for h in Hospital.objects.all()
+        for h in hooks.provided().hospitals()
     ]
-    dispatcher_token, _ = Token.objects.get_or_create(user=user)
-    return SimulationPlan(dispatcher_token=dispatcher_token.key, units=plans, hospitals=hospitals)
+    return SimulationPlan(
+        dispatcher_token=_simulator_token(user),
+        units=plans,
+        hospitals=hospitals,
+        area=user.dispatch_centre.area if user.dispatch_centre else None,
+        telephony_token=_simulator_telephony_token(user.dispatch_centre_id),
+    )
+
+
+SIMULATOR_TOKEN_LABEL = "simulator"  # noqa: S105  (a label, not a secret)
+SIMULATOR_TOKEN_DAYS = 1
+# How long a simulated caller waits on the line before hanging up (answered or not), seconds.
+RINGING_HOLD_S = (45.0, 150.0)
+
+
+def _simulator_token(user: Any) -> str:
+    """A fresh simulator token of `user` (the key), the earlier runs' ones revoked."""
+    from accounts.models import DeviceToken
+    from accounts.services import device_token_issue, device_token_revoke
+
+    earlier = DeviceToken.objects.filter(
+        user=user, label=SIMULATOR_TOKEN_LABEL, revoked_at__isnull=True
+    ).values_list("pk", flat=True)
+    for token_id in list(earlier):
+        device_token_revoke(token_id=token_id, revoked_by=None)
+    return device_token_issue(
+        user=user, created_by=None, label=SIMULATOR_TOKEN_LABEL, days=SIMULATOR_TOKEN_DAYS
+    ).key
+
+
+def _simulator_telephony_token(centre_id: int | None) -> str:
+    """A fresh simulator telephony token of the centre, the earlier runs' ones revoked."""
+    from dispatch.models import CentreTelephonyToken, DispatchCentre
+    from dispatch.services import telephony_token_issue, telephony_token_revoke
+
+    if centre_id is None:
+        return ""
+    earlier = CentreTelephonyToken.objects.filter(
+        centre_id=centre_id, label=SIMULATOR_TOKEN_LABEL, revoked_at__isnull=True
+    ).values_list("pk", flat=True)
+    for token_id in list(earlier):
+        telephony_token_revoke(token_id=token_id)
+    return telephony_token_issue(
+        centre=DispatchCentre.objects.get(pk=centre_id), label=SIMULATOR_TOKEN_LABEL
+    )
 
 
 # --- Geometry ------------------------------------------------------------------------------
@@ -253,6 +303,19 @@ def random_road_point(rng: random.Random) -> LatLon:
     return line.at(rng.random() * line.length_m)[0]
 
 
+def random_call_point(rng: random.Random, area: dict[str, Any] | None) -> LatLon:
+    """A random road point inside `area` (any road point when there is none, or when 50
+    draws all fall outside it: an area that misses the map)."""
+    from dispatch.region import area_contains
+
+    point = random_road_point(rng)
+    for _ in range(50):
+        if area is None or area_contains(area, *point):
+            return point
+        point = random_road_point(rng)
+    return point
+
+
 def random_call(rng: random.Random) -> tuple[str, str]:
     """A chief complaint and a determinant, in roughly the proportions a centre sees."""
     complaint, _, determinants, _ = rng.choices(COMPLAINTS, weights=[c[3] for c in COMPLAINTS])[0]
@@ -294,11 +357,12 @@ class ApiError(Exception):
 class DispatcherApi:
     """The few REST calls a dispatcher makes, with token auth, off the event loop."""
 
-    def __init__(self, base_url: str, token: str) -> None:
+    def __init__(self, base_url: str, token: str, *, scheme: str = "Token") -> None:
         if urlsplit(base_url).scheme not in {"http", "https"}:
             raise ValueError("base_url must be http:// or https://")
         self.base_url = base_url.rstrip("/")
         self._token = token
+        self._scheme = scheme
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
@@ -306,7 +370,7 @@ class DispatcherApi:
             method=method,
             data=None if body is None else json.dumps(body).encode(),
             headers={
-                "Authorization": f"Token {self._token}",
+                "Authorization": f"{self._scheme} {self._token}",
                 "Content-Type": "application/json",
                 "Accept": "application/json",
             },
@@ -549,11 +613,17 @@ class Simulator:
         self.rng = random.Random(self.config.seed)  # noqa: S311 - a simulation, not security
         self.api = DispatcherApi(self.config.base_url, self.plan.dispatcher_token)
         self.drivers = [UnitDriver(self, unit) for unit in self.plan.units]
+        # The centre's telephony system (CTI), with its own token (Bearer, not a user's).
+        self.telephony = DispatcherApi(
+            self.config.base_url, self.plan.telephony_token, scheme="Bearer"
+        )
 
     async def run(self) -> None:
         tasks = [asyncio.create_task(d.run(), name=f"unit-{d.name}") for d in self.drivers]
         if self.config.calls and self.config.calls_per_hour > 0:
             tasks.append(asyncio.create_task(self._calls(), name="calls"))
+        if self.config.calls and self.config.ringing_per_hour > 0 and self.plan.telephony_token:
+            tasks.append(asyncio.create_task(self._ringing(), name="ringing"))
         logger.info(
             "simulating %d unit(s), %s calls/h, speedup x%g",
             len(self.drivers),
@@ -575,6 +645,36 @@ class Simulator:
             with contextlib.suppress(ApiError, OSError):
                 await self.create_call(auto_dispatch=self.config.auto_dispatch)
 
+    async def _ringing(self) -> None:
+        rate_per_s = self.config.ringing_per_hour / 3600.0
+        callers: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                await asyncio.sleep(self.rng.expovariate(rate_per_s) / self.config.speedup)
+                with contextlib.suppress(ApiError, OSError):
+                    call_id = await self.ring_call()
+                    caller = asyncio.create_task(self._hang_up_later(call_id))
+                    callers.add(caller)
+                    caller.add_done_callback(callers.discard)
+        finally:
+            for caller in callers:
+                caller.cancel()
+
+    async def ring_call(self, *, phone: str | None = None) -> int:
+        """Ring a call into the centre's queue as its telephony system; returns its id."""
+        number = phone or "+358 40 " + "".join(str(self.rng.randrange(10)) for _ in range(7))
+        call = await self.telephony.call(
+            "POST", "/api/v1/call-queue/", {"caller_phone": number, "line": "sim-1"}
+        )
+        logger.info("ringing: queued call %d", call["id"])
+        return int(call["id"])
+
+    async def _hang_up_later(self, call_id: int) -> None:
+        await asyncio.sleep(self.rng.uniform(*RINGING_HOLD_S) / self.config.speedup)
+        with contextlib.suppress(ApiError, OSError):
+            call = await self.telephony.call("POST", f"/api/v1/call-queue/{call_id}/end/")
+            logger.info("ringing: call %d ended (%s)", call_id, call["status"])
+
     async def create_call(
         self,
         *,
@@ -584,7 +684,7 @@ class Simulator:
         auto_dispatch: bool = True,
     ) -> int:
         """Record a call through the REST API as the dispatcher; returns the incident id."""
-        lat, lon = point or random_road_point(self.rng)
+        lat, lon = point or random_call_point(self.rng, self.plan.area)
         if complaint is None or determinant is None:
             complaint, determinant = random_call(self.rng)
         try:

@@ -17,13 +17,9 @@ from django.urls import reverse
 
 from accounts.access import role_required
 from accounts.models import Role
-from dispatch import access, events, selectors
-from dispatch.models import Assignment
-from handoff import access as handoff_access
-from handoff import selectors as handoff_selectors
-from handoff.clinical import VITALS
-from handoff.clinical.vocabulary import STROKE_SCALE_RANGES
-from handoff.models import DestinationReason, Hospital
+from audit.services import audit_reads
+from dispatch import access, events, hooks, selectors
+from dispatch.assets import module_closure
 from realtime.events import stream_head
 
 # The patient record's fixed choices, in the order a crew works through them.
@@ -79,7 +75,16 @@ RECORD_FORM: dict[str, Any] = {
 def console(request: HttpRequest) -> HttpResponse:
     centre = access.access_dispatcher_centre(request.user)
     board = selectors.dispatch_board_snapshot(centre_id=centre.pk)
-    context = {"centre": centre, "tile_url": settings.MAP_TILE_URL, **board}
+    # The page embeds the open incidents (complaints, callers, addresses): a read of each.
+    audit_reads(request.user, "incident", [i["id"] for i in board["incidents"]], via="page")
+    audit_reads(request.user, "queued_call", [c["id"] for c in board["call_queue"]], via="page")
+    context = {
+        "centre": centre,
+        "tile_url": settings.MAP_TILE_URL,
+        # Failed hospital deliveries (handoff's, through dispatch.hooks): status and reason.
+        "delivery_failures": hooks.provided().delivery_failures(centre.pk),
+        **board,
+    }
     return render(request, "dispatch/console.html", context)
 
 
@@ -90,6 +95,7 @@ def tablet(request: HttpRequest) -> HttpResponse:
     # in between is replayed once more and dropped by the page's sequence check, never lost.
     head = stream_head(events.unit_group(unit.pk))
     current = selectors.crew_current_assignment(unit)
+    provided = hooks.provided()
     initial = {
         "seq": head,
         "unit": selectors.unit_summary(unit),
@@ -98,67 +104,43 @@ def tablet(request: HttpRequest) -> HttpResponse:
     context = {
         "unit": unit,
         "initial": initial,
-        "record": _record_initial(request.user, current),
+        # The patient record is handoff's (dispatch.hooks): its encounters and vocabulary.
+        "record": provided.crew_record(request.user, current),
         **RECORD_FORM,
-        "hospitals": Hospital.objects.order_by("name"),
+        "hospitals": provided.hospitals(),
         "tile_url": settings.MAP_TILE_URL,
         "position_heartbeat_s": settings.CREW_POSITION_HEARTBEAT_SECONDS,
     }
     return render(request, "dispatch/tablet.html", context)
 
 
-def _record_initial(user: Any, current: Assignment | None) -> dict[str, Any]:
-    """The patient record's start: the open encounters of the assignment and the vocabulary.
+# What the tablet needs to start with no network (templates/dispatch/tablet.html loads these):
+# its styles, Leaflet, and its entry module with every module that one imports.
+TABLET_ENTRY = "dispatch/tablet.js"
 
-    The plausible ranges come from handoff.clinical.VITALS so the tablet's instant feedback
-    cannot drift from what the server enforces (the server still judges every set).
+
+def tablet_assets() -> tuple[str, ...]:
+    """The static names the tablet's service worker precaches.
+
+    Read from the files on every call (a few small files, on the worker's update check), so an
+    import added to a module is cached without a restart.
     """
-    encounters = []
-    if current is not None:
-        rows = handoff_access.access_crew_open_encounters(user, current)
-        encounters = [handoff_selectors.encounter_detail(e) for e in rows]
-    return {
-        "encounters": encounters,
-        "reasons": [{"value": v, "label": label} for v, label in DestinationReason.choices],
-        "vitals": {
-            key: {
-                "label": spec.label,
-                "kind": spec.kind.value,
-                "unit": spec.display_unit,
-                "min": spec.minimum,
-                "max": spec.maximum,
-                "flag_below": spec.flag_below,
-                "flag_above": spec.flag_above,
-                "units": dict(spec.units),
-                "codes": list(spec.codes),
-            }
-            for key, spec in VITALS.items()
-        },
-        "stroke_scales": {name: list(bounds) for name, bounds in STROKE_SCALE_RANGES.items()},
-    }
-
-
-# What the tablet needs to start with no network (templates/dispatch/tablet.html loads these).
-TABLET_ASSETS = (
-    "css/app.css",
-    "vendor/leaflet/leaflet.css",
-    "dispatch/tablet.css",
-    "css/roadmap.css",
-    "dispatch/record.css",
-    "vendor/leaflet/leaflet.js",
-    "js/socket.js",
-    "js/outbox.js",
-    "dispatch/record.js",
-    "js/roadmap.js",
-    "dispatch/tablet.js",
-    "dispatch/tablet-icon.svg",
-)
+    return (
+        "css/app.css",
+        "vendor/leaflet/leaflet.css",
+        "dispatch/tablet.css",
+        "css/roadmap.css",
+        "dispatch/record.css",
+        "vendor/leaflet/leaflet.js",
+        *module_closure(TABLET_ENTRY),
+        "dispatch/tablet-icon.svg",
+    )
 
 
 def _tablet_assets_version() -> str:
     """A digest of the cached files' content: a changed file installs a new worker."""
     digest = hashlib.sha256()
-    for name in TABLET_ASSETS:
+    for name in tablet_assets():
         path = finders.find(name)
         digest.update(name.encode())
         if path:
@@ -177,7 +159,7 @@ def tablet_service_worker(request: HttpRequest) -> HttpResponse:
     context = {
         "version": _tablet_assets_version(),
         "page_url": reverse("dispatch:tablet"),
-        "assets": json.dumps([static(name) for name in TABLET_ASSETS]),
+        "assets": json.dumps([static(name) for name in tablet_assets()]),
         "map_data": json.dumps([reverse("dispatch:map-roads"), reverse("dispatch:map-places")]),
     }
     response = render(

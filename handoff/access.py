@@ -10,6 +10,7 @@ Missing objects raise DoesNotExist (404); objects of others raise PermissionDeni
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from accounts.access import user_has_role
 from accounts.models import Role
-from audit.services import audit_record
+from audit.services import audit_reads, audit_record
 from dispatch.models import ACTIVE_ASSIGNMENT_STATUSES, Assignment, AssignmentStatus
 from handoff.models import Encounter, EncounterStatus, Hospital, TeamActivation
 
@@ -162,6 +163,35 @@ def access_encounter(user: Any, public_id: UUID | str, *, open_only: bool = True
     return encounter
 
 
+def access_encounter_for_reading(user: Any, public_id: UUID | str) -> Encounter:
+    """access_encounter for the detail GET only, widened by an unexpired break-glass grant;
+    a read under a grant is audited with `break_glass` set."""
+    from handoff.services.break_glass import break_glass_active
+
+    encounter = _encounter(public_id)
+    try:
+        check_crew_or_ed(user, encounter)
+    except PermissionDenied:
+        grant = break_glass_active(user, encounter)
+        if grant is None:
+            raise
+        audit_break_glass_read(user, encounter, grant)
+        return encounter
+    audit_record(actor=user, action="read", object_type="encounter", object_id=encounter.public_id)
+    return encounter
+
+
+def audit_break_glass_read(user: Any, encounter: Encounter, grant: Any) -> None:
+    """The audited read of an encounter under break-glass grant `grant`, flagged as such."""
+    audit_record(
+        actor=user,
+        action="read",
+        object_type="encounter",
+        object_id=encounter.public_id,
+        detail={"break_glass": True, "grant": grant.pk},
+    )
+
+
 def access_crew_encounter(user: Any, public_id: UUID | str) -> Encounter:
     """An open encounter of the crew's own unit (crew-only actions: vitals, destination)."""
     encounter = _encounter(public_id)
@@ -218,6 +248,11 @@ def access_crew_open_encounters(user: Any, assignment: Assignment) -> list[Encou
     return rows
 
 
+def audit_encounter_reads(user: Any, public_ids: Iterable[Any], *, via: str) -> None:
+    """One audited read per encounter shown to `user` (audit.services.audit_reads)."""
+    audit_reads(user, "encounter", public_ids, via=via)
+
+
 def access_activation(user: Any, activation_id: int) -> TeamActivation:
     """A team activation of an encounter bound for the ED staff member's hospital."""
     activation = TeamActivation.objects.select_related(
@@ -255,6 +290,8 @@ def replay_visible(user: Any, events: list[dict[str, Any]]) -> list[dict[str, An
         return events
     encounters = Encounter.objects.filter(public_id__in=ids).select_related("assignment")
     allowed = {str(e.public_id) for e in encounters if is_crew_of(user, e) or is_ed_of(user, e)}
+    # What the replay hands back is a read of each patient it names.
+    audit_encounter_reads(user, sorted(allowed), via="ws_replay")
     visible = []
     for event in events:
         key = about(event)
@@ -272,3 +309,64 @@ def replay_visible(user: Any, events: list[dict[str, Any]]) -> list[dict[str, An
                 }
             )
     return visible
+
+
+# --- Outcome feedback (docs/handoff.md, "Outcome back to EMS") ---------------------------
+# The crew that brought a patient learns what became of them: a deliberate, narrow widening
+# of the crew's access. It reads the hospital's outcome fields only (never the record), for
+# CREW_OUTCOME_FEEDBACK_DAYS after the handover, and every such read is audited as
+# "outcome_feedback".
+
+
+def outcome_feedback_since() -> Any:
+    """The earliest handover (or close) whose outcome the crew still sees."""
+    return timezone.now() - timedelta(days=settings.CREW_OUTCOME_FEEDBACK_DAYS)
+
+
+def is_outcome_crew_of(user: Any, encounter: Encounter) -> bool:
+    """True for the crew of the unit that brought the patient to the ED, within the window."""
+    ended = encounter.transfer_of_care_at or encounter.closed_at
+    return (
+        user_has_role(user, Role.CREW)
+        and encounter.assignment.unit_id == user.unit_id
+        and encounter.arrived_at is not None
+        and ended is not None
+        and ended >= outcome_feedback_since()
+    )
+
+
+def access_encounter_outcome(user: Any, public_id: UUID | str) -> Encounter:
+    """An encounter whose outcome `user` may read: its destination ED, its crew while open,
+    or the crew that brought it (outcome feedback); audited, PermissionDenied otherwise."""
+    encounter = _encounter(public_id)
+    if is_ed_of(user, encounter) or is_crew_of(user, encounter):
+        audit_record(
+            actor=user, action="read", object_type="encounter", object_id=encounter.public_id
+        )
+        return encounter
+    if not is_outcome_crew_of(user, encounter):
+        raise PermissionDenied("Only the receiving ED or the crew that brought the patient.")
+    audit_encounter_reads(user, [encounter.public_id], via="outcome_feedback")
+    return encounter
+
+
+def access_crew_outcome_feedback(user: Any) -> list[Encounter]:
+    """The patients the crew's unit brought to an ED in the feedback window, newest first,
+    each an audited outcome-feedback read; PermissionDenied for anyone but crew."""
+    if not user_has_role(user, Role.CREW) or user.unit_id is None:
+        raise PermissionDenied("Only a crew sees the outcomes of the patients it brought.")
+    since = outcome_feedback_since()
+    rows = [
+        encounter
+        for encounter in Encounter.objects.filter(
+            assignment__unit_id=user.unit_id,
+            status=EncounterStatus.CLOSED,
+            arrived_at__isnull=False,
+            closed_at__gte=since,
+        )
+        .select_related("assignment__unit", "destination", "outcome")
+        .order_by("-closed_at", "-pk")[:50]
+        if is_outcome_crew_of(user, encounter)
+    ]
+    audit_encounter_reads(user, [e.public_id for e in rows], via="outcome_feedback")
+    return rows

@@ -19,15 +19,19 @@ class EDBoardConsumer(ScreenConsumer):
         return [events.ed_group(target.pk)]
 
     def snapshot(self, target: Any) -> dict[str, Any]:
+        # Sickest first (NEWS2 risk), then soonest ETA: the rows of handoff.encounter.updated,
+        # which replace a row by encounter_id.
+        incoming = selectors.ed_incoming_list(hospital_id=target.pk)
+        # Handed over (or closed by the ED) in the last minutes, newest first.
+        recent = selectors.ed_recent_list(hospital_id=target.pk)
+        # Every snapshot (on connect and on each resync) is a read of each patient it shows.
+        access.audit_encounter_reads(
+            self.scope["user"],
+            [row["encounter_id"] for row in (*incoming, *recent)],
+            via="ws_snapshot",
+        )
         return envelope(
             "handoff.board.snapshot",
             stream=events.ed_group(target.pk),
-            data={
-                "hospital": hospital_summary(target),
-                # Sickest first (NEWS2 risk), then soonest ETA: the rows of
-                # handoff.encounter.updated, which replace a row by encounter_id.
-                "incoming": selectors.ed_incoming_list(hospital_id=target.pk),
-                # Handed over (or closed by the ED) in the last minutes, newest first.
-                "recent": selectors.ed_recent_list(hospital_id=target.pk),
-            },
+            data={"hospital": hospital_summary(target), "incoming": incoming, "recent": recent},
         )

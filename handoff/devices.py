@@ -19,8 +19,15 @@ from uuid import UUID
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 
 from audit.context import audit_context
-from handoff import access, selectors, services
+from handoff import access, selectors
 from handoff.models import Encounter
+from handoff.services import HandoffError
+from handoff.services.board import crew_message_send
+from handoff.services.destination import destination_set
+from handoff.services.encounters import encounter_open, encounter_update
+from handoff.services.handover import patient_arrived, transfer_of_care_confirm
+from handoff.services.treatment import intervention_record, medication_record
+from handoff.services.vitals import VitalsRequest, vitals_record, vitals_record_many
 from realtime.devices import BatchItem, ItemRejected, ItemType, item_number
 
 _SNOMED = re.compile(r"^[0-9]{6,16}$")
@@ -30,7 +37,7 @@ def _domain(call: Callable[[], Any], fields: dict[str, str] | None = None) -> An
     """Run a service; its refusal becomes a rejection naming the item's own field name."""
     try:
         return call()
-    except services.HandoffError as exc:
+    except HandoffError as exc:
         field = (fields or {}).get(exc.field or "", exc.field)
         raise ItemRejected(field, exc.message, exc.code) from None
     except PermissionDenied as exc:
@@ -78,7 +85,7 @@ def encounter(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]
             raise ItemRejected("assignment_id", "assignment_id must be an integer id.")
         try:
             opened = _domain(
-                lambda: services.encounter_open(
+                lambda: encounter_open(
                     user=user, assignment_id=assignment_id, public_id=public_id, data=changes
                 )
             )
@@ -88,9 +95,7 @@ def encounter(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]
             ) from None
         return {"encounter": str(opened.public_id), "temp_identifier": opened.temp_identifier}
     target = _encounter(user, data)
-    updated = _domain(
-        lambda: services.encounter_update(user=user, encounter_id=target.pk, data=changes)
-    )
+    updated = _domain(lambda: encounter_update(user=user, encounter_id=target.pk, data=changes))
     return {"encounter": str(updated.public_id), "temp_identifier": updated.temp_identifier}
 
 
@@ -105,11 +110,11 @@ def _vitals_answer(stored: Any) -> dict[str, Any]:
 
 def _vitals_request(
     user: Any, device_id: str, data: dict[str, Any], encounter_id: int
-) -> services.VitalsRequest:
+) -> VitalsRequest:
     values = data.get("vitals")
     if not isinstance(values, dict):
         raise ItemRejected("vitals", "vitals must be an object.")
-    return services.VitalsRequest(
+    return VitalsRequest(
         user=user,
         encounter_id=encounter_id,
         data=values,
@@ -124,14 +129,15 @@ def vitals(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
     target = _encounter(user, data)
     request = _vitals_request(user, device_id, data, target.pk)
     stored = _domain(
-        lambda: services.vitals_record(
+        lambda: vitals_record(
             user=user,
             encounter_id=request.encounter_id,
             data=request.data,
             client_id=request.client_id,
             device_id=device_id,
             taken_at=request.taken_at,
-        )
+        ),
+        {"client_id": "vitals_id"},
     )
     return _vitals_answer(stored)
 
@@ -145,7 +151,7 @@ def vitals_batch(items: list[BatchItem]) -> None:
         except ItemRejected as exc:
             item.reject(exc.field, exc.message, exc.code)
     found = access.crew_encounters(list({public_id for _, public_id in wanted}))
-    requests: list[tuple[BatchItem, services.VitalsRequest]] = []
+    requests: list[tuple[BatchItem, VitalsRequest]] = []
     for item, public_id in wanted:
         target = found.get(public_id)
         try:
@@ -164,10 +170,11 @@ def vitals_batch(items: list[BatchItem]) -> None:
             continue
         request.context = item.context
         requests.append((item, request))
-    outcomes = services.vitals_record_many(requests=[request for _, request in requests])
+    outcomes = vitals_record_many(requests=[request for _, request in requests])
     for (item, _), outcome in zip(requests, outcomes, strict=True):
-        if isinstance(outcome, services.HandoffError):
-            item.reject(outcome.field, outcome.message, outcome.code)
+        if isinstance(outcome, HandoffError):
+            field = "vitals_id" if outcome.field == "client_id" else outcome.field
+            item.reject(field, outcome.message, outcome.code)
         elif isinstance(outcome, PermissionDenied):
             item.reject("encounter", str(outcome) or "Not yours.", "forbidden")
         else:
@@ -180,9 +187,10 @@ def message(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
     text = _string(data, "text")
     message_id = _string(data, "message_id", required=False)
     sent = _domain(
-        lambda: services.crew_message_send(
+        lambda: crew_message_send(
             user=user, encounter_id=target.pk, text=text, client_id=message_id
-        )
+        ),
+        {"client_id": "message_id"},
     )
     return {"message_id": sent.pk}
 
@@ -195,7 +203,7 @@ def destination(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, An
         raise ItemRejected("hospital", "hospital_id must be an integer id.")
     reason = _string(data, "reason")
     updated = _domain(
-        lambda: services.destination_set(
+        lambda: destination_set(
             user=user, encounter_id=target.pk, hospital_id=hospital_id, reason=reason
         )
     )
@@ -237,7 +245,7 @@ def intervention(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, A
         raise ItemRejected("snomed_code", "snomed_code must be a SNOMED CT id of 6-16 digits.")
     client_id = _client_id(device_id, data, "intervention_id", performed_at, text)
     stored = _domain(
-        lambda: services.intervention_record(
+        lambda: intervention_record(
             user=user,
             encounter_id=target.pk,
             client_id=client_id,
@@ -265,7 +273,7 @@ def medication(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any
         raise ItemRejected("dose_confirmed", "dose_confirmed must be true or false.")
     client_id = _client_id(device_id, data, "medication_id", given_at, name, str(dose), unit, route)
     stored = _domain(
-        lambda: services.medication_record(
+        lambda: medication_record(
             user=user,
             encounter_id=target.pk,
             client_id=client_id,
@@ -297,7 +305,7 @@ def arrival(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """The patient is at the destination ED (eTimes.11), sent with "At destination":
     `{encounter}`. The ED's own earlier arrival time stays."""
     target = _encounter(user, data)
-    updated = _domain(lambda: services.patient_arrived(user=user, encounter_id=target.pk))
+    updated = _domain(lambda: patient_arrived(user=user, encounter_id=target.pk))
     return {"encounter": str(updated.public_id), "arrived_at": updated.arrived_at.isoformat()}
 
 
@@ -306,7 +314,7 @@ def transfer(user: Any, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
     crew cleared the call (handoff.access.is_handover_crew_of), so the outbox may send it
     after the "Clear" it queued first."""
     target = _handover_encounter(user, data)
-    updated = _domain(lambda: services.transfer_of_care_confirm(user=user, encounter_id=target.pk))
+    updated = _domain(lambda: transfer_of_care_confirm(user=user, encounter_id=target.pk))
     return {
         "encounter": str(updated.public_id),
         "crew_confirmed_at": updated.crew_confirmed_at.isoformat()

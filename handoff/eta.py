@@ -1,12 +1,14 @@
 """The ED board's live ETA: a throttled recompute per carrying unit, off the ingest tick.
 
-dispatch.services.units_positions_record calls `units_moved` after its transaction commits.
+dispatch.services.units_positions_record sends dispatch.hooks.units_moved after its
+transaction commits, and handoff/hooks.py calls `units_moved` from it (likewise
+`unit_changed` from dispatch.hooks.unit_transporting).
 That call only does set lookups in memory: whether the unit carries a patient to an ED (the
 watch set, refreshed at most every HANDOFF_ETA_RECOMPUTE_SECONDS) and whether its last
 recompute is older than that. Units that are due go to one background thread, which routes
-them (handoff.services.encounters_eta_refresh, which claims each encounter in the database
-so several processes recompute it once) and emits the row to the hospital's stream. The
-ingest path never waits for the database or the road graph on behalf of the ETA.
+them (handoff.services.destination.encounters_eta_refresh, which claims each encounter in the
+database so several processes recompute it once) and emits the row to the hospital's stream.
+The ingest path never waits for the database or the road graph on behalf of the ETA.
 
 With HANDOFF_ETA_IN_BACKGROUND off (tests) the work runs inline, in the caller's thread.
 """
@@ -70,10 +72,10 @@ def _in_thread(job: Callable[[], Any]) -> None:
 
 def _refresh_watch() -> None:
     global _watch, _watch_at, _watch_pending
-    from handoff import services
+    from handoff.services.destination import eta_watch_units
 
     try:
-        _watch = frozenset(services.eta_watch_units())
+        _watch = frozenset(eta_watch_units())
         _watch_at = time.monotonic()
     finally:
         _watch_pending = False
@@ -81,14 +83,14 @@ def _refresh_watch() -> None:
 
 def _drain() -> None:
     global _drain_queued
-    from handoff import services
+    from handoff.services.destination import encounters_eta_refresh
 
     with _lock:
         unit_ids = sorted(_due)
         _due.clear()
         _drain_queued = False
     if unit_ids:
-        services.encounters_eta_refresh(unit_ids=unit_ids, min_interval_s=_interval())
+        encounters_eta_refresh(unit_ids=unit_ids, min_interval_s=_interval())
 
 
 def units_moved(unit_ids: Iterable[int]) -> None:
@@ -120,10 +122,10 @@ def unit_changed(unit_id: int) -> None:
 
 
 def _refresh_and_recompute(unit_id: int) -> None:
-    from handoff import services
+    from handoff.services.destination import encounters_eta_refresh
 
     _refresh_watch()
-    services.encounters_eta_refresh(unit_ids=[unit_id], min_interval_s=0, force=True)
+    encounters_eta_refresh(unit_ids=[unit_id], min_interval_s=0, force=True)
 
 
 def reset() -> None:

@@ -15,6 +15,8 @@ __all__ = [
     "ACTIVATION_ACKNOWLEDGED",
     "ACTIVATION_ESCALATED",
     "ACTIVATION_PROPOSED",
+    "DELIVERY_DELIVERED",
+    "DELIVERY_FAILED",
     "ED_ACKNOWLEDGED",
     "ENCOUNTER_REMOVED",
     "ENCOUNTER_UPDATED",
@@ -34,6 +36,11 @@ ACTIVATION_ACKNOWLEDGED: Final = "handoff.activation.acknowledged"
 MESSAGE_CREATED: Final = "handoff.message.created"
 ED_ACKNOWLEDGED: Final = "handoff.ed.acknowledged"
 HOSPITAL_UPDATED: Final = "handoff.hospital.updated"
+# The hospital's system did not take a message (HL7 AE/AR, FHIR 4xx, or retries used up):
+# to the crew with the encounter, to the centre with the job's ids and the reason only.
+DELIVERY_FAILED: Final = "handoff.delivery.failed"
+# A later message of the same channel got through: the failure shown is cleared.
+DELIVERY_DELIVERED: Final = "handoff.delivery.delivered"
 
 
 def ed_group(hospital_id: int) -> str:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 from config.fields import ChoiceListField, coordinate_constraint, latitude_field, longitude_field
+from handoff.interop.delivery import fhir_endpoint_problem, mllp_endpoint_problem
 
 
 class HospitalCapability(models.TextChoices):
@@ -37,6 +41,12 @@ class EDStatus(models.TextChoices):
     DIVERSION = "diversion", "On diversion"
 
 
+_HD_NAMESPACE = RegexValidator(
+    r"^[A-Za-z0-9_.-]*$",
+    "Use letters, digits, '_', '.' or '-' only: HL7 delimiters cannot go into MSH-5/MSH-6.",
+)
+
+
 class Hospital(models.Model):
     """A receiving hospital; its emergency department takes handoffs."""
 
@@ -59,6 +69,21 @@ class Hospital(models.Model):
     )
     hl7_port = models.PositiveIntegerField(
         null=True, blank=True, help_text="HL7 v2 MLLP receiver port"
+    )
+    # MSH-5 / MSH-6 (HD namespace id, at most 20 characters in v2.5): the interface engine
+    # routes on them, so they are the hospital's names for itself, not ours.
+    hl7_receiving_application = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[_HD_NAMESPACE],
+        help_text="MSH-5 receiving application, as the hospital's interface engine names it "
+        "(required for HL7 delivery)",
+    )
+    hl7_receiving_facility = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[_HD_NAMESPACE],
+        help_text="MSH-6 receiving facility; blank: the hospital code",
     )
 
     class Meta:
@@ -86,6 +111,134 @@ class Hospital(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def ed_open(self) -> bool:
+        """The ED takes new patients (it is not on diversion)."""
+        return self.ed_status == EDStatus.OPEN
+
+    def clean(self) -> None:
+        errors = delivery_endpoint_errors(self.fhir_endpoint, self.hl7_host, self.hl7_port)
+        if self.hl7_host and not self.hl7_receiving_application:
+            errors["hl7_receiving_application"] = (
+                "An HL7 receiver needs its MSH-5 application name; ask the hospital's "
+                "interface team."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+DELIVERY_FIELDS = ("fhir_endpoint", "hl7_host", "hl7_port")
+
+
+def delivery_endpoint_errors(
+    fhir_endpoint: str, hl7_host: str, hl7_port: int | None
+) -> dict[str, str]:
+    """Field errors of a hospital's delivery endpoints against the settings' allow-lists."""
+    errors: dict[str, str] = {}
+    if fhir_endpoint:
+        problem = fhir_endpoint_problem(fhir_endpoint)
+        if problem is not None:
+            errors["fhir_endpoint"] = f"The FHIR endpoint {problem}."
+    if hl7_host or hl7_port is not None:
+        if not hl7_host:
+            errors["hl7_host"] = "An HL7 port needs a host."
+        elif hl7_port is None:
+            errors["hl7_port"] = "An HL7 host needs a port."
+        else:
+            problem = mllp_endpoint_problem(hl7_host, hl7_port)
+            if problem is not None:
+                errors["hl7_host"] = f"The HL7 receiver {problem}."
+    return errors
+
+
+class EndpointChangeStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class EndpointChange(models.Model):
+    """A requested change of a hospital's delivery endpoints (FHIR, HL7 MLLP).
+
+    Two-person rule: the hospital's live endpoints change only when an administrator other
+    than the requester approves (handoff.endpoints), because whoever sets the endpoint
+    receives every later patient record sent to that hospital.
+    """
+
+    hospital = models.ForeignKey(
+        Hospital, on_delete=models.PROTECT, related_name="endpoint_changes"
+    )
+    status = models.CharField(
+        max_length=8, choices=EndpointChangeStatus.choices, default=EndpointChangeStatus.PENDING
+    )
+    # The live values when requested: approval refuses a request made against other values.
+    old_fhir_endpoint = models.CharField(max_length=300, blank=True)
+    old_hl7_host = models.CharField(max_length=253, blank=True)
+    old_hl7_port = models.PositiveIntegerField(null=True, blank=True)
+    fhir_endpoint = models.CharField(max_length=300, blank=True)
+    hl7_host = models.CharField(max_length=253, blank=True)
+    hl7_port = models.PositiveIntegerField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        permissions = [
+            ("decide_endpointchange", "Can approve or reject a delivery endpoint change")
+        ]
+        constraints = [
+            # One open request per hospital: a second would be approved against stale values.
+            models.UniqueConstraint(
+                fields=["hospital"],
+                condition=models.Q(status=EndpointChangeStatus.PENDING),
+                name="endpointchange_one_pending_per_hospital",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=EndpointChangeStatus.values),
+                name="endpointchange_status_valid",
+            ),
+            # Decided by someone, with a time, exactly when no longer pending.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status=EndpointChangeStatus.PENDING)
+                    & models.Q(decided_by__isnull=True, decided_at__isnull=True)
+                )
+                | (
+                    ~models.Q(status=EndpointChangeStatus.PENDING)
+                    & models.Q(decided_by__isnull=False, decided_at__isnull=False)
+                ),
+                name="endpointchange_decided_when_not_pending",
+            ),
+            # The two-person rule; the requester may still withdraw (reject) their own.
+            models.CheckConstraint(
+                condition=~models.Q(status=EndpointChangeStatus.APPROVED)
+                | ~models.Q(decided_by=models.F("requested_by")),
+                name="endpointchange_approved_by_another",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(hl7_host="") & models.Q(hl7_port__isnull=True))
+                | (
+                    ~models.Q(hl7_host="")
+                    & models.Q(hl7_port__isnull=False, hl7_port__gte=1, hl7_port__lte=65535)
+                ),
+                name="endpointchange_hl7_host_and_port_together",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hospital} endpoint change #{self.pk} ({self.status})"
+
+    def changed_fields(self) -> list[str]:
+        return [
+            name for name in DELIVERY_FIELDS if getattr(self, name) != getattr(self, f"old_{name}")
+        ]
 
 
 # --- Encounters: the pre-hospital record that streams to the receiving ED ------------------
@@ -466,3 +619,200 @@ class Admission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.temp_identifier} at {self.hospital_id}"
+
+
+class BreakGlassGrant(models.Model):
+    """An ED clinician's time-limited read of a patient outside their normal scope.
+
+    Made only by handoff.services.break_glass.break_glass_open, with the clinician's reason
+    (free text: kept here, never in the audit chain); administrators mark it reviewed.
+    """
+
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.PROTECT, related_name="break_glass_grants"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="break_glass_grants"
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "encounter", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"break-glass {self.pk} ({self.user_id})"
+
+
+# --- Outcome back to EMS (issue 19): what the hospital found and did ---------------------
+
+
+class Disposition(models.TextChoices):
+    """ED disposition (NEMSIS 3.5 eOutcome.01) and hospital disposition (eOutcome.02).
+
+    NEMSIS codes both with the NUBC UB-04 patient discharge status (FL 17), which is also
+    what hospitals send in HL7 v2 PV1-36 (table 0112); the values here are those codes
+    exactly, so export, A03 and FHIR map one to one (docs/interop.md, "Outcome back to EMS").
+    """
+
+    HOME = "01", "Discharged to home or self care (routine discharge)"
+    SHORT_TERM_HOSPITAL = "02", "Discharged/transferred to a short-term general hospital"
+    SKILLED_NURSING = "03", "Discharged/transferred to a skilled nursing facility (SNF)"
+    INTERMEDIATE_CARE = "04", "Discharged/transferred to an intermediate care facility (ICF)"
+    CANCER_OR_CHILDRENS = "05", "Discharged/transferred to a cancer center or children's hospital"
+    HOME_HEALTH = "06", "Discharged/transferred to home under care of a home health service"
+    AGAINST_ADVICE = "07", "Left against medical advice or discontinued care"
+    ADMITTED = "09", "Admitted as an inpatient to this hospital"
+    EXPIRED = "20", "Expired (died)"
+    LAW_ENFORCEMENT = "21", "Discharged/transferred to court/law enforcement"
+    STILL_PATIENT = "30", "Still a patient or expected to return for outpatient services"
+    FEDERAL = "43", "Discharged/transferred to a federal health care facility"
+    HOSPICE_HOME = "50", "Discharged/transferred to hospice (home)"
+    HOSPICE_FACILITY = "51", "Discharged/transferred to hospice (medical facility)"
+    SWING_BED = "61", "Discharged/transferred to a hospital-based swing bed"
+    REHABILITATION = "62", "Discharged/transferred to an inpatient rehabilitation facility"
+    LONG_TERM_CARE = "63", "Discharged/transferred to a long term care hospital (LTCH)"
+    NURSING_MEDICAID = "64", "Discharged/transferred to a Medicaid-certified nursing facility"
+    PSYCHIATRIC = "65", "Discharged/transferred to a psychiatric hospital or unit"
+    CRITICAL_ACCESS = "66", "Discharged/transferred to a critical access hospital (CAH)"
+    OTHER_INSTITUTION = "70", "Discharged/transferred to another type of health care institution"
+
+
+# eOutcome.02 (hospital disposition) has every ED code but 09: "admitted as an inpatient to
+# this hospital" is where the ED sent the patient, not where the hospital stay ended.
+HOSPITAL_DISPOSITIONS = tuple((v, label) for v, label in Disposition.choices if v != "09")
+
+
+# The dispositions that send the patient to another facility, which must then be named.
+TRANSFER_DISPOSITIONS = frozenset(
+    {"02", "03", "04", "05", "43", "50", "51", "62", "63", "64", "65", "66", "70"}
+)
+
+
+class OutcomePathway(models.TextChoices):
+    """The time-critical pathway the outcome's treatment time belongs to."""
+
+    NONE = "", "None"
+    STEMI = "stemi", "STEMI: door-to-balloon"
+    STROKE = "stroke", "Stroke: door-to-needle"
+
+
+class OutcomeSource(models.TextChoices):
+    ED = "ed", "Recorded on the ED board"
+    HL7 = "hl7", "HL7 v2 ADT^A03 from the hospital"
+    FHIR = "fhir", "FHIR Encounter update from the hospital"
+
+
+class HospitalOutcome(models.Model):
+    """The receiving hospital's outcome of one encounter: diagnosis, disposition and, for the
+    STEMI and stroke pathways, the treatment time (door time is Encounter.arrived_at).
+
+    Written only by handoff.services.outcome; the crew that brought the patient reads these
+    fields (and only these) for CREW_OUTCOME_FEEDBACK_DAYS (handoff.access, "outcome
+    feedback"). Field names say which NEMSIS eOutcome element they export to.
+    """
+
+    encounter = models.OneToOneField(Encounter, on_delete=models.CASCADE, related_name="outcome")
+    hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="outcomes")
+    diagnosis_text = models.CharField(max_length=200, blank=True, help_text="ED diagnosis")
+    diagnosis_icd10 = models.CharField(
+        max_length=8, blank=True, help_text="ED diagnosis, ICD-10(-CM) code (eOutcome.10)"
+    )
+    ed_disposition = models.CharField(
+        max_length=2, choices=Disposition.choices, help_text="eOutcome.01 (NUBC code)"
+    )
+    hospital_disposition = models.CharField(
+        max_length=2, choices=Disposition.choices, blank=True, help_text="eOutcome.02"
+    )
+    admitted_unit = models.CharField(
+        max_length=80, blank=True, help_text="Ward or unit when admitted (09)"
+    )
+    transfer_facility = models.CharField(
+        max_length=160, blank=True, help_text="Facility the patient was transferred to"
+    )
+    pathway = models.CharField(max_length=8, choices=OutcomePathway.choices, blank=True, default="")
+    balloon_at = models.DateTimeField(null=True, blank=True, help_text="PCI device time")
+    needle_at = models.DateTimeField(null=True, blank=True, help_text="Thrombolysis bolus time")
+    source = models.CharField(max_length=8, choices=OutcomeSource.choices)
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ed_disposition__in=Disposition.values),
+                name="outcome_ed_disposition_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(hospital_disposition="")
+                | models.Q(hospital_disposition__in=Disposition.values),
+                name="outcome_hospital_disposition_valid",
+            ),
+            # One treatment time, and only the one its pathway names.
+            models.CheckConstraint(
+                condition=models.Q(pathway="", balloon_at__isnull=True, needle_at__isnull=True)
+                | models.Q(pathway="stemi", needle_at__isnull=True)
+                | models.Q(pathway="stroke", balloon_at__isnull=True),
+                name="outcome_treatment_time_matches_pathway",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"outcome of {self.encounter_id}"
+
+
+class HospitalInboundToken(models.Model):
+    """A hospital system's credential for sending outcomes in (HL7 A03, FHIR Encounter).
+
+    Only the SHA-256 of the token is kept; the token is shown once, by
+    `manage.py hospital_inbound_token` (docs/interop.md, "Outcome back to EMS").
+    """
+
+    hospital = models.ForeignKey(Hospital, on_delete=models.CASCADE, related_name="inbound_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    label = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"inbound token {self.pk} of {self.hospital_id}"
+
+
+class InboundStatus(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class InboundMessage(models.Model):
+    """Every message a hospital sent in, kept as received; a rejected one changed nothing and
+    stays here for inspection with the field at fault (read-only, audited in the admin)."""
+
+    hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="inbound")
+    kind = models.CharField(max_length=8, choices=OutcomeSource.choices)
+    status = models.CharField(max_length=8, choices=InboundStatus.choices)
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    control_id = models.CharField(max_length=64, blank=True)
+    error_field = models.CharField(max_length=64, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    body = models.TextField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status} #{self.pk}"

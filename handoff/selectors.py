@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import F, Window, prefetch_related_objects
 from django.db.models.functions import RowNumber
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from accounts.models import Role
 from dispatch.models import Assignment, AssignmentStatus
 from dispatch.selectors import drive_mode, hospital_summary, unit_position
 from handoff.clinical import ALLOWED_FIELDS, lams_lvo, race_lvo
@@ -633,6 +635,26 @@ CLINICAL_KIND_NAMES = {
 _UNIT_KEYS = {"blood_glucose": "blood_glucose_unit", "etco2": "etco2_unit"}
 
 
+def _encounter_crew(encounter: Encounter, sets: list[Any]) -> tuple[document.CrewMember, ...]:
+    """The crew members who recorded this encounter (its authors), in first-recorded order.
+
+    Crew accounts only: an ED nurse's reconcile or a dispatcher is not an author of the
+    EMS record. The id is the user's primary key, stable and not a personal identifier.
+    """
+    rows = [encounter.created_by, encounter.crew_confirmed_by]
+    rows += [v.recorded_by for v in sets]
+    rows += [i.recorded_by for i in encounter.interventions.select_related("recorded_by")]
+    rows += [m.recorded_by for m in encounter.medications_given.select_related("recorded_by")]
+    crew: dict[int, document.CrewMember] = {}
+    for user in rows:
+        if user is None or user.role != Role.CREW or user.pk in crew:
+            continue
+        crew[user.pk] = document.CrewMember(
+            id=str(user.pk), family=user.last_name, given=user.first_name
+        )
+    return tuple(crew.values())
+
+
 def encounter_document(encounter: Encounter) -> document.EncounterDocument:
     """The encounter as the FHIR / HL7 exporters' input (handoff/interop/document.py).
 
@@ -645,8 +667,24 @@ def encounter_document(encounter: Encounter) -> document.EncounterDocument:
     else:
         status = "planned"
     hospital = encounter.destination
-    sets = list(encounter.vitals.order_by("taken_at", "pk"))
+    sets = list(encounter.vitals.select_related("recorded_by").order_by("taken_at", "pk"))
+    centre = encounter.assignment.unit.centre
+    assignment = encounter.assignment
+    unit_times = tuple(
+        (element, value)
+        for element, value in (
+            ("eTimes.01", assignment.incident.call_received_at),
+            ("eTimes.03", assignment.notified_at),
+            ("eTimes.05", assignment.en_route_at),
+            ("eTimes.06", assignment.on_scene_at),
+            ("eTimes.09", assignment.left_scene_at),
+        )
+        if value is not None
+    )
     return document.EncounterDocument(
+        unit_times=unit_times,
+        # The deployment's language as BCP 47 (en-gb -> en-GB): the narrative is written in it.
+        language=translation.to_locale(settings.LANGUAGE_CODE).replace("_", "-"),
         encounter_id=str(encounter.public_id),
         incident_id=encounter.assignment.incident_id,
         status=status,
@@ -688,6 +726,7 @@ def encounter_document(encounter: Encounter) -> document.EncounterDocument:
                 news2_total=v.news2_total,
                 news2_complete=not v.news2_missing,
                 gcs_total=v.gcs_total,
+                news2_missing=tuple(v.news2_missing),
             )
             for v in sets
         ],
@@ -720,4 +759,61 @@ def encounter_document(encounter: Encounter) -> document.EncounterDocument:
         ],
         created_at=encounter.created_at,
         updated_at=encounter.updated_at,
+        crew=_encounter_crew(encounter, sets),
+        ems_organization=document.EmsOrganization(code=centre.code, name=centre.name),
+        systems=document.identifier_systems(
+            settings.FHIR_IDENTIFIER_BASE, settings.FHIR_MRN_SYSTEMS
+        ),
     )
+
+
+def incident_offloads(centre_id: int, since: datetime, until: datetime) -> dict[int, list[float]]:
+    """{incident id: offload seconds of each patient handed over} for the response report.
+
+    The centre's incidents whose call came in within [since, until) (timezone-aware).
+    """
+    offloads: dict[int, list[float]] = {}
+    handed_over = Encounter.objects.filter(
+        assignment__incident__centre_id=centre_id,
+        assignment__incident__call_received_at__gte=since,
+        assignment__incident__call_received_at__lt=until,
+        offload_seconds__isnull=False,
+    ).values_list("assignment__incident_id", "offload_seconds")
+    for incident_id, seconds in handed_over:
+        if seconds is not None:
+            offloads.setdefault(incident_id, []).append(float(seconds))
+    return offloads
+
+
+def incident_outcomes(centre_id: int, since: datetime, until: datetime) -> dict[str, Any]:
+    """The hospitals' outcomes of a centre's patients, for the response report: how many were
+    brought to an ED, how many have an outcome, and the door-to-balloon / door-to-needle
+    seconds per pathway. Counts and durations only, never a patient.
+
+    The centre's incidents whose call came in within [since, until) (timezone-aware).
+    """
+    brought = Encounter.objects.filter(
+        assignment__incident__centre_id=centre_id,
+        assignment__incident__call_received_at__gte=since,
+        assignment__incident__call_received_at__lt=until,
+        arrived_at__isnull=False,
+    )
+    times: dict[str, list[float]] = {"stemi": [], "stroke": []}
+    # One query: every patient brought in, with its outcome when there is one.
+    rows = brought.values_list(
+        "arrived_at", "outcome__pk", "outcome__pathway", "outcome__balloon_at", "outcome__needle_at"
+    )
+    handed_over = with_outcome = 0
+    for door, outcome_id, pathway, balloon_at, needle_at in rows:
+        handed_over += 1
+        if outcome_id is None:
+            continue
+        with_outcome += 1
+        treated = balloon_at if pathway == "stemi" else needle_at
+        if pathway in times and treated is not None and door is not None:
+            times[pathway].append((treated - door).total_seconds())
+    return {
+        "handed_over": handed_over,
+        "with_outcome": with_outcome,
+        "door_to_treatment_s": times,
+    }

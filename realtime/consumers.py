@@ -1,16 +1,25 @@
 """The shared shape of every screen's WebSocket: authenticate, check access, join, snapshot.
 
 Live events reach a screen through its process's fan-out hub (realtime.fanout), not through a
-channel-layer membership of its own.
+channel-layer membership of its own; a screen's own memberships are only its credential's
+groups (below), which carry nothing but the order to close.
 
 Close codes (docs/protocol.md): 4401 not logged in, 4403 logged in but not allowed here, 1009
 a frame larger than DEVICE_MAX_FRAME_BYTES (an `error` with code `too_large` says so first).
+
+A socket also ends with 4401 when the credential it was opened with ends: its device token is
+revoked or expires, its session is logged out, its user is deactivated. It joins the
+channel-layer groups of that credential (accounts.sockets), closes at its token's expiry, and
+re-checks the credential every DEVICE_TOKEN_RECHECK_SECONDS.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -20,6 +29,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from accounts import sockets as auth_sockets
 from audit.context import bind_scope
 from realtime.events import EVENT_VERSION
 from realtime.fanout import Subscriber, get_hub
@@ -34,6 +44,20 @@ RESYNC_BURST = 5
 RESYNC_EVERY_S = 2.0
 # What decode_json returns for a frame nested deeper than Python's json can follow.
 TOO_DEEP = object()
+
+# (user, logged events) -> the events as that user may see them now; applied in order.
+ReplayFilter = Callable[[Any, list[dict[str, Any]]], list[dict[str, Any]]]
+_REPLAY_FILTERS: list[ReplayFilter] = []
+
+
+def register_replay_filter(fn: ReplayFilter) -> None:
+    """Have every screen's replay pass through `fn` (sync, runs in a database thread).
+
+    An app whose events name something access can end for registers one in its
+    AppConfig.ready, so every process that serves sockets has it before the first replay.
+    """
+    if fn not in _REPLAY_FILTERS:
+        _REPLAY_FILTERS.append(fn)
 
 
 def envelope(
@@ -66,6 +90,7 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     groups_joined: list[str]
     subscriptions: list[Subscriber]
+    auth_groups: list[str]
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' own dispatch first runs close_old_connections through sync_to_async for
@@ -94,6 +119,7 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         bind_scope(self.scope, "ws")
         self.groups_joined = []
         self.subscriptions = []
+        self.auth_groups = []
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -103,6 +129,7 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         except PermissionDenied:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        await self._watch_credential(user)
         hub = get_hub()
         for group in self.group_names_for(self.target):
             # Subscribed (paused) before reading, so an event committed meanwhile arrives live
@@ -149,12 +176,13 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         """The logged events as this user may see them now (sync; subclasses narrow it).
 
         The log keeps what was sent; access can end since (an encounter closed, the ED's
-        window after handoff passed). An event the user may no longer see is replaced by a
-        `stream.skipped` marker with the same seq, so the client's sequence stays whole.
+        window after handoff passed). Each filter an app registered (register_replay_filter)
+        replaces an event the user may no longer see by a `stream.skipped` marker with the
+        same seq, so the client's sequence stays whole.
         """
-        from handoff.access import replay_visible
-
-        return replay_visible(self.scope["user"], events)
+        for visible in _REPLAY_FILTERS:
+            events = visible(self.scope["user"], events)
+        return events
 
     def _snapshot_with_head(self) -> dict[str, Any]:
         from realtime.events import stream_head
@@ -220,6 +248,84 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         for subscription in getattr(self, "subscriptions", []):
             hub.unsubscribe(subscription)
         self.subscriptions = []
+        watcher = getattr(self, "_credential_watch", None)
+        if watcher is not None:
+            watcher.cancel()
+        if self.channel_layer is not None:
+            for group in getattr(self, "auth_groups", []):
+                with contextlib.suppress(Exception):
+                    await self.channel_layer.group_discard(group, self.channel_name)
+        self.auth_groups = []
+
+    # --- The credential's end closes the socket ------------------------------------------
+
+    def _credential(self, user: Any) -> tuple[Any, str | None]:
+        """The device token this socket was opened with (or None), and its session key."""
+        credential = self.scope.get("device_token")
+        if credential is not None:
+            return credential, None
+        session = self.scope.get("session")
+        return None, getattr(session, "session_key", None) if session is not None else None
+
+    async def _watch_credential(self, user: Any) -> None:
+        credential, session_key = self._credential(user)
+        groups = [auth_sockets.user_group(user.pk)]
+        if credential is not None:
+            groups.append(auth_sockets.token_group(credential.token_id))
+        elif session_key:
+            groups.append(auth_sockets.session_group(session_key))
+        self.auth_groups = groups
+        await self._join_auth_groups()
+        self._credential_watch = asyncio.create_task(
+            self._credential_loop(user.pk, credential, session_key)
+        )
+
+    async def _join_auth_groups(self) -> None:
+        if self.channel_layer is None:
+            return
+        for group in self.auth_groups:
+            try:
+                await self.channel_layer.group_add(group, self.channel_name)
+            except Exception as exc:  # the layer is down: the re-check still closes it
+                logger.debug("socket could not join %s: %s", group, type(exc).__name__)
+
+    async def _credential_loop(
+        self, user_id: int, credential: Any, session_key: str | None
+    ) -> None:
+        from accounts.services import device_token_still_valid, session_still_valid
+
+        every = float(settings.DEVICE_TOKEN_RECHECK_SECONDS)
+        while True:
+            wait = every
+            if credential is not None:
+                # Closed at the token's expiry itself, not at the next re-check after it.
+                left = (credential.expires_at - timezone.now()).total_seconds()
+                wait = max(0.0, min(every, left))
+            await asyncio.sleep(wait)
+            try:
+                if credential is not None:
+                    valid = await database_sync_to_async(device_token_still_valid)(
+                        credential.token_id
+                    )
+                elif session_key:
+                    valid = await database_sync_to_async(session_still_valid)(session_key, user_id)
+                else:
+                    valid = True
+            except Exception:  # the database is away: keep the socket, ask again later
+                logger.exception("credential re-check failed")
+                continue
+            if not valid:
+                await self.auth_ended({"reason": "ended"})
+                return
+            # channels_redis forgets a group membership after a day: renew it.
+            await self._join_auth_groups()
+
+    async def auth_ended(self, message: dict[str, Any]) -> None:
+        """The credential of this socket ended (accounts.sockets): close as not logged in."""
+        watcher = getattr(self, "_credential_watch", None)
+        if watcher is not None and watcher is not asyncio.current_task():
+            watcher.cancel()
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if content is TOO_DEEP:

@@ -20,7 +20,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.context import AuditContext, device_item_context
-from config.models import DeviceItem
+from config.fields import text_problem
+from realtime.models import DeviceItem
 
 # The database stores seq as a signed 64-bit integer.
 MAX_SEQ = 2**63
@@ -178,9 +179,12 @@ def envelope_problem(item: Any) -> dict[str, Any] | None:
     seq = item.get("seq")
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < MAX_SEQ:
         return rejection(item_id, "seq", f"seq must be an integer from 0 to {MAX_SEQ - 1}.")
-    if _has_nul(item):
-        # PostgreSQL text cannot hold NUL; no field of ours has a use for one either.
-        return rejection(item_id, "data", "Text must not contain NUL characters.")
+    where = _control_path(item.get("data"), "data")
+    if where is not None:
+        # PostgreSQL text cannot hold NUL; no field of ours has a use for it or the other
+        # controls (a name keeps neither tab nor newline: the services check that).
+        field, problem = where
+        return rejection(item_id, field, f"Text {problem}")
     return None
 
 
@@ -196,16 +200,26 @@ def content_problem(item: dict[str, Any], types: dict[str, ItemType]) -> ItemRej
     return None
 
 
-def _has_nul(value: Any, depth: int = 0) -> bool:
+def _control_path(value: Any, path: str, depth: int = 0) -> tuple[str, str] | None:
+    """The dotted name of the first string (key or value) with a control character other
+    than tab or newline, and why; None when there is none."""
     if isinstance(value, str):
-        return "\x00" in value
+        problem = text_problem(value, multiline=True)
+        return (path, problem) if problem else None
     if depth > 200:
-        return False
+        return None
     if isinstance(value, dict):
-        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
+        for key, item in value.items():
+            name = f"{path}.{key}"
+            found = _control_path(str(key), name, depth + 1) or _control_path(item, name, depth + 1)
+            if found is not None:
+                return found
     if isinstance(value, list):
-        return any(_has_nul(v, depth + 1) for v in value)
-    return False
+        for index, item in enumerate(value):
+            found = _control_path(item, f"{path}[{index}]", depth + 1)
+            if found is not None:
+                return found
+    return None
 
 
 def _stored_answer(device_id: str, item_id: str, user: Any) -> dict[str, Any] | None:

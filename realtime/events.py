@@ -13,7 +13,6 @@ them), one bulk insert, and one channel-layer message for the whole tick.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,14 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from config.models import EventLog, StreamSequence
-from realtime import sql
+from config import sql
+from config.aio import run_from_sync
+from realtime.models import EventLog, StreamSequence
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +113,21 @@ def event_batch() -> Iterator[EventBatch]:
         _batch.reset(token)
 
 
+@contextmanager
+def event_batch_suspended() -> Iterator[None]:
+    """Record events directly inside, even where an ingest tick's batch is current.
+
+    For work that runs in its own transaction after the tick's commit yet in the same
+    context (an outbox task run eagerly from the tick's on_commit): the tick's batch has
+    been flushed by then, and events added to it would be lost.
+    """
+    token = _batch.set(None)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
 def _allocate(streams: list[str], counts: dict[str, int]) -> dict[str, int]:
     """Take `counts[s]` sequence numbers on each stream; returns each stream's new head.
 
@@ -174,16 +188,8 @@ def broadcast(envelopes: list[dict[str, Any]]) -> None:
     if not envelopes:
         return
     try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    try:
-        if loop is not None:
-            # Sync code on a thread that runs an event loop (a test driving a browser):
-            # async_to_sync cannot block here, so the send goes onto that loop.
-            loop.create_task(abroadcast(envelopes))
-        else:
-            async_to_sync(abroadcast)(envelopes)
+        # A loop on this thread (a test driving a browser) gets the send as a task.
+        run_from_sync(abroadcast, envelopes)
     except Exception:
         logger.exception("broadcast of %d events failed; screens heal from the log", len(envelopes))
 

@@ -45,8 +45,7 @@ from django.utils import timezone
 
 from audit.context import SYSTEM, AuditContext, audit_context, new_request_id
 from audit.services import audit_batch
-from config.models import DeviceItem
-from realtime import sql
+from config import sql
 from realtime.devices import (
     BatchItem,
     ItemRejected,
@@ -57,6 +56,7 @@ from realtime.devices import (
     rejection,
 )
 from realtime.events import abroadcast, event_batch
+from realtime.models import DeviceItem
 
 logger = logging.getLogger(__name__)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import factory
 
 from accounts.models import Role, User
@@ -88,3 +90,12 @@ class AdminFactory(UserFactory):
     role = Role.ADMIN
     is_staff = True
     is_superuser = True
+
+
+def device_token(
+    user: User, *, days: int | None = None, label: str = "test", unit: Any = None
+) -> str:
+    """Issue a device token for `user` through the service; returns the raw key (shown once)."""
+    from accounts.services import device_token_issue
+
+    return device_token_issue(user=user, created_by=None, label=label, days=days, unit=unit).key

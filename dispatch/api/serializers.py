@@ -36,6 +36,13 @@ class IncidentCreateSerializer(serializers.Serializer):  # type: ignore[type-arg
     )
     chief_complaint = serializers.CharField(max_length=200)
     determinant = serializers.ChoiceField(choices=Determinant.choices)
+    queued_call = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="The queued call the dispatcher answered (call queue): its ring time is the "
+        "call's received time, and the two are linked",
+    )
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     access_notes = serializers.CharField(required=False, allow_blank=True, default="")
     location = LocationSerializer(required=False)
@@ -90,6 +97,51 @@ class CallSerializer(CallSummarySerializer):
     notes = serializers.CharField(allow_blank=True)
 
 
+class CentreSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class OpenTransferSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    to_centre = CentreSerializer()
+    reason = serializers.CharField()
+
+
+class TransferSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """A transfer as both centres see it: what and where, never who called."""
+
+    id = serializers.IntegerField()
+    incident_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["proposed", "accepted", "refused", "withdrawn"])
+    from_centre = CentreSerializer()
+    to_centre = CentreSerializer()
+    reason = serializers.CharField()
+    proposed_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_note = serializers.CharField(allow_blank=True)
+    determinant = serializers.CharField()
+    chief_complaint = serializers.CharField()
+    address = serializers.CharField(allow_blank=True)
+    stop = serializers.CharField()
+    lat = serializers.FloatField()
+    lon = serializers.FloatField()
+    calls = serializers.IntegerField()
+    call_received_at = serializers.DateTimeField()
+
+
+class TransferProposeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    to_centre = serializers.SlugField(max_length=32, help_text="Code of the centre to hand it to")
+    reason = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class TransferDecisionSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    note = serializers.CharField(
+        max_length=200, required=False, default="", allow_blank=True, help_text="Why (refusal)"
+    )
+
+
 class IncidentSerializer(serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.IntegerField()
     chief_complaint = serializers.CharField()
@@ -118,6 +170,9 @@ class IncidentSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
     disposition = serializers.CharField(allow_null=True)
     assignments = AssignmentSerializer(many=True)
+    transfer = OpenTransferSerializer(
+        allow_null=True, help_text="Proposed to another centre: which, and why"
+    )
 
 
 class IncidentDetailSerializer(IncidentSerializer):
@@ -184,6 +239,13 @@ class RecommendationSerializer(serializers.Serializer):  # type: ignore[type-arg
     )
     overridable = serializers.BooleanField(
         help_text="Excluded but available: may be dispatched with override: true"
+    )
+    mutual_aid = serializers.BooleanField(
+        help_text="A partner centre's unit: request it (POST .../mutual-aid/), the partner "
+        "accepts or refuses; never dispatched directly"
+    )
+    lending_centre = CentreSerializer(
+        allow_null=True, help_text="The partner centre that would lend the unit"
     )
 
 
@@ -303,3 +365,84 @@ class FixResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 class PositionBatchResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
     results = FixResultSerializer(many=True)
+
+
+class MutualAidCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    unit_id = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="An available unit of a partner centre"
+    )
+
+
+class MutualAidRefuseSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    note = serializers.CharField(max_length=200, help_text="Why the unit cannot be lent")
+
+
+class MutualAidAcceptSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class MutualAidRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """What both centres see of a request: never the caller's name or phone."""
+
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["requested", "accepted", "refused", "withdrawn"])
+    incident_id = serializers.IntegerField()
+    incident_status = serializers.CharField()
+    determinant = serializers.CharField()
+    response_mode = serializers.CharField()
+    chief_complaint = serializers.CharField(allow_blank=True)
+    address = serializers.CharField(allow_blank=True)
+    road_street = serializers.CharField(allow_blank=True)
+    road_lat = serializers.FloatField()
+    road_lon = serializers.FloatField()
+    stop = serializers.CharField(help_text='Where to stop on the road ("Mikonkatu, 40 m")')
+    unit_id = serializers.IntegerField()
+    call_sign = serializers.CharField()
+    unit_type = serializers.CharField()
+    requesting_centre = CentreSerializer()
+    lending_centre = CentreSerializer()
+    eta_s = serializers.FloatField(allow_null=True, help_text="The ranking's, when requested")
+    distance_m = serializers.FloatField(allow_null=True)
+    requested_at = serializers.DateTimeField()
+    requested_by = serializers.CharField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decided_by = serializers.CharField(allow_null=True)
+    decision_note = serializers.CharField(allow_blank=True)
+    assignment_id = serializers.IntegerField(
+        allow_null=True, help_text="The assignment made when the lending centre accepted"
+    )
+
+
+class QueuedCallRingSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    caller_phone = serializers.CharField(
+        max_length=32,
+        allow_blank=True,
+        trim_whitespace=True,
+        help_text="The calling number as the telephony system has it; empty when withheld",
+    )
+    line = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The trunk or line the call is on",
+    )
+
+
+class QueuedCallSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    centre = CentreSerializer()
+    offered_to = CentreSerializer(allow_null=True)
+    line = serializers.CharField(allow_blank=True)
+    caller_phone = serializers.CharField(
+        allow_null=True,
+        help_text="Only to a dispatcher of a centre that may answer the call (and the answerer)",
+    )
+    received_at = serializers.DateTimeField()
+    offered_at = serializers.DateTimeField(allow_null=True)
+    answered_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    age_s = serializers.FloatField()
+    offered_age_s = serializers.FloatField(allow_null=True)
+    answered_by_centre = CentreSerializer(allow_null=True)

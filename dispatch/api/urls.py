@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dispatch.api import views
+from dispatch.api import call_queue_views, views
 
 urlpatterns = [
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
@@ -29,6 +29,40 @@ urlpatterns = [
         name="incident-close",
     ),
     path(
+        "incidents/<int:incident_id>/transfer/",
+        views.IncidentTransferView.as_view(),
+        name="incident-transfer",
+    ),
+    path("transfers/", views.TransferListView.as_view(), name="transfer-list"),
+    *[
+        path(
+            f"transfers/<int:transfer_id>/{decision}/",
+            views.TransferDecisionView.as_view(decision=decision),
+            name=f"transfer-{decision}",
+        )
+        for decision in ("accept", "refuse", "withdraw")
+    ],
+    path(
+        "incidents/<int:incident_id>/mutual-aid/",
+        views.IncidentMutualAidView.as_view(),
+        name="incident-mutual-aid",
+    ),
+    path(
+        "mutual-aid/<int:aid_request_id>/accept/",
+        views.MutualAidAcceptView.as_view(),
+        name="mutual-aid-accept",
+    ),
+    path(
+        "mutual-aid/<int:aid_request_id>/refuse/",
+        views.MutualAidRefuseView.as_view(),
+        name="mutual-aid-refuse",
+    ),
+    path(
+        "mutual-aid/<int:aid_request_id>/withdraw/",
+        views.MutualAidWithdrawView.as_view(),
+        name="mutual-aid-withdraw",
+    ),
+    path(
         "assignments/<int:assignment_id>/replace/",
         views.AssignmentReplaceView.as_view(),
         name="assignment-replace",
@@ -47,6 +81,17 @@ urlpatterns = [
         "assignments/<int:assignment_id>/divert/",
         views.AssignmentDivertView.as_view(),
         name="assignment-divert",
+    ),
+    path("call-queue/", call_queue_views.CallQueueView.as_view(), name="call-queue"),
+    path(
+        "call-queue/<int:call_id>/end/",
+        call_queue_views.CallQueueEndView.as_view(),
+        name="call-queue-end",
+    ),
+    path(
+        "call-queue/<int:call_id>/answer/",
+        call_queue_views.CallQueueAnswerView.as_view(),
+        name="call-queue-answer",
     ),
     path("units/", views.UnitListView.as_view(), name="unit-list"),
     path("units/<int:unit_id>/status/", views.UnitStatusView.as_view(), name="unit-status"),

@@ -15,7 +15,7 @@ from accounts.access import user_has_role
 from accounts.models import Role
 from audit.services import audit_record
 from config.api import IsDispatcher, IsDispatcherOrCrew, validated
-from dispatch import access, selectors, services
+from dispatch import access, selectors, selectors_aid, services
 from dispatch.api import serializers as s
 from dispatch.models import OPEN_INCIDENT_STATUSES, Call, Determinant, Incident, Unit
 
@@ -82,6 +82,13 @@ class IncidentListView(APIView):
         centre = access.access_dispatcher_centre(request.user)
         data = validated(s.IncidentCreateSerializer, request.data)
         caller = {"caller_name": data["caller_name"], "caller_phone": data["caller_phone"]}
+        # A call answered from the queue: it was received when it rang, and is linked.
+        queued = (
+            services.queued_call_for_intake(user=request.user, call_id=data["queued_call"])
+            if "queued_call" in data
+            else None
+        )
+        received_at = data.get("call_received_at") or (queued.received_at if queued else None)
         if "attach_to" in data:
             try:
                 incident = access.access_incident(request.user, data["attach_to"])
@@ -96,9 +103,13 @@ class IncidentListView(APIView):
                 determinant=data["determinant"],
                 notes=data["notes"],
                 access_notes=data["access_notes"],
-                call_received_at=data.get("call_received_at"),
+                call_received_at=received_at,
                 **caller,
             )
+            if queued is not None:
+                services.queued_call_link(
+                    user=request.user, queued_call_id=queued.pk, call=attached.call
+                )
             incident.refresh_from_db()
             body = {
                 "attached": True,
@@ -117,7 +128,7 @@ class IncidentListView(APIView):
                 location=location,
                 notes=data["notes"],
                 access_notes=data["access_notes"],
-                call_received_at=data.get("call_received_at"),
+                call_received_at=received_at,
                 allow_duplicate=data["allow_duplicate"],
                 **caller,
             )
@@ -136,6 +147,10 @@ class IncidentListView(APIView):
                 },
                 status=status.HTTP_409_CONFLICT,
             )
+        if queued is not None:
+            first = incident.calls.order_by("received_at", "pk").first()
+            if first is not None:
+                services.queued_call_link(user=request.user, queued_call_id=queued.pk, call=first)
         return Response(
             s.IncidentDetailSerializer(_detail(incident)).data, status=status.HTTP_201_CREATED
         )
@@ -191,6 +206,62 @@ class IncidentCloseView(APIView):
         return Response(s.IncidentSerializer(selectors.incident_summary(closed)).data)
 
 
+class IncidentTransferView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(request=s.TransferProposeSerializer, responses={201: s.TransferSerializer})
+    def post(self, request: Request, incident_id: int) -> Response:
+        """Propose to hand the incident to another centre (the one whose area holds it); it
+        stays here, callers and all, until a dispatcher there accepts."""
+        incident = access.access_incident(request.user, incident_id)
+        data = validated(s.TransferProposeSerializer, request.data)
+        transfer = services.incident_transfer_propose(
+            user=request.user,
+            incident_id=incident.pk,
+            to_centre=data["to_centre"],
+            reason=data["reason"],
+        )
+        return Response(
+            s.TransferSerializer(selectors.transfer_summary(transfer)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class TransferListView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(responses=s.TransferSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """Open transfers proposed to or by the dispatcher's centre."""
+        centre = access.access_dispatcher_centre(request.user)
+        return Response(
+            s.TransferSerializer(selectors.centre_transfers(centre_id=centre.pk), many=True).data
+        )
+
+
+class TransferDecisionView(APIView):
+    permission_classes = [IsDispatcher]
+    decision = ""
+
+    @extend_schema(request=s.TransferDecisionSerializer, responses=s.TransferSerializer)
+    def post(self, request: Request, transfer_id: int) -> Response:
+        """accept / refuse (with a reason): a transfer proposed to your centre; withdraw: one
+        your centre proposed."""
+        data = validated(s.TransferDecisionSerializer, request.data)
+        if self.decision == "withdraw":
+            transfer = services.incident_transfer_withdraw(
+                user=request.user, transfer_id=transfer_id
+            )
+        else:
+            transfer = services.incident_transfer_decide(
+                user=request.user,
+                transfer_id=transfer_id,
+                accept=self.decision == "accept",
+                note=data["note"],
+            )
+        return Response(s.TransferSerializer(selectors.transfer_summary(transfer)).data)
+
+
 class DuplicatesView(APIView):
     permission_classes = [IsDispatcher]
 
@@ -199,7 +270,7 @@ class DuplicatesView(APIView):
     )
     def get(self, request: Request) -> Response:
         """Open incidents near a point created recently: show them before saving a new call."""
-        query = validated(s.DuplicateQuerySerializer, request.query_params)
+        query = validated(s.DuplicateQuerySerializer, request.query_params, body=False)
         centre = access.access_dispatcher_centre(request.user)
         found = selectors.incident_duplicates(
             centre_id=centre.pk, lat=query["lat"], lon=query["lon"]
@@ -214,7 +285,9 @@ class RecommendationsView(APIView):
 
     @extend_schema(responses=s.RecommendationSerializer(many=True))
     def get(self, request: Request, incident_id: int) -> Response:
-        """Every unit of the centre: eligible ones by drive time, then the excluded with why."""
+        """Every unit of the centre: eligible ones by drive time, then the excluded with why.
+        Available units of partner centres (mutual aid) are ranked with them, marked
+        mutual_aid with their lending_centre: those are requested, not dispatched."""
         incident = access.access_incident(request.user, incident_id)
         rows = [
             {
@@ -232,6 +305,10 @@ class RecommendationsView(APIView):
                 "excluded": r.excluded,
                 "excluded_code": r.excluded_code,
                 "overridable": r.overridable,
+                "mutual_aid": r.mutual_aid,
+                "lending_centre": (
+                    selectors_aid.centre_brief(r.lending_centre) if r.lending_centre else None
+                ),
             }
             for r in selectors.incident_recommendations(incident)
         ]
@@ -445,3 +522,81 @@ class UnitPositionsView(APIView):
             for r in results
         ]
         return Response(s.PositionBatchResultSerializer({"results": rows}).data)
+
+
+class IncidentMutualAidView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(
+        request=s.MutualAidCreateSerializer,
+        responses={
+            201: s.MutualAidRequestSerializer,
+            409: OpenApiResponse(
+                description="The unit is not available or already requested (unit_unavailable)"
+            ),
+        },
+    )
+    def post(self, request: Request, incident_id: int) -> Response:
+        """Ask the partner centre that has the unit to lend it to this incident; the unit is
+        dispatched only when that centre accepts."""
+        incident = access.access_incident(request.user, incident_id)
+        data = validated(s.MutualAidCreateSerializer, request.data)
+        created = services.mutual_aid_request(
+            user=request.user, incident_id=incident.pk, unit_id=data["unit_id"]
+        )
+        body = selectors_aid.aid_request_summary(selectors_aid.aid_request_get(created.pk))
+        return Response(s.MutualAidRequestSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+def _aid_answer(aid_request_id: int) -> Response:
+    body = selectors_aid.aid_request_summary(selectors_aid.aid_request_get(aid_request_id))
+    return Response(s.MutualAidRequestSerializer(body).data)
+
+
+class MutualAidAcceptView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(
+        request=s.MutualAidAcceptSerializer,
+        responses={
+            200: s.MutualAidRequestSerializer,
+            409: OpenApiResponse(
+                description="No longer open (invalid_transition) or the unit is no longer "
+                "available (unit_unavailable)"
+            ),
+        },
+    )
+    def post(self, request: Request, aid_request_id: int) -> Response:
+        """The lending centre lends its unit: it is dispatched to the other centre's incident
+        and its crew gets the job on the tablet."""
+        aid = access.access_aid_request(request.user, aid_request_id, side="lending")
+        data = validated(s.MutualAidAcceptSerializer, request.data)
+        services.mutual_aid_decide(
+            user=request.user, request_id=aid.pk, accept=True, note=data["note"]
+        )
+        return _aid_answer(aid.pk)
+
+
+class MutualAidRefuseView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(request=s.MutualAidRefuseSerializer, responses=s.MutualAidRequestSerializer)
+    def post(self, request: Request, aid_request_id: int) -> Response:
+        """The lending centre refuses, with a reason the requesting centre is shown."""
+        aid = access.access_aid_request(request.user, aid_request_id, side="lending")
+        data = validated(s.MutualAidRefuseSerializer, request.data)
+        services.mutual_aid_decide(
+            user=request.user, request_id=aid.pk, accept=False, note=data["note"]
+        )
+        return _aid_answer(aid.pk)
+
+
+class MutualAidWithdrawView(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(request=None, responses=s.MutualAidRequestSerializer)
+    def post(self, request: Request, aid_request_id: int) -> Response:
+        """The requesting centre takes back a request still waiting for the lender."""
+        aid = access.access_aid_request(request.user, aid_request_id, side="requesting")
+        services.mutual_aid_withdraw(user=request.user, request_id=aid.pk)
+        return _aid_answer(aid.pk)

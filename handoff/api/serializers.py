@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from handoff.models import DestinationReason, EDStatus, Sex
+from handoff.models import (
+    HOSPITAL_DISPOSITIONS,
+    DestinationReason,
+    Disposition,
+    EDStatus,
+    OutcomePathway,
+    Sex,
+)
 
 # --- Input ---------------------------------------------------------------------------------
 
@@ -285,3 +292,83 @@ class DestinationSerializer(serializers.Serializer):  # type: ignore[type-arg]
     fit_note = serializers.CharField(
         allow_null=True, help_text="Why it is unsuitable, or what to check (age/sex unknown)"
     )
+
+
+class BreakGlassSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    reason = serializers.CharField(max_length=1000, trim_whitespace=False, allow_blank=True)
+
+
+class BreakGlassLookupSerializer(BreakGlassSerializer):
+    temp_identifier = serializers.CharField(
+        max_length=40,
+        allow_blank=True,
+        help_text="The patient's temporary id, as the crew reads it out (GH-2026-ABC234)",
+    )
+
+
+class BreakGlassReadSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """A record read under a break-glass grant, with the grant that allows it."""
+
+    grant = serializers.IntegerField()
+    expires_at = serializers.DateTimeField(help_text="The read ends then; ask again after")
+    minutes = serializers.IntegerField(help_text="BREAK_GLASS_MINUTES")
+    encounter = EncounterDetailSerializer()
+
+
+# --- Outcome back to EMS -------------------------------------------------------------------
+
+
+class OutcomeInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The ED's outcome of a patient; handoff.services.outcome checks each field's meaning."""
+
+    diagnosis_text = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    diagnosis_icd10 = serializers.CharField(
+        max_length=10, required=False, allow_blank=True, help_text="ICD-10 code, like I21.0"
+    )
+    ed_disposition = serializers.ChoiceField(
+        choices=Disposition.choices, help_text="NEMSIS eOutcome.01 (NUBC code)"
+    )
+    hospital_disposition = serializers.ChoiceField(
+        choices=HOSPITAL_DISPOSITIONS, required=False, allow_blank=True, help_text="eOutcome.02"
+    )
+    admitted_unit = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    transfer_facility = serializers.CharField(max_length=160, required=False, allow_blank=True)
+    pathway = serializers.ChoiceField(
+        choices=OutcomePathway.choices, required=False, allow_blank=True
+    )
+    balloon_at = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="ISO 8601, STEMI pathway"
+    )
+    needle_at = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="ISO 8601, stroke pathway"
+    )
+
+
+class OutcomeFieldsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    diagnosis_text = serializers.CharField()
+    diagnosis_icd10 = serializers.CharField()
+    ed_disposition = serializers.CharField()
+    ed_disposition_label = serializers.CharField()
+    hospital_disposition = serializers.CharField()
+    hospital_disposition_label = serializers.CharField()
+    admitted_unit = serializers.CharField()
+    transfer_facility = serializers.CharField()
+    pathway = serializers.CharField()
+    door_at = serializers.DateTimeField(allow_null=True)
+    balloon_at = serializers.DateTimeField(allow_null=True)
+    needle_at = serializers.DateTimeField(allow_null=True)
+    door_to_treatment_minutes = serializers.FloatField(allow_null=True)
+    recorded_via = serializers.CharField(help_text="ed, hl7 or fhir")
+    recorded_at = serializers.DateTimeField()
+
+
+class EncounterOutcomeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """One patient's outcome as the ED and the crew that brought it see it (no identity)."""
+
+    encounter_id = serializers.UUIDField()
+    temp_identifier = serializers.CharField()
+    unit_call_sign = serializers.CharField()
+    hospital = serializers.CharField(allow_null=True)
+    arrived_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    outcome = OutcomeFieldsSerializer(allow_null=True)

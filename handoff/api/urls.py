@@ -1,6 +1,6 @@
 from django.urls import path
 
-from handoff.api import views
+from handoff.api import inbound_views, views
 
 E = "encounters/<uuid:public_id>/"
 
@@ -11,6 +11,8 @@ urlpatterns = [
         name="assignment-encounters",
     ),
     path(E, views.EncounterDetailView.as_view(), name="encounter-detail"),
+    path(E + "break-glass/", views.BreakGlassView.as_view(), name="encounter-break-glass"),
+    path("break-glass/", views.BreakGlassLookupView.as_view(), name="break-glass"),
     path(E + "close/", views.EncounterCloseView.as_view(), name="encounter-close"),
     path(E + "vitals/", views.VitalsView.as_view(), name="encounter-vitals"),
     path(E + "interventions/", views.InterventionsView.as_view(), name="encounter-interventions"),
@@ -30,10 +32,20 @@ urlpatterns = [
     path(E + "messages/", views.MessagesView.as_view(), name="encounter-messages"),
     path(E + "fhir/", views.EncounterFhirView.as_view(), name="encounter-fhir"),
     path(E + "hl7/", views.EncounterHl7View.as_view(), name="encounter-hl7"),
+    path(E + "nemsis/", views.EncounterNemsisView.as_view(), name="encounter-nemsis"),
     path(
         "activations/<int:activation_id>/acknowledge/",
         views.ActivationAcknowledgeView.as_view(),
         name="activation-acknowledge",
+    ),
+    path(E + "outcome/", views.EncounterOutcomeView.as_view(), name="encounter-outcome"),
+    path("crew/outcomes/", views.CrewOutcomesView.as_view(), name="crew-outcomes"),
+    # The hospital system's outcome messages (its inbound token, not a session).
+    path("inbound/hl7/", inbound_views.InboundHl7View.as_view(), name="inbound-hl7"),
+    path(
+        "inbound/fhir/Encounter",
+        inbound_views.InboundFhirEncounterView.as_view(),
+        name="inbound-fhir-encounter",
     ),
     path("ed/incoming/", views.EDIncomingView.as_view(), name="ed-incoming"),
     path("ed/recent/", views.EDRecentView.as_view(), name="ed-recent"),

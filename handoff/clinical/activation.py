@@ -24,6 +24,7 @@ from handoff.clinical.scores import (
     race_lvo,
 )
 from handoff.clinical.vitals import ClinicalInputError, gcs_total_of
+from handoff.clinical.vocabulary import VITALS
 
 
 class ActivationKind(StrEnum):
@@ -116,6 +117,26 @@ TRAUMA_INJURY_PATTERNS: Final[Mapping[str, str]] = {
         "active bleeding needing a tourniquet or wound packing"
     ),
 }
+
+
+# How a reason names a score's inputs: the crew and the ED read the reason, so the
+# vocabulary's words, never the field keys ("on_oxygen").
+PARAMETER_LABELS: Final[Mapping[str, str]] = {
+    **{key: spec.label for key, spec in VITALS.items()},
+    "on_oxygen": "air or oxygen",
+    "consciousness": "level of consciousness",
+    "altered_mentation": "altered mentation",
+    "new_confusion": "new confusion",
+}
+
+
+def parameter_label(key: str) -> str:
+    """The words for a score input in a reason (an unknown key with its underscores spaced)."""
+    return PARAMETER_LABELS.get(key, key.replace("_", " "))
+
+
+def _labels(keys: tuple[str, ...]) -> str:
+    return ", ".join(parameter_label(key) for key in keys)
 
 
 def _int_vital(vitals: Mapping[str, object], key: str) -> int | float | None:
@@ -250,7 +271,7 @@ def _sepsis(context: ActivationContext) -> Proposal | None:
         return None
     return Proposal(
         ActivationKind.SEPSIS,
-        f"qSOFA {result.score} ({', '.join(result.criteria)}) with suspected infection",
+        f"qSOFA {result.score} ({_labels(result.criteria)}) with suspected infection",
     )
 
 
@@ -261,7 +282,7 @@ def _deterioration(context: ActivationContext) -> Proposal | None:
     reason = f"NEWS2 {score.total} (high: {score.response})"
     if not score.complete:
         # An incomplete NEWS2 is a lower bound, so >= 7 stands; say what was not scored.
-        reason += f"; not scored: {', '.join(score.missing + score.unscored)}"
+        reason += f"; not scored: {_labels(score.missing + score.unscored)}"
     return Proposal(ActivationKind.DETERIORATION, reason)
 
 

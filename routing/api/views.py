@@ -28,7 +28,7 @@ class SnapView(RoutingView):
     @extend_schema(parameters=[s.SnapQuerySerializer], responses=s.SnapSerializer)
     def get(self, request: Request) -> Response:
         """Snap a point to the nearest road (the point on the edge, not the nearest node)."""
-        query = validated(s.SnapQuerySerializer, request.query_params)
+        query = validated(s.SnapQuerySerializer, request.query_params, body=False)
         snap = services.get_network().snap(query["lat"], query["lon"])
         return Response(
             s.SnapSerializer(
@@ -145,7 +145,7 @@ class GeocodeView(RoutingView):
     @extend_schema(parameters=[s.GeocodeQuerySerializer], responses=s.GeocodeAnswerSerializer)
     def get(self, request: Request) -> Response:
         """Addresses, places, "lat, lon" or plus codes to ranked candidates with a confidence."""
-        query = validated(s.GeocodeQuerySerializer, request.query_params)
+        query = validated(s.GeocodeQuerySerializer, request.query_params, body=False)
         answer = services.geocode_forward(text=query["q"], limit=query["limit"])
         return Response(
             s.GeocodeAnswerSerializer(
@@ -161,7 +161,7 @@ class ReverseGeocodeView(RoutingView):
     @extend_schema(parameters=[s.SnapQuerySerializer], responses=s.CandidateSerializer)
     def get(self, request: Request) -> Response:
         """The nearest address, else the nearest named street; 404 when nothing is near."""
-        query = validated(s.SnapQuerySerializer, request.query_params)
+        query = validated(s.SnapQuerySerializer, request.query_params, body=False)
         found = services.geocode_reverse(lat=query["lat"], lon=query["lon"])
         if found is None:
             return Response({"detail": "No address or named street near this point."}, status=404)

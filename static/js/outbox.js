@@ -17,7 +17,7 @@
 // item on, and an item sent behind a refused one could be taken before it (a status that
 // needs the one before it would then be rejected for good).
 //
-//   const outbox = GoldenHour.Outbox("gh.outbox.crew", function (msg) { return conn.send(msg); }, {
+//   const outbox = Outbox("gh.outbox.crew", function (msg) { return conn.send(msg); }, {
 //     onchange: function (box) { ... box.count() ... },
 //     onack: function (item, answer) { ... },
 //     onreject: function (item, answer) { ... },
@@ -29,9 +29,9 @@
 //
 // socketSend(message) must return false when it could not send (a socket that is not open);
 // any other return value counts as sent.
-"use strict";
-window.GoldenHour = window.GoldenHour || {};
-window.GoldenHour.Outbox = function (storageKey, socketSend, options) {
+import { uuid } from "./dom.js";
+
+export function Outbox(storageKey, socketSend, options) {
   const opts = options || {};
   const seqKey = opts.seqKey || storageKey + ".seq";
   // A frame sent but not answered within this time is sent again (same ids): a frame can be
@@ -49,14 +49,6 @@ window.GoldenHour.Outbox = function (storageKey, socketSend, options) {
   let pausedUntil = 0;
   let pauseTimer = null;
   let flushQueued = false;
-
-  function newId() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") {
-      return window.crypto.randomUUID();
-    }
-    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12) + "-" +
-      Math.random().toString(36).slice(2, 12);
-  }
 
   function read(key, fallback) {
     try {
@@ -159,7 +151,7 @@ window.GoldenHour.Outbox = function (storageKey, socketSend, options) {
 
   box.push = function (type, data) {
     const item = {
-      id: newId(), type: type, seq: nextSeq(), data: data, created_at: new Date().toISOString(),
+      id: uuid(), type: type, seq: nextSeq(), data: data, created_at: new Date().toISOString(),
     };
     pending.push(item);
     save(); // persisted before it can leave the device
@@ -324,4 +316,4 @@ window.GoldenHour.Outbox = function (storageKey, socketSend, options) {
     }
   });
   return box;
-};
+}

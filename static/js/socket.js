@@ -8,9 +8,7 @@
 // once and no reconnection is tried until it is back online (Chrome keeps a dead socket
 // "open" for minutes after the network goes away, and any send into it is lost).
 // Returns {send(obj) -> bool (false when not connected), reconnect(), isOpen()}.
-"use strict";
-window.GoldenHour = window.GoldenHour || {};
-window.GoldenHour.connect = function (path, handlers) {
+export function connect(path, handlers) {
   const indicator = document.getElementById("connection");
   const watchOnline = Boolean(handlers.watchOnline);
   let delay = 500;
@@ -115,4 +113,4 @@ window.GoldenHour.connect = function (path, handlers) {
     reconnect: reconnect,
     isOpen: function () { return Boolean(socket && socket.readyState === 1); },
   };
-};
+}

@@ -78,7 +78,7 @@ def test_unknown_url_gets_the_normal_404_page(client, dispatcher):
 
 
 def test_api_me_describes_the_caller_by_session_and_by_token(client, paramedic):
-    from rest_framework.authtoken.models import Token
+    from tests.factories import device_token
 
     client.force_login(paramedic)
     body = client.get("/api/v1/me/").json()
@@ -91,10 +91,8 @@ def test_api_me_describes_the_caller_by_session_and_by_token(client, paramedic):
         "is_charge": False,
     }
     client.logout()
-    token = Token.objects.create(user=paramedic)
-    assert (
-        client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token.key}").json()["role"] == "crew"
-    )
+    key = device_token(paramedic)
+    assert client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {key}").json()["role"] == "crew"
 
 
 def test_logged_in_user_can_read_the_api_schema_and_docs(client, dispatcher):

@@ -5,8 +5,10 @@ import pytest
 from django.db import transaction
 
 from audit.models import AuditEvent
-from handoff import services
 from handoff.services import HandoffError
+from handoff.services.board import ed_acknowledge
+from handoff.services.encounters import encounter_update
+from handoff.services.handover import admission_reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +78,7 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies(
 
 def test_service_writes_its_audit_row_with_the_change(ed_nurse, routed):
     before = AuditEvent.objects.count()
-    services.ed_acknowledge(user=ed_nurse, encounter_id=routed.pk)
+    ed_acknowledge(user=ed_nurse, encounter_id=routed.pk)
     [event] = events(seq__gt=before)
     assert (event.action, event.actor, event.role) == ("ed_acknowledge", ed_nurse, "ed_staff")
     assert event.object_id == str(routed.public_id)
@@ -88,7 +90,7 @@ def test_rolled_back_service_leaves_no_audit_row(ed_nurse, routed):
 
     def acknowledge_then_fail():
         with transaction.atomic():
-            services.ed_acknowledge(user=ed_nurse, encounter_id=routed.pk)
+            ed_acknowledge(user=ed_nurse, encounter_id=routed.pk)
             assert AuditEvent.objects.count() == before + 1
             raise RuntimeError("the request failed after the service")
 
@@ -96,14 +98,12 @@ def test_rolled_back_service_leaves_no_audit_row(ed_nurse, routed):
         acknowledge_then_fail()
     assert AuditEvent.objects.count() == before
     with pytest.raises(HandoffError):
-        services.admission_reconcile(user=ed_nurse, encounter_id=routed.pk, mrn="bad mrn!")
+        admission_reconcile(user=ed_nurse, encounter_id=routed.pk, mrn="bad mrn!")
     assert AuditEvent.objects.count() == before
 
 
 def test_writes_record_field_names_never_values(paramedic, encounter):
-    services.encounter_update(
-        user=paramedic, encounter_id=encounter.pk, data={"given_name": "Zebulon"}
-    )
+    encounter_update(user=paramedic, encounter_id=encounter.pk, data={"given_name": "Zebulon"})
     event = events(action="update")[-1]
     assert event.detail == {"fields": ["given_name"]}
     create = events(action="create")[0]

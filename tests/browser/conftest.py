@@ -74,7 +74,10 @@ def browser(playwright_instance):
 def live_server_url(django_db_setup, django_db_blocker, built_map_dir):
     """A daphne process serving the project on the test database; yields its base URL."""
     with django_db_blocker.unblock():
-        env = processes.child_env(MAP_CACHE_DIR=str(built_map_dir))
+        # HL7 receivers on 127.0.0.1 are allowed: a test's fake hospital system listens there.
+        env = processes.child_env(
+            MAP_CACHE_DIR=str(built_map_dir), HANDOFF_HL7_ALLOWED_HOSTS="127.0.0.1"
+        )
     with processes.daphne(env) as port:
         yield f"http://127.0.0.1:{port}"
 
@@ -92,6 +95,23 @@ def browser_context(request, browser, live_server_url):
         for number, page in enumerate(context.pages):
             page.screenshot(path=str(RESULTS_DIR / f"{safe}-{number}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture
+def second_context(browser, live_server_url):
+    """Another workstation (another centre's dispatcher): a browser profile with its own
+    session, test server only, screenshots on failure like browser_context."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=live_server_url, locale="en-GB")
+    context.route(re.compile(r"^(?!" + re.escape(live_server_url) + r")"), lambda r: r.abort())
+    yield context
+    context.close()
+
+
+def console_page(context, browser_login, user, timeout_ms: int = 15_000):
+    """A dispatcher's console, signed in and live."""
+    page = browser_login(context, user, "/dispatch/")
+    page.wait_for_selector("#connection:has-text('Live')", timeout=timeout_ms)
+    return page
 
 
 def _server_password(user) -> None:
@@ -134,3 +154,33 @@ def chest_pain_crew(demo_units, make_incident, dispatcher):  # noqa: F811 - the 
         user=dispatcher, incident_id=incident.pk, unit_ids=[crew.unit_id]
     )
     return crew, incident
+
+
+@pytest.fixture
+def transporting(demo_units, make_incident, dispatcher):  # noqa: F811 - the fixtures above
+    """A crew transporting a patient to the nurse's hospital (written before the screens open).
+    Returns (crew, nurse, encounter)."""
+    from dispatch import services as dispatch_services
+    from handoff.services.destination import destination_set
+    from handoff.services.encounters import encounter_open
+    from tests import factories
+
+    crew = factories.CrewFactory(unit=demo_units[0])
+    hospital = factories.HospitalFactory(name="Kamppi Test Hospital", lat=60.1693, lon=24.9386)
+    nurse = factories.EDStaffFactory(hospital=hospital)
+    incident = make_incident(determinant="DELTA", chief_complaint="Chest pain, sweaty")
+    [assignment] = dispatch_services.assignments_create(
+        user=dispatcher, incident_id=incident.pk, unit_ids=[crew.unit_id]
+    )
+    for status in ("en_route", "on_scene"):
+        dispatch_services.assignment_transition(
+            user=crew, assignment_id=assignment.pk, to_status=status
+        )
+    encounter = encounter_open(
+        user=crew, assignment_id=assignment.pk, data={"chief_complaint": "Chest pain"}
+    )
+    destination_set(user=crew, encounter_id=encounter.pk, hospital_id=hospital.pk, reason="closest")
+    dispatch_services.assignment_transition(
+        user=crew, assignment_id=assignment.pk, to_status="transporting", destination_id=hospital.pk
+    )
+    return crew, nurse, encounter

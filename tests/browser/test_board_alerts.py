@@ -8,10 +8,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from tests import factories
 from tests.browser.test_ed_board import _call, _patient_on_the_way
+from tests.factories import device_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,7 +54,7 @@ SICK = {
 def crews(demo_units, make_incident, dispatcher, live_server_url):
     hospital = factories.HospitalFactory(name="Alert Test Hospital", capabilities=["general"])
     nurse = factories.EDStaffFactory(hospital=hospital)
-    dispatch_token = Token.objects.create(user=dispatcher).key
+    dispatch_token = device_token(dispatcher)
     found = []
     for unit in (demo_units[0], demo_units[2]):  # both ALS: a DELTA call needs one
         crew = factories.CrewFactory(unit=unit)
@@ -66,7 +66,7 @@ def crews(demo_units, make_incident, dispatcher, live_server_url):
             dispatch_token,
             {"unit_ids": [crew.unit_id]},
         )
-        found.append((Token.objects.create(user=crew).key, assignment["id"]))
+        found.append((device_token(crew), assignment["id"]))
     return hospital, nurse, found
 
 

@@ -4,12 +4,12 @@ the field), then the card leaves "on their way" for the handed-over section, say
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from audit.models import AuditEvent
 from handoff.models import Encounter
 from tests import factories
 from tests.browser.test_ed_board import _call, _patient_on_the_way
+from tests.factories import device_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,11 +28,11 @@ def test_closing_a_card_needs_a_reason_and_moves_it_to_handed_over(
         live_server_url,
         "POST",
         f"/api/v1/incidents/{incident.pk}/assignments/",
-        Token.objects.create(user=dispatcher).key,
+        device_token(dispatcher),
         {"unit_ids": [crew.unit_id]},
     )
     public_id = _patient_on_the_way(
-        live_server_url, Token.objects.create(user=crew).key, assignment["id"], hospital.pk, {}, []
+        live_server_url, device_token(crew), assignment["id"], hospital.pk, {}, []
     )
     board = browser_login(browser_context, nurse, BOARD)
     board.wait_for_function("() => window.GoldenHour.edBoard.state.seq !== null")

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from tests import factories
 from tests.browser.test_ed_board import _call, _patient_on_the_way
+from tests.factories import device_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,13 +35,13 @@ def test_partial_set_keeps_the_earlier_blood_pressure_with_its_time_and_shows_th
     hospital = factories.HospitalFactory(name="Vitals Test Hospital")
     nurse = factories.EDStaffFactory(hospital=hospital)
     crew = factories.CrewFactory(unit=demo_units[0])
-    token = Token.objects.create(user=crew).key
+    token = device_token(crew)
     incident = make_incident(determinant="DELTA", chief_complaint="Chest pain")
     [assignment] = _call(
         live_server_url,
         "POST",
         f"/api/v1/incidents/{incident.pk}/assignments/",
-        Token.objects.create(user=dispatcher).key,
+        device_token(dispatcher),
         {"unit_ids": [crew.unit_id]},
     )
     earlier = timezone.now() - timedelta(minutes=3)

@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from dispatch import services as dispatch_services
-from handoff import services
 from handoff.models import Encounter
+from handoff.services.destination import destination_set
+from handoff.services.encounters import encounter_open
 from tests import factories
 from tests.browser.test_ed_board import _call
+from tests.factories import device_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,10 +45,8 @@ def on_scene(demo_units, make_incident, dispatcher):
         dispatch_services.assignment_transition(
             user=crew, assignment_id=assignment.pk, to_status=status
         )
-    encounter = services.encounter_open(user=crew, assignment_id=assignment.pk)
-    services.destination_set(
-        user=crew, encounter_id=encounter.pk, hospital_id=hospital.pk, reason="closest"
-    )
+    encounter = encounter_open(user=crew, assignment_id=assignment.pk)
+    destination_set(user=crew, encounter_id=encounter.pk, hospital_id=hospital.pk, reason="closest")
     # As when the destination was chosen with no route (offline, or before any fix): the
     # ETA comes only from the unit's fixes.
     Encounter.objects.filter(pk=encounter.pk).update(
@@ -84,7 +83,7 @@ def test_a_fix_gives_the_eta_on_scene_it_waits_and_leaving_starts_the_countdown(
     browser_context, browser_login, live_server_url, on_scene
 ):
     crew, nurse, assignment, public_id = on_scene
-    token = Token.objects.create(user=crew).key
+    token = device_token(crew)
     board = browser_login(browser_context, nurse, BOARD)
     board.wait_for_function("() => window.GoldenHour.edBoard.state.seq !== null")
     card = board.locator(f"li.incoming[data-encounter-id='{public_id}']")

@@ -118,3 +118,65 @@ def test_dispatch_then_replace_and_close_from_the_popup(
     incident.refresh_from_db()
     assert (incident.status, incident.disposition) == ("closed", "no_patient_found")
     assert not incident.assignments.filter(status="dispatched").exists()
+
+
+def test_popup_controls_are_not_rebuilt_under_the_dispatchers_hand(
+    browser_context, browser_login, dispatcher, demo_units
+):
+    """A unit freed or taken elsewhere changes the popup's replacement menus; while the
+    dispatcher's hand is on the controls they stay the same nodes (a click between mousedown and
+    mouseup on a rebuilt button would be lost), the disposition chosen survives, and they update
+    once the hand leaves."""
+    page = _open_console(browser_context, browser_login, dispatcher)
+    _call(page, "Dizzy", "CHARLIE", "Kalevankatu 6")
+    page.locator("#recommendations li.rec:not(.excluded) button.dispatch").first.click()
+    page.wait_for_selector("#intake-result:has-text('dispatched')", timeout=20000)
+    incident = Incident.objects.get()
+    [first] = incident.assignments.all()
+    others = [u for u in demo_units if u.pk != first.unit_id]
+
+    row = page.locator(f"#incident-list li[data-incident-id='{incident.pk}']")
+    row.click()
+    popup = page.locator(".leaflet-popup-content")
+    menu = popup.locator("select.replace-unit")
+    menu.wait_for(timeout=15000)
+    popup.locator("select.disposition").select_option("no_patient_found")
+    close = popup.locator("button[data-incident-action=close]")
+    # The dispatcher's hand is on the button: pointer resting on it and the focus in it
+    # (a keyboard user has only the latter, which is also what the test can hold steady).
+    close.hover()
+    close.focus()
+    close.evaluate("node => { node.dataset.mark = 'before'; }")
+    before = menu.locator("option").count()
+
+    # Another dispatcher's change, through the server (a page script, so the pointer stays).
+    status = page.evaluate(
+        """(id) => fetch("/api/v1/units/" + id + "/status/", {
+          method: "POST", credentials: "same-origin",
+          headers: {"Content-Type": "application/json",
+                    "X-CSRFToken": document.querySelector("input[name=csrfmiddlewaretoken]").value},
+          body: JSON.stringify({status: "out_of_service", reason: "fuel"}),
+        }).then(r => r.status)""",
+        others[0].pk,
+    )
+    assert status == 200
+    _until(
+        page,
+        f"(window.GoldenHour.console.unit({others[0].pk}) || {{}}).status === 'out_of_service'",
+    )
+    page.wait_for_timeout(500)
+    assert close.evaluate("node => node.dataset.mark") == "before"
+    assert menu.locator("option").count() == before
+
+    page.mouse.move(5, 5)
+    row.focus()
+    _until(
+        page,
+        "document.querySelectorAll('.leaflet-popup select.replace-unit option').length === "
+        f"{before - 1}",
+    )
+    assert popup.locator("select.disposition").input_value() == "no_patient_found"
+    popup.locator("button[data-incident-action=close]").click()
+    row.wait_for(state="detached", timeout=15000)
+    incident.refresh_from_db()
+    assert (incident.status, incident.disposition) == ("closed", "no_patient_found")

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from handoff.models import Encounter, Hospital, TeamActivation
 from tests import factories
+from tests.factories import device_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -78,9 +78,9 @@ def scene(demo_units, make_incident, dispatcher, live_server_url):
         name="Meilahti Tower Hospital", lat=60.1890, lon=24.9030, capabilities=["general"]
     )
     nurse = factories.EDStaffFactory(hospital=hospital)
-    dispatch_token = Token.objects.create(user=dispatcher).key
+    dispatch_token = device_token(dispatcher)
     crews = [factories.CrewFactory(unit=unit) for unit in (demo_units[0], demo_units[2])]
-    tokens = [Token.objects.create(user=crew).key for crew in crews]
+    tokens = [device_token(crew) for crew in crews]
     base = live_server_url
     assignments = []
     for crew, complaint in zip(crews, ("Chest pain, sweaty", "Fall at home"), strict=True):

@@ -9,19 +9,18 @@ says so.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
 
-from config.models import DeviceItem
 from dispatch import services as dispatch_services
 from handoff.models import Encounter, VitalsSet
+from realtime.models import DeviceItem
 from tests import factories
+from tests.browser.server import post_json
+from tests.factories import device_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,17 +30,6 @@ TIMEOUT_MS = 15_000
 # "Within 1 s of the tablet's acknowledgement": the board must already be updating by then.
 LIVE_MS = 1_000
 SHOTS = Path(tempfile.gettempdir())
-
-
-def _post(base_url: str, path: str, token: str, body: dict) -> dict:
-    request = urllib.request.Request(  # noqa: S310  (the test's own live server, http only)
-        base_url + path,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        return json.loads(response.read())
 
 
 @pytest.fixture
@@ -73,7 +61,7 @@ def test_vitals_reach_the_ed_board_live_and_the_ed_acknowledgement_reaches_the_t
     browser, browser_context, browser_login, live_server_url, scene, dispatcher
 ):
     crew, nurse, hospital, incident = scene
-    token = Token.objects.create(user=dispatcher).key
+    token = device_token(dispatcher)
 
     tablet = browser_login(browser_context, crew, TABLET)
     tablet.locator("#connection", has_text="Live").wait_for(timeout=TIMEOUT_MS)
@@ -85,7 +73,7 @@ def test_vitals_reach_the_ed_board_live_and_the_ed_acknowledgement_reaches_the_t
     try:
         board = browser_login(ed_context, nurse, BOARD)
 
-        _post(
+        post_json(
             live_server_url,
             f"/api/v1/incidents/{incident.pk}/assignments/",
             token,

@@ -11,10 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dispatch import services as dispatch_services
-from handoff import services
 from handoff.models import Encounter
-from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,32 +20,6 @@ BOARD = "/ed/"
 REPORT = "/dispatch/reports/"
 TIMEOUT_MS = 15_000
 SHOTS = Path(tempfile.gettempdir())
-
-
-@pytest.fixture
-def transporting(demo_units, make_incident, dispatcher):
-    """A crew transporting a patient to the nurse's hospital (written before the screens open)."""
-    crew = factories.CrewFactory(unit=demo_units[0])
-    hospital = factories.HospitalFactory(name="Kamppi Test Hospital", lat=60.1693, lon=24.9386)
-    nurse = factories.EDStaffFactory(hospital=hospital)
-    incident = make_incident(determinant="DELTA", chief_complaint="Chest pain, sweaty")
-    [assignment] = dispatch_services.assignments_create(
-        user=dispatcher, incident_id=incident.pk, unit_ids=[crew.unit_id]
-    )
-    for status in ("en_route", "on_scene"):
-        dispatch_services.assignment_transition(
-            user=crew, assignment_id=assignment.pk, to_status=status
-        )
-    encounter = services.encounter_open(
-        user=crew, assignment_id=assignment.pk, data={"chief_complaint": "Chest pain"}
-    )
-    services.destination_set(
-        user=crew, encounter_id=encounter.pk, hospital_id=hospital.pk, reason="closest"
-    )
-    dispatch_services.assignment_transition(
-        user=crew, assignment_id=assignment.pk, to_status="transporting", destination_id=hospital.pk
-    )
-    return crew, nurse, encounter
 
 
 def test_at_destination_arrival_both_confirm_card_leaves_and_report_shows_apot(

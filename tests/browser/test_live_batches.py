@@ -18,16 +18,16 @@ import json
 import re
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rest_framework.authtoken.models import Token
 
-from config.models import DeviceItem, EventLog
 from dispatch import events
 from realtime.events import stream_head
+from realtime.models import DeviceItem, EventLog
 from tests import factories
+from tests.browser.server import post_json
+from tests.factories import device_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -89,19 +89,8 @@ MARKER_AT = (
 )
 
 
-def _post(base_url: str, path: str, token: str, body: dict) -> dict:
-    request = urllib.request.Request(  # noqa: S310  (the test's own live server, http only)
-        base_url + path,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        return json.loads(response.read())
-
-
 def _post_fix(base_url: str, unit, token: str, where: tuple[float, float], n: int) -> None:
-    answer = _post(
+    answer = post_json(
         base_url,
         f"/api/v1/units/{unit.pk}/positions/",
         token,
@@ -129,7 +118,7 @@ def fleet(centre, dispatcher):
     station = factories.StationFactory(centre=centre, lat=KAMPPI[0], lon=KAMPPI[1])
     unit = factories.UnitFactory(home_station=station)
     crew = factories.CrewFactory(unit=unit)
-    token = Token.objects.create(user=crew).key
+    token = device_token(crew)
     return unit, crew, token
 
 

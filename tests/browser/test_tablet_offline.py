@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from config.models import DeviceItem
 from dispatch import services
 from dispatch.models import Assignment
+from realtime.models import DeviceItem
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -10,6 +10,22 @@ from dispatch.models import Unit
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def _map_at_rest(page) -> None:
+    """Wait until the map has ended the move that selecting the unit started (a click during a
+    zoom animation is the animation's, not the map's)."""
+    view = (
+        "(m => [m.getCenter().lat, m.getCenter().lng, m.getZoom()])(window.GoldenHour.console.map)"
+    )
+    last = None
+    for _ in range(40):
+        now = page.evaluate(view)
+        if now == last:
+            return
+        last = now
+        page.wait_for_timeout(250)
+    raise AssertionError("the map never came to rest")
+
+
 def test_position_by_map_click_and_status_from_the_popup(
     browser_context, browser_login, dispatcher, demo_units
 ):
@@ -21,6 +37,7 @@ def test_position_by_map_click_and_status_from_the_popup(
     popup = page.locator(f".unit-popup[data-unit-id='{unit.pk}']")
     popup.wait_for(timeout=5000)
     before = page.evaluate(f"window.GoldenHour.console.unit({unit.pk})")
+    _map_at_rest(page)
     popup.locator("button[data-action=pick-position]").click()
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3)

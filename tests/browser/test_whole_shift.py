@@ -12,11 +12,11 @@ import urllib.request
 from datetime import UTC, datetime
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from dispatch.models import Call, Incident
 from handoff.models import Encounter, VitalsSet
 from tests import factories
+from tests.factories import device_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -77,7 +77,7 @@ def test_a_whole_shift_from_the_call_to_the_offload_time_in_the_report(
         name="Shift Test Hospital", lat=60.1693, lon=24.9386, capabilities=["general"]
     )
     nurse = factories.EDStaffFactory(hospital=hospital)
-    crew_token = Token.objects.create(user=crew).key
+    crew_token = device_token(crew)
 
     def context():
         return browser.new_context(

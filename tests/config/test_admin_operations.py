@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from dispatch.models import Assignment, Call, Incident
-from handoff import services
 from handoff.models import Encounter, VitalsSet
+from handoff.services.encounters import encounter_open
+from handoff.services.vitals import vitals_record
 from tests import factories
 from tests.handoff.conftest import PATIENT, make_assignment
 
@@ -31,8 +32,8 @@ def record(unit, dispatcher, paramedic):
         received_at=assignment.notified_at,
         taken_by=dispatcher,
     )
-    encounter = services.encounter_open(user=paramedic, assignment_id=assignment.pk, data=PATIENT)
-    vitals = services.vitals_record(
+    encounter = encounter_open(user=paramedic, assignment_id=assignment.pk, data=PATIENT)
+    vitals = vitals_record(
         user=paramedic, encounter_id=encounter.pk, client_id="v-1", data={"heart_rate": 96}
     )
     return {

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -78,6 +79,19 @@ def _start(extra_env):
         ("GOLDEN_HOUR_ENV", "staging"),
         ("EVENT_REPLAY_LIMIT", "0"),
         ("AUDIT_CHAIN_KEY", "too-short"),
+        ("FHIR_IDENTIFIER_BASE", "urn:golden-hour"),
+        ("FHIR_IDENTIFIER_BASE", "http://ems.example.fi/sid"),
+        ("FHIR_MRN_SYSTEMS", "STMARY"),
+        ("FHIR_MRN_SYSTEMS", "STMARY=urn:private:mrn"),
+        ("HANDOFF_FHIR_AUTH", "not json"),
+        ("HANDOFF_FHIR_AUTH", '{"https://fhir.hospital.example": {"type": "oauth"}}'),
+        ("HANDOFF_FHIR_AUTH_FILE", "/nonexistent/fhir-auth.json"),
+        ("HL7_INBOUND_MLLP_SENDERS", "{hospital-1: 10.0.0.5}"),
+        ("HL7_INBOUND_MLLP_SENDERS", '["10.0.0.5"]'),
+        ("HL7_INBOUND_MLLP_SENDERS", '{"hospital-1": "10.0.0.5"}'),
+        ("HL7_INBOUND_MLLP_SENDERS", '{"hospital-1": ["10.0.0.999"]}'),
+        ("HL7_INBOUND_MLLP_SENDERS", '{"hospital-1": ["10.0.1.5/24"]}'),
+        ("HL7_INBOUND_MLLP_SENDERS", '{"a": ["10.0.0.5"], "b": ["10.0.0.0/24"]}'),
     ],
 )
 def test_start_up_stops_with_a_message_naming_the_variable(variable, value):
@@ -104,3 +118,38 @@ def test_production_requires_an_audit_chain_key_outside_the_database(tmp_path):
     )
     assert result.returncode != 0
     assert "Environment variable AUDIT_CHAIN_KEY" in result.stderr
+
+
+def test_production_refuses_plain_http_delivery(tmp_path):
+    result = _start(
+        {
+            "GOLDEN_HOUR_ENV": "production",
+            "SECRET_KEY": "k" * 20 + "abcdefghijklmnopqrstuvwxyz0123456789",
+            "AUDIT_CHAIN_KEY": "c" * 40,
+            "HANDOFF_FHIR_HTTP_LOOPBACK": "1",
+        }
+    )
+    assert result.returncode != 0
+    assert "Environment variable HANDOFF_FHIR_HTTP_LOOPBACK" in result.stderr
+
+
+def test_fhir_auth_file_errors_name_the_variable_and_the_endpoint(tmp_path):
+    config = tmp_path / "fhir-auth.json"
+    entry = {
+        "type": "smart-backend",
+        "token_url": "https://auth.hospital.example/token",
+        "client_id": "ems",
+        "private_key_file": str(tmp_path / "missing.pem"),
+        "kid": "k1",
+        "alg": "RS384",
+        "scope": "system/Bundle.write",
+    }
+    config.write_text(json.dumps({"https://fhir.hospital.example": entry}))
+    allowed = "auth.hospital.example,fhir.hospital.example"
+
+    result = _start({"HANDOFF_FHIR_AUTH_FILE": str(config), "HANDOFF_FHIR_ALLOWED_HOSTS": allowed})
+
+    assert result.returncode != 0
+    assert "Environment variable HANDOFF_FHIR_AUTH_FILE" in result.stderr
+    assert "endpoint https://fhir.hospital.example: private_key_file" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -90,6 +90,6 @@ def server(transactional_db, tmp_path: Path) -> Iterator[Server]:
 @pytest.fixture
 def token(paramedic) -> str:
     """A device token of the paramedic (crew of `unit`)."""
-    from rest_framework.authtoken.models import Token
+    from tests.factories import device_token
 
-    return str(Token.objects.create(user=paramedic).key)
+    return device_token(paramedic)

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from config.models import DeviceItem
 from device_client import DeviceClient
 from dispatch import services
 from dispatch.models import Assignment, UnitPosition
+from realtime.models import DeviceItem
 from tests.device_client.helpers import WAIT_S, fix, items_of, make_client, tap
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import time
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
-from config.models import DeviceItem
 from device_client import DeviceClient
 from dispatch import services
 from dispatch.models import UnitPosition
+from realtime.models import DeviceItem
 from tests.device_client.helpers import WAIT_S, fix, make_client, read_db, until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -217,3 +220,32 @@ def test_a_gap_in_sequence_asks_for_the_missed_events_and_drops_repeats(tmp_path
     sent, delivered = asyncio.run(scenario())
     assert delivered == [3, 4, 5, 6]
     assert sent == ['{"type": "resync", "since": 4}']
+
+
+def test_a_token_revoked_from_another_process_stops_the_connected_client(
+    server_with, token, tmp_path
+):
+    # `manage.py device_token revoke` next to a server with the in-memory channel layer: the
+    # layer cannot carry the close, the socket's re-check of the database finds it.
+    from accounts.models import DeviceToken
+    from device_client.client import DeviceClientError
+
+    server = server_with(DEVICE_TOKEN_RECHECK_SECONDS="1")
+
+    async def scenario() -> str:
+        client = make_client(server, token, tmp_path)
+        client.enqueue("position", fix(0))
+        running = client.start()
+        async with asyncio.timeout(WAIT_S):
+            await client.wait_idle()
+        prefix = await read_db(lambda: DeviceToken.objects.get().prefix)
+        await read_db(lambda: call_command("device_token", "revoke", prefix, stdout=io.StringIO()))
+        started = time.monotonic()
+        with pytest.raises(DeviceClientError, match="4401"):
+            async with asyncio.timeout(WAIT_S):
+                await running
+        elapsed = time.monotonic() - started
+        await client.close()
+        return f"{elapsed:.1f}"
+
+    assert float(asyncio.run(scenario())) < 5.0

@@ -2,7 +2,6 @@
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from dispatch import services
 from dispatch.models import Incident, UnitPosition
@@ -125,7 +124,7 @@ def test_unit_status_out_of_service_and_back(client, dispatcher, demo_units):
 
 def test_avl_box_posts_a_batch_with_a_token(client, unit):
     device = factories.CrewFactory(unit=unit, username="avl-box-1")
-    token = Token.objects.create(user=device)
+    key = factories.device_token(device)
     now = timezone.now()
     body = {
         "device_id": "avl-1",
@@ -150,7 +149,7 @@ def test_avl_box_posts_a_batch_with_a_token(client, unit):
         f"/api/v1/units/{unit.pk}/positions/",
         body,
         content_type="application/json",
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        HTTP_AUTHORIZATION=f"Token {key}",
     )
     assert response.status_code == 200
     assert response.json()["results"] == [
@@ -166,7 +165,7 @@ def test_avl_box_posts_a_batch_with_a_token(client, unit):
         f"/api/v1/units/{unit.pk}/positions/",
         body,
         content_type="application/json",
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        HTTP_AUTHORIZATION=f"Token {key}",
     )
     assert again.json()["results"][0]["status"] == "duplicate"
     assert UnitPosition.objects.filter(unit=unit).count() == 1

@@ -32,8 +32,8 @@ def test_console_has_the_map_with_tile_and_roads_urls(page):
     assert 'data-roads-url="/dispatch/map/roads.geojson"' in page
     assert "/static/vendor/leaflet/leaflet.js" in page
     assert "/static/vendor/leaflet/leaflet.css" in page
-    assert "/static/js/socket.js" in page
-    assert "/static/dispatch/console.js" in page
+    assert '<script type="module" src="/static/dispatch/console.js">' in page
+    assert '<script type="module" src="/static/dispatch/intake.js">' in page
     assert "/static/dispatch/console.css" in page
     assert 'id="connection"' in page
 

@@ -5,9 +5,9 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from config.asgi import application
-from config.models import DeviceItem
 from dispatch import services
 from dispatch.models import Assignment, UnitPosition
+from realtime.models import DeviceItem
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

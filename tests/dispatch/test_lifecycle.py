@@ -2,9 +2,9 @@
 
 import pytest
 
-from config.models import EventLog
 from dispatch import services
 from dispatch.models import AssignmentStatus, IncidentStatus, UnitStatus
+from realtime.models import EventLog
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -168,10 +169,10 @@ def test_report_compliance_at_the_thresholds_counts_as_met():
     ]
     report = build_report(incidents, since=T0, until=at(86400))
     found = {c.measure: c for c in report.compliance}
-    call = found["Call processing (.01 \u2192 .03)"]
-    travel = found["First-unit travel (.05 \u2192 .06)"]
-    als = found["First ALS unit travel (.05 \u2192 .06)"]
-    leaves = found["Ambulance leaves (.03 \u2192 .05), per unit"]
+    call = found["Call processing (call received \u2192 first unit alerted)"]
+    travel = found["First-unit travel (en route \u2192 on scene)"]
+    als = found["First ALS unit travel (en route \u2192 on scene)"]
+    leaves = found["Ambulance leaves (alerted \u2192 en route), per unit"]
     assert (call.n, call.met, call.achieved) == (2, True, "100.0% (2/2)")  # 60 s and 30 s
     assert (travel.n, travel.met) == (2, True)  # exactly 240 s twice
     assert (als.n, als.met) == (2, True)  # 240 s and exactly 480 s
@@ -274,7 +275,8 @@ def test_response_report_reads_one_centre_and_the_range(
     recorded, centre, django_assert_max_num_queries
 ):
     echo, delta, _ = recorded
-    with django_assert_max_num_queries(3):
+    # Incidents, their assignments, the offloads and the hospitals' outcomes (issue 19).
+    with django_assert_max_num_queries(4):
         report = response_report(
             centre_id=centre.pk, since=echo.call_received_at, until=delta.call_received_at
         )
@@ -303,10 +305,27 @@ def test_dispatcher_sees_the_numbers_for_their_centre_only(client, dispatcher, r
     assert '<td class="num">1:15</td>' in page
     found = {c.measure: c for c in report.compliance}
     # 45 s met, 75 s not: 50% of calls processed within 60 s.
-    assert found["Call processing (.01 \u2192 .03)"].achieved == "50.0% (1/2)"
+    call = found["Call processing (call received \u2192 first unit alerted)"]
+    assert call.achieved == "50.0% (1/2)"
     assert "50.0% (1/2)" in page
     assert found["Category 1 (Echo) response, mean"].achieved == "6:15"
     assert found["Ambulance patient offload (APOT), 90th percentile"].achieved == "no data"
+
+
+def test_report_page_names_spans_in_words_and_keeps_the_codes_for_exports(
+    client, dispatcher, recorded
+):
+    client.force_login(dispatcher)
+    response = client.get(URL)
+    page = response.content.decode()
+    # No NEMSIS code on the screen: not "eTimes.01", nor the short ".05 \u2192 .06" spans.
+    assert not re.search(r"\be(Times|Disposition)\.\d", page)
+    assert not re.search(r"\.\d\d \u2192", page)
+    assert "call received \u2192 first unit alerted" in page
+    assert "at hospital \u2192 transfer of care" in page
+    stats = {s.key: s for s in response.context["report"].intervals}
+    assert stats["call_to_dispatch_s"].codes == "eTimes.01 \u2192 first .03"
+    assert stats["apot_s"].codes == ".11 \u2192 .12"
 
 
 def test_explicit_dates_include_the_until_day(client, dispatcher, recorded):

@@ -10,10 +10,17 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 
-from config.models import DeviceItem, EventLog
 from dispatch.events import unit_group
 from dispatch.models import Assignment, AssignmentTransition, UnitPosition
-from dispatch.simulation import Path2D, SimulationConfig, Simulator, metres, simulation_plan
+from dispatch.simulation import (
+    ApiError,
+    Path2D,
+    SimulationConfig,
+    Simulator,
+    metres,
+    simulation_plan,
+)
+from realtime.models import DeviceItem, EventLog
 from tests.services import processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -161,7 +168,7 @@ class _Recorder:
 
 @pytest.fixture
 def recorded(monkeypatch):
-    from dispatch.management.commands import simulate
+    from demo.management.commands import simulate
 
     _Recorder.plans = []
     monkeypatch.setattr(simulate, "Simulator", _Recorder)
@@ -173,8 +180,16 @@ def _simulated(plans: list[Any]) -> set[str]:
     return {unit.call_sign for unit in plan.units}
 
 
-def test_simulate_leaves_the_demo_crews_units_to_people_by_default(recorded):
+def _centre_units(dispatcher: str) -> set[str]:
+    """Call signs of the units of `dispatcher`'s centre: the simulator drives those only."""
+    from accounts.models import User
     from dispatch.models import Unit
+
+    centre_id = User.objects.get(username=dispatcher).dispatch_centre_id
+    return set(Unit.objects.filter(centre_id=centre_id).values_list("call_sign", flat=True))
+
+
+def test_simulate_leaves_the_demo_crews_units_to_people_by_default(recorded):
 
     call_command("seed_demo", verbosity=0)
     out = StringIO()
@@ -182,7 +197,7 @@ def test_simulate_leaves_the_demo_crews_units_to_people_by_default(recorded):
     simulated = _simulated(recorded)
     assert "HE101" not in simulated
     assert "HE111" not in simulated
-    assert simulated == set(Unit.objects.values_list("call_sign", flat=True)) - {"HE101", "HE111"}
+    assert simulated == _centre_units("dispatcher") - {"HE101", "HE111"}
     assert "Left to people (not simulated): HE101, HE111" in out.getvalue()
     # The person-driven units got no device user: nothing signs in for them.
     from accounts.models import User
@@ -199,11 +214,10 @@ def test_simulate_person_driven_option_chooses_the_units(recorded):
 
 
 def test_simulate_person_driven_empty_simulates_every_unit(recorded):
-    from dispatch.models import Unit
 
     call_command("seed_demo", verbosity=0)
     call_command("simulate", "--no-calls", "--person-driven", "", stdout=StringIO())
-    assert _simulated(recorded) == set(Unit.objects.values_list("call_sign", flat=True))
+    assert _simulated(recorded) == _centre_units("dispatcher")
 
 
 def test_units_named_with_units_are_simulated_even_if_a_demo_crew_drives_them(recorded):
@@ -226,3 +240,50 @@ def test_a_person_driven_unit_gets_no_simulated_driver(db):
     assert "HE101" not in {u.call_sign for u in plan.units}
     sim = Simulator(config=SimulationConfig(calls=False), plan=plan)
     assert all(d.plan.call_sign != "HE101" for d in sim.drivers)
+
+
+def test_simulated_calls_fall_in_the_dispatchers_centre_area(db, road_map):
+    """Each centre's simulator plays its own callers: calls are drawn inside its area."""
+    import random
+
+    from dispatch import region
+    from dispatch.simulation import random_call_point, simulation_plan
+
+    call_command("seed_demo", verbosity=0)
+    for dispatcher in ("dispatcher", "dispatcher2"):
+        plan = simulation_plan(dispatcher=dispatcher, call_signs=[], person_driven=[])
+        rng = random.Random(7)
+        points = [random_call_point(rng, plan.area) for _ in range(20)]
+        assert plan.area is not None
+        assert all(region.area_contains(plan.area, lat, lon) for lat, lon in points), dispatcher
+
+
+def test_the_simulated_telephony_system_rings_and_ends_a_queued_call(built_map_dir):
+    from accounts.models import User
+    from dispatch.models import QueuedCall
+
+    call_command("seed_demo", verbosity=0)
+    earlier = simulation_plan(dispatcher="dispatcher", call_signs=["HE101"])
+    plan = simulation_plan(dispatcher="dispatcher", call_signs=["HE101"])
+    assert plan.telephony_token.startswith("ghtel_")
+
+    async def scenario(port: int) -> tuple[int, str]:
+        config = SimulationConfig(calls=False, base_url=f"http://127.0.0.1:{port}")
+        # A second run's token replaced the first's.
+        stale = Simulator(config=config, plan=earlier)
+        with pytest.raises(ApiError) as refused:
+            await stale.ring_call()
+        assert refused.value.status == 401
+        sim = Simulator(config=config, plan=plan)
+        call_id = await sim.ring_call(phone="+358 40 555 0101")
+        status = await _db(lambda: QueuedCall.objects.get(pk=call_id).status)
+        await sim.telephony.call("POST", f"/api/v1/call-queue/{call_id}/end/")
+        return call_id, status
+
+    with processes.daphne(_env(built_map_dir)) as port:
+        call_id, status = asyncio.run(scenario(port))
+    assert status == "ringing"
+    call = QueuedCall.objects.get(pk=call_id)
+    assert call.status == "abandoned"
+    assert call.caller_phone == "+358 40 555 0101"
+    assert call.centre_id == User.objects.get(username="dispatcher").dispatch_centre_id

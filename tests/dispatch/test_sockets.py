@@ -158,16 +158,17 @@ async def test_ed_board_gets_its_hospital(async_client, ed_nurse):
 
 async def test_a_device_token_authenticates_the_socket(paramedic):
     from channels.db import database_sync_to_async
-    from rest_framework.authtoken.models import Token
 
-    token = await database_sync_to_async(Token.objects.create)(user=paramedic)
+    from tests.factories import device_token
+
+    key = await database_sync_to_async(device_token)(paramedic)
     communicator = WebsocketCommunicator(
         application,
         "/ws/crew/",
         headers=[
             ORIGIN,
             (b"host", b"127.0.0.1:8000"),
-            (b"authorization", f"Token {token.key}".encode()),
+            (b"authorization", f"Token {key}".encode()),
         ],
     )
     connected, _ = await communicator.connect()

@@ -44,10 +44,9 @@ def test_tablet_has_the_assignment_card_and_status_controls(page, hospital):
 
 
 def test_tablet_loads_its_scripts_and_styles(page):
+    # One entry module; it imports the socket, the outbox and the record (dispatch/assets.py).
+    assert '<script type="module" src="/static/dispatch/tablet.js">' in page
     for asset in (
-        "/static/js/socket.js",
-        "/static/js/outbox.js",
-        "/static/dispatch/tablet.js",
         "/static/dispatch/tablet.css",
         "/static/vendor/leaflet/leaflet.js",
         "/static/vendor/leaflet/leaflet.css",

@@ -8,8 +8,9 @@ import re
 import pytest
 
 from dispatch import services
-from handoff import services as handoff_services
+from dispatch.assets import module_imports
 from handoff.clinical import VITALS
+from handoff.services.encounters import encounter_open
 from tests import factories
 
 URL = "/dispatch/tablet/"
@@ -52,9 +53,10 @@ def test_tablet_renders_the_record_section_for_crew(page):
         assert f'data-befast="{item}"' in page
 
 
-def test_record_loads_its_script_before_the_tablet_and_its_styles(page):
+def test_record_is_imported_by_the_tablet_and_its_styles_load(page):
     assert "/static/dispatch/record.css" in page
-    assert page.index("/static/dispatch/record.js") < page.index("/static/dispatch/tablet.js")
+    assert '<script type="module" src="/static/dispatch/tablet.js">' in page
+    assert "dispatch/record.js" in module_imports("dispatch/tablet.js")
 
 
 def test_record_mirrors_the_servers_plausible_ranges_and_reasons(page):
@@ -70,6 +72,16 @@ def test_record_mirrors_the_servers_plausible_ranges_and_reasons(page):
     assert '<option value="regional_specialty">' in page
 
 
+@pytest.mark.parametrize("minutes", [60, 7])
+def test_the_page_carries_the_servers_handover_window_after_clear(
+    client, paramedic, settings, minutes
+):
+    settings.CREW_HANDOVER_MINUTES_AFTER_CLEAR = minutes
+    client.force_login(paramedic)
+    record = _record_initial(client.get(URL).content.decode())
+    assert record["handover_minutes_after_clear"] == minutes
+
+
 def test_open_encounters_of_the_current_assignment_are_in_the_page(
     client, dispatcher, demo_units, make_incident
 ):
@@ -78,7 +90,7 @@ def test_open_encounters_of_the_current_assignment_are_in_the_page(
     [assignment] = services.assignments_create(
         user=dispatcher, incident_id=incident.pk, unit_ids=[crew.unit_id]
     )
-    encounter = handoff_services.encounter_open(
+    encounter = encounter_open(
         user=crew, assignment_id=assignment.pk, data={"estimated_age_years": 70}
     )
     client.force_login(crew)

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from config.models import EventLog
 from dispatch import services
 from dispatch.models import UnitPosition
+from realtime.models import EventLog
 
 pytestmark = pytest.mark.django_db
 

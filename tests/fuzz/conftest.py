@@ -12,13 +12,15 @@ from typing import Any
 import pytest
 from django.utils import timezone
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from rest_framework.throttling import SimpleRateThrottle
 
 from dispatch.models import Assignment, Incident
-from handoff import services
 from handoff.models import Encounter, TeamActivation
+from handoff.services.destination import destination_set
+from handoff.services.encounters import encounter_open
+from handoff.services.vitals import vitals_record
 from tests import factories
+from tests.factories import device_token
 from tests.handoff.conftest import PATIENT, make_assignment
 
 # Vitals that score NEWS2 high enough to propose a deterioration team activation.
@@ -72,22 +74,20 @@ def world(dispatcher, paramedic, ed_nurse, hospital) -> World:
     """An incident with an assignment of the paramedic's unit, an encounter with vitals bound
     for the ED nurse's hospital, and the team activation those vitals proposed."""
     assignment = make_assignment(paramedic.unit, dispatcher)
-    encounter = services.encounter_open(user=paramedic, assignment_id=assignment.pk, data=PATIENT)
-    services.vitals_record(
-        user=paramedic, encounter_id=encounter.pk, data=HIGH_NEWS2, client_id="world-v1"
-    )
-    encounter = services.destination_set(
+    encounter = encounter_open(user=paramedic, assignment_id=assignment.pk, data=PATIENT)
+    vitals_record(user=paramedic, encounter_id=encounter.pk, data=HIGH_NEWS2, client_id="world-v1")
+    encounter = destination_set(
         user=paramedic, encounter_id=encounter.pk, hospital_id=hospital.pk, reason="closest"
     )
     other_crew = factories.CrewFactory()
     foreign_assignment = make_assignment(other_crew.unit, dispatcher)
-    foreign_encounter = services.encounter_open(
+    foreign_encounter = encounter_open(
         user=other_crew, assignment_id=foreign_assignment.pk, data=PATIENT
     )
     users = {"dispatcher": dispatcher, "paramedic": paramedic, "ed_nurse": ed_nurse}
     return World(
         users=users,
-        tokens={role: Token.objects.create(user=user).key for role, user in users.items()},
+        tokens={role: device_token(user) for role, user in users.items()},
         incident=assignment.incident,
         assignment=assignment,
         encounter=encounter,

@@ -38,7 +38,14 @@ from schemathesis.specs.openapi.checks import (
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 SCHEMA = schemathesis.openapi.from_path(SCHEMA_PATH)
-OPERATIONS = {op.label: op for op in (result.ok() for result in SCHEMA.get_all_operations())}
+# The HL7 v2 inbound route takes application/hl7-v2, which schemathesis cannot generate; its
+# bad inputs are tested in tests/handoff/interop/test_inbound_outcome.py.
+NOT_GENERATED = {"POST /api/v1/inbound/hl7/"}
+OPERATIONS = {
+    op.label: op
+    for op in (result.ok() for result in SCHEMA.get_all_operations())
+    if op.label not in NOT_GENERATED
+}
 ROLES = ("dispatcher", "paramedic", "ed_nurse")
 # Per operation, the role drawn per request: 44 operations at this count keep the module
 # near a minute on two cores. FUZZ_API_EXAMPLES=500 for a deep run by hand.

@@ -18,11 +18,11 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config.models import DeviceItem, EventLog
 from dispatch.devices import CREW_ITEM_TYPES
 from dispatch.models import Assignment, AssignmentTransition, UnitPosition
 from handoff.models import Admission, EDMessage, Encounter, TeamActivation, VitalsSet
 from realtime.devices import _ID, item_process
+from realtime.models import DeviceItem, EventLog
 from tests.fuzz.conftest import JSON, crew_items, unique
 
 pytestmark = pytest.mark.django_db

@@ -21,9 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.asgi import application
-from config.models import DeviceItem
 from dispatch.models import UnitPosition
 from handoff.models import MedicationGiven
+from realtime.models import DeviceItem
 from tests.fuzz.conftest import crew_items, unique
 from tests.fuzz.test_device_items import FUZZ
 

@@ -4,7 +4,8 @@ import pytest
 from django.utils import timezone
 
 from dispatch.models import Assignment, AssignmentStatus, Incident
-from handoff import services
+from handoff.services.destination import destination_set
+from handoff.services.encounters import encounter_open
 from tests import factories
 
 PATIENT = {"family_name": "Virtanen", "given_name": "Aino"}
@@ -39,13 +40,30 @@ def assignment(unit, centre, dispatcher):
 
 @pytest.fixture
 def encounter(paramedic, assignment):
-    return services.encounter_open(user=paramedic, assignment_id=assignment.pk, data=PATIENT)
+    return encounter_open(user=paramedic, assignment_id=assignment.pk, data=PATIENT)
+
+
+def arrive(crew, encounter, *, hours_ago: float = 0):
+    """The crew marks the patient arrived at the destination; `hours_ago` moves the door time
+    back (an outcome or a treatment time after it is then not in the future)."""
+    from datetime import timedelta
+
+    from handoff.models import Encounter
+    from handoff.services.handover import patient_arrived
+
+    patient_arrived(user=crew, encounter_id=encounter.pk)
+    if hours_ago:
+        Encounter.objects.filter(pk=encounter.pk).update(
+            arrived_at=timezone.now() - timedelta(hours=hours_ago)
+        )
+    encounter.refresh_from_db()
+    return encounter
 
 
 @pytest.fixture
 def routed(paramedic, encounter, hospital):
     """An encounter bound for `hospital` (pre-registered there)."""
-    return services.destination_set(
+    return destination_set(
         user=paramedic, encounter_id=encounter.pk, hospital_id=hospital.pk, reason="closest"
     )
 
@@ -65,3 +83,12 @@ def other_ed(db):
 @pytest.fixture
 def charge_nurse(hospital):
     return factories.EDStaffFactory(hospital=hospital, is_charge=True)
+
+
+@pytest.fixture(autouse=True)
+def _local_receivers_allowed(settings):
+    """The delivery tests' receivers listen on 127.0.0.1, over plain http and MLLP: allowed
+    here as an operator would allow a receiver on the same machine."""
+    settings.HANDOFF_FHIR_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.HANDOFF_HL7_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.HANDOFF_FHIR_HTTP_LOOPBACK = True

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from handoff import access, services
+from handoff import access
 from handoff.models import Encounter
+from handoff.services.handover import patient_arrived, transfer_of_care_confirm
 
 pytestmark = pytest.mark.django_db
 
@@ -51,9 +52,9 @@ def test_crew_lose_access_when_the_encounter_closes_and_ed_keeps_it_for_the_wind
     client, paramedic, ed_nurse, routed, settings
 ):
     settings.ED_ACCESS_HOURS_AFTER_HANDOFF = 24
-    services.patient_arrived(user=paramedic, encounter_id=routed.pk)
-    services.transfer_of_care_confirm(user=paramedic, encounter_id=routed.pk)
-    services.transfer_of_care_confirm(user=ed_nurse, encounter_id=routed.pk)
+    patient_arrived(user=paramedic, encounter_id=routed.pk)
+    transfer_of_care_confirm(user=paramedic, encounter_id=routed.pk)
+    transfer_of_care_confirm(user=ed_nurse, encounter_id=routed.pk)
     url = f"/api/v1/encounters/{routed.public_id}/"
     assert status_of(client, paramedic, url) == 403
     assert status_of(client, ed_nurse, url) == 200

@@ -6,9 +6,13 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from config.models import EventLog
-from handoff import services, tasks
+from handoff import tasks
 from handoff.models import TeamActivation
+from handoff.services.activations import activation_acknowledge, activations_escalate
+from handoff.services.destination import destination_set
+from handoff.services.encounters import encounter_update
+from handoff.services.vitals import vitals_record
+from realtime.models import EventLog
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +28,7 @@ HIGH_NEWS2 = {
 
 
 def record(user, encounter, client_id, data):
-    return services.vitals_record(
-        user=user, encounter_id=encounter.pk, data=data, client_id=client_id
-    )
+    return vitals_record(user=user, encounter_id=encounter.pk, data=data, client_id=client_id)
 
 
 def age(activation_id, seconds):
@@ -49,7 +51,7 @@ def test_a_kind_is_proposed_once_however_many_sets_call_for_it(paramedic, routed
 
 
 def test_findings_propose_their_kinds(paramedic, routed):
-    services.encounter_update(
+    encounter_update(
         user=paramedic,
         encounter_id=routed.pk,
         data={"findings": {"cardiac_arrest": True, "befast": {"face": True, "arm": True}}},
@@ -67,7 +69,7 @@ def test_proposals_made_before_a_destination_are_sent_when_it_is_chosen(
     record(paramedic, encounter, "v1", HIGH_NEWS2)
     activation = TeamActivation.objects.get(encounter=encounter)
     assert activation.sent_at is None
-    services.destination_set(
+    destination_set(
         user=paramedic, encounter_id=encounter.pk, hospital_id=hospital.pk, reason="closest"
     )
     activation.refresh_from_db()
@@ -84,10 +86,10 @@ def test_unacknowledged_activation_escalates_once_after_the_delay(
     record(paramedic, routed, "v1", HIGH_NEWS2)
     activation = TeamActivation.objects.get(encounter=routed)
     age(activation.pk, 100)
-    assert services.activations_escalate() == 0
+    assert activations_escalate() == 0
     age(activation.pk, 121)
     assert tasks.activations_escalate.apply().get() == 1
-    assert services.activations_escalate() == 0
+    assert activations_escalate() == 0
     activation.refresh_from_db()
     assert activation.escalated_at is not None
     assert activation.resent_count == 1
@@ -103,13 +105,13 @@ def test_an_acknowledged_activation_never_escalates(paramedic, routed, ed_nurse,
     record(paramedic, routed, "v1", HIGH_NEWS2)
     activation = TeamActivation.objects.get(encounter=routed)
     with pytest.raises(PermissionDenied):
-        services.activation_acknowledge(user=other_ed, activation_id=activation.pk)
+        activation_acknowledge(user=other_ed, activation_id=activation.pk)
     with pytest.raises(PermissionDenied):
-        services.activation_acknowledge(user=paramedic, activation_id=activation.pk)
-    services.activation_acknowledge(user=ed_nurse, activation_id=activation.pk)
-    services.activation_acknowledge(user=ed_nurse, activation_id=activation.pk)
+        activation_acknowledge(user=paramedic, activation_id=activation.pk)
+    activation_acknowledge(user=ed_nurse, activation_id=activation.pk)
+    activation_acknowledge(user=ed_nurse, activation_id=activation.pk)
     age(activation.pk, 10_000)
-    assert services.activations_escalate() == 0
+    assert activations_escalate() == 0
     assert EventLog.objects.filter(type="handoff.activation.acknowledged").count() == 1
 
 
@@ -119,7 +121,7 @@ def test_escalation_claim_is_conditional(paramedic, routed):
     activation = TeamActivation.objects.get(encounter=routed)
     age(activation.pk, 10_000)
     TeamActivation.objects.filter(pk=activation.pk).update(escalated_at=timezone.now())
-    assert services.activations_escalate() == 0
+    assert activations_escalate() == 0
     assert not EventLog.objects.filter(type="handoff.activation.escalated").exists()
 
 

@@ -7,15 +7,17 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from handoff import selectors, services
+from handoff import selectors
 from handoff.models import Encounter
+from handoff.services.encounters import encounter_update
+from handoff.services.vitals import vitals_record
 
 pytestmark = pytest.mark.django_db
 
 
 def _set(user, encounter, client_id, minutes_ago, **values):
     taken = (timezone.now() - timedelta(minutes=minutes_ago)).isoformat()
-    return services.vitals_record(
+    return vitals_record(
         user=user, encounter_id=encounter.pk, data=values, client_id=client_id, taken_at=taken
     )
 
@@ -50,7 +52,7 @@ def test_the_incoming_list_carries_the_same_latest_values(paramedic, routed, hos
 def test_names_medications_and_history_reach_the_receiving_ed_audited_and_no_one_else(
     client, paramedic, ed_nurse, other_ed, routed, django_capture_on_commit_callbacks
 ):
-    services.encounter_update(
+    encounter_update(
         user=paramedic,
         encounter_id=routed.pk,
         data={

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from handoff import services
+from handoff.services.vitals import vitals_record
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def _embedded(page: str) -> dict:
 def test_board_renders_for_ed_staff_with_the_incoming_rows_embedded(
     client, ed_nurse, hospital, routed, paramedic
 ):
-    services.vitals_record(
+    vitals_record(
         user=paramedic,
         encounter_id=routed.pk,
         client_id="v-1",

@@ -8,8 +8,8 @@ from channels.testing import WebsocketCommunicator
 from django.test import AsyncClient
 
 from config.asgi import application
-from handoff import services
 from handoff.models import VitalsSet
+from handoff.services.vitals import vitals_record
 from tests.handoff.conftest import PATIENT
 from tests.sockets import next_of
 
@@ -30,7 +30,7 @@ async def connect(user, path):
 
 @pytest.fixture
 def with_vitals(paramedic, routed):
-    services.vitals_record(
+    vitals_record(
         user=paramedic,
         encounter_id=routed.pk,
         data={"heart_rate": 92, "respiratory_rate": 18, "systolic_bp": 125, "spo2": 96},

@@ -2,7 +2,10 @@
 
 import pytest
 
-from handoff import selectors, services
+from handoff import selectors
+from handoff.services.destination import destination_set
+from handoff.services.encounters import encounter_open, encounter_update
+from handoff.services.vitals import vitals_record
 from tests import factories
 from tests.handoff.conftest import make_assignment
 
@@ -17,7 +20,7 @@ MEILAHTI = (60.19000, 24.90550)
 @pytest.fixture
 def on_map(road_map, unit, dispatcher, paramedic):
     assignment = make_assignment(unit, dispatcher)
-    return services.encounter_open(user=paramedic, assignment_id=assignment.pk)
+    return encounter_open(user=paramedic, assignment_id=assignment.pk)
 
 
 def hospital(name, where, capabilities, **extra):
@@ -42,7 +45,7 @@ def test_large_vessel_stroke_ranks_capable_open_eds_first_then_others_then_diver
         ed_status="diversion",
         diversion_reason="CT down",
     )
-    services.vitals_record(
+    vitals_record(
         user=paramedic,
         encounter_id=on_map.pk,
         data={"stroke_scale_score": 6, "stroke_scale_type": "RACE"},
@@ -79,14 +82,10 @@ def test_a_hospital_off_the_road_graph_gets_an_approximate_drive_time(on_map):
 def test_children_need_a_pediatric_centre_and_stemi_a_24_7_pci_centre(on_map, paramedic):
     hospital("Adults PCI", KAMPPI, ["stemi_pci_24_7"])
     hospital("Children", HAKANIEMI, ["pediatric"])
-    services.encounter_update(
-        user=paramedic, encounter_id=on_map.pk, data={"estimated_age_years": 8}
-    )
+    encounter_update(user=paramedic, encounter_id=on_map.pk, data={"estimated_age_years": 8})
     on_map.refresh_from_db()
     assert names(selectors.destination_recommendations(on_map))[0] == "Children"
-    services.vitals_record(
-        user=paramedic, encounter_id=on_map.pk, data={"ecg_stemi": True}, client_id="ecg"
-    )
+    vitals_record(user=paramedic, encounter_id=on_map.pk, data={"ecg_stemi": True}, client_id="ecg")
     rows = selectors.destination_recommendations(on_map)
     assert {n.key for n in selectors.care_needs(on_map)} == {"pediatric", "stemi"}
     assert not any(r["meets_needs"] for r in rows)
@@ -94,7 +93,7 @@ def test_children_need_a_pediatric_centre_and_stemi_a_24_7_pci_centre(on_map, pa
 
 def test_choosing_a_destination_sets_the_eta(on_map, paramedic):
     target = hospital("Close", KAMPPI, ["general"])
-    chosen = services.destination_set(
+    chosen = destination_set(
         user=paramedic, encounter_id=on_map.pk, hospital_id=target.pk, reason="closest"
     )
     assert chosen.eta_at is not None
@@ -114,7 +113,7 @@ def test_a_55_year_old_man_is_not_offered_the_womens_or_childrens_hospital(on_ma
     assert "check" in notes["Women's"]
     assert "check" in notes["Children's"]
 
-    services.encounter_update(
+    encounter_update(
         user=paramedic, encounter_id=on_map.pk, data={"estimated_age_years": 55, "sex": "male"}
     )
     on_map.refresh_from_db()
@@ -129,7 +128,7 @@ def test_a_55_year_old_man_is_not_offered_the_womens_or_childrens_hospital(on_ma
 def test_a_pregnant_woman_and_a_child_keep_their_specialist_hospitals(on_map, paramedic):
     hospital("Women's", KAMPPI, ["obstetrics"])
     hospital("Children's", HAKANIEMI, ["pediatric"])
-    services.encounter_update(
+    encounter_update(
         user=paramedic, encounter_id=on_map.pk, data={"estimated_age_years": 30, "sex": "female"}
     )
     on_map.refresh_from_db()
@@ -137,7 +136,7 @@ def test_a_pregnant_woman_and_a_child_keep_their_specialist_hospitals(on_map, pa
         r["hospital"]["name"]: r["suitable"] for r in selectors.destination_recommendations(on_map)
     }
     assert fit == {"Women's": True, "Children's": False}
-    services.encounter_update(
+    encounter_update(
         user=paramedic, encounter_id=on_map.pk, data={"estimated_age_years": 8, "sex": "male"}
     )
     on_map.refresh_from_db()
@@ -148,15 +147,13 @@ def test_a_pregnant_woman_and_a_child_keep_their_specialist_hospitals(on_map, pa
 
 
 def test_a_hospital_without_the_capability_warns_and_raises_no_activation_there(on_map, paramedic):
-    from config.models import EventLog
     from handoff.models import TeamActivation
+    from realtime.models import EventLog
 
     eira = hospital("No PCI", KAMPPI, ["general", "stemi_non_pci"])
     pci = hospital("PCI", HAKANIEMI, ["general", "stemi_pci_24_7"])
-    services.vitals_record(
-        user=paramedic, encounter_id=on_map.pk, data={"ecg_stemi": True}, client_id="ecg"
-    )
-    chosen = services.destination_set(
+    vitals_record(user=paramedic, encounter_id=on_map.pk, data={"ecg_stemi": True}, client_id="ecg")
+    chosen = destination_set(
         user=paramedic, encounter_id=on_map.pk, hospital_id=eira.pk, reason="closest"
     )
     [warning] = selectors.destination_warnings(chosen)
@@ -168,7 +165,7 @@ def test_a_hospital_without_the_capability_warns_and_raises_no_activation_there(
     assert not proposed.filter(stream=f"handoff.ed.{eira.pk}").exists()
     assert selectors.board_row(chosen)["activations"] == []
 
-    chosen = services.destination_set(
+    chosen = destination_set(
         user=paramedic, encounter_id=on_map.pk, hospital_id=pci.pk, reason="closest"
     )
     assert selectors.destination_warnings(chosen) == []

@@ -3,14 +3,17 @@
 import pytest
 from django.utils import timezone
 
-from handoff import selectors, services
-from handoff.interop import fhir, hl7
+from handoff import selectors
+from handoff.interop import document, fhir, hl7
+from handoff.services.encounters import encounter_update
+from handoff.services.handover import patient_arrived
+from handoff.services.vitals import vitals_record
 
 pytestmark = pytest.mark.django_db
 
 
 def test_encounter_document_carries_the_record_and_exports(paramedic, ed_nurse, routed):
-    services.encounter_update(
+    encounter_update(
         user=paramedic,
         encounter_id=routed.pk,
         data={
@@ -18,13 +21,13 @@ def test_encounter_document_carries_the_record_and_exports(paramedic, ed_nurse, 
             "findings": {"cardiac_arrest": True},
         },
     )
-    services.vitals_record(
+    vitals_record(
         user=paramedic,
         encounter_id=routed.pk,
         data={"heart_rate": 110, "blood_glucose": 5.5, "blood_glucose_unit": "mmol/L"},
         client_id="v1",
     )
-    services.patient_arrived(user=paramedic, encounter_id=routed.pk)
+    patient_arrived(user=paramedic, encounter_id=routed.pk)
     routed.refresh_from_db()
     doc = selectors.encounter_document(routed)
     assert doc.status == "arrived"
@@ -45,3 +48,47 @@ def test_encounter_document_carries_the_record_and_exports(paramedic, ed_nurse, 
         now=timezone.now(),
     )
     assert routed.temp_identifier in message
+
+
+def test_document_names_the_recording_crew_ems_service_and_missing_news2(
+    paramedic, ed_nurse, routed
+):
+    vitals_record(
+        user=paramedic,
+        encounter_id=routed.pk,
+        data={"heart_rate": 110, "systolic_bp": 120},
+        client_id="v1",
+    )
+    routed.refresh_from_db()
+    doc = selectors.encounter_document(routed)
+
+    assert doc.crew == (
+        document.CrewMember(str(paramedic.pk), paramedic.last_name, paramedic.first_name),
+    )
+    centre = routed.assignment.unit.centre
+    assert doc.ems_organization == document.EmsOrganization(centre.code, centre.name)
+    assert set(doc.vitals[0].news2_missing) >= {"respiratory_rate", "spo2", "temperature"}
+    bundle = fhir.encounter_bundle(doc)
+    kinds = {entry["resource"]["resourceType"] for entry in bundle["entry"]}
+    assert {"Practitioner", "PractitionerRole"} <= kinds
+
+
+@pytest.mark.parametrize(
+    ("base", "temp_system"),
+    [
+        (None, "urn:golden-hour:temp-id"),
+        ("https://ems.example.fi/sid", "https://ems.example.fi/sid/temp-id"),
+        ("urn:oid:1.2.246.537.10", "urn:oid:1.2.246.537.10.1"),
+    ],
+)
+def test_identifier_systems_follow_the_settings(settings, routed, base, temp_system):
+    settings.FHIR_IDENTIFIER_BASE = base
+    settings.FHIR_MRN_SYSTEMS = {}
+    doc = selectors.encounter_document(routed)
+
+    assert doc.systems.temp_id == temp_system
+    (patient,) = [
+        e["resource"] for e in fhir.encounter_bundle(doc)["entry"]
+        if e["resource"]["resourceType"] == "Patient"
+    ]  # fmt: skip
+    assert patient["identifier"][-1]["system"] == temp_system

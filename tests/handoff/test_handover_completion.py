@@ -9,15 +9,18 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from config.models import EventLog
 from dispatch.devices import CREW_ITEM_TYPES
 from dispatch.models import AssignmentStatus
 from dispatch.reports import response_report
-from handoff import selectors, services
+from handoff import selectors
 from handoff.models import Encounter, EncounterStatus
+from handoff.services.destination import destination_set
+from handoff.services.encounters import encounter_open
+from handoff.services.handover import patient_arrived, transfer_of_care_confirm
 from realtime.devices import item_process
+from realtime.models import EventLog
 from tests import factories
-from tests.handoff.conftest import make_assignment
+from tests.handoff.conftest import arrive, make_assignment
 
 pytestmark = pytest.mark.django_db
 
@@ -44,13 +47,11 @@ def _clear(encounter, *, minutes_ago=1):
 
 @pytest.fixture
 def arrived(paramedic, routed):
-    services.patient_arrived(user=paramedic, encounter_id=routed.pk)
-    routed.refresh_from_db()
-    return routed
+    return arrive(paramedic, routed)
 
 
 def test_at_destination_item_marks_the_patient_arrived_once(paramedic, ed_nurse, routed):
-    services.patient_arrived(user=ed_nurse, encounter_id=routed.pk)
+    patient_arrived(user=ed_nurse, encounter_id=routed.pk)
     first = Encounter.objects.get(pk=routed.pk).arrived_at
     answer = _send(paramedic, "arrival", {"encounter": str(routed.public_id)})
     assert answer["type"] == "ack"
@@ -69,7 +70,7 @@ def test_both_confirm_then_the_card_leaves_the_incoming_list_with_the_offload_ti
     assert answer["type"] == "ack"
     assert answer["crew_confirmed_at"] is not None
     assert answer["transfer_of_care_at"] is None
-    done = services.transfer_of_care_confirm(user=ed_nurse, encounter_id=arrived.pk)
+    done = transfer_of_care_confirm(user=ed_nurse, encounter_id=arrived.pk)
     assert done.status == EncounterStatus.CLOSED
     assert done.offload_seconds is not None
     assert done.offload_seconds == int((done.transfer_of_care_at - done.arrived_at).total_seconds())
@@ -83,7 +84,7 @@ def test_both_confirm_then_the_card_leaves_the_incoming_list_with_the_offload_ti
 
 
 def test_the_crew_may_confirm_the_handover_shortly_after_clearing(paramedic, ed_nurse, arrived):
-    services.transfer_of_care_confirm(user=ed_nurse, encounter_id=arrived.pk)
+    transfer_of_care_confirm(user=ed_nurse, encounter_id=arrived.pk)
     _clear(arrived, minutes_ago=5)
     answer = _send(paramedic, "transfer", {"encounter": str(arrived.public_id)})
     assert answer["type"] == "ack", answer
@@ -124,7 +125,7 @@ def test_only_the_transporting_crew_and_the_receiving_ed_confirm(client, request
     client.force_login(user)
     assert client.post(f"/api/v1/encounters/{arrived.public_id}/transfer/").status_code == 403
     with pytest.raises(PermissionDenied):
-        services.transfer_of_care_confirm(user=user, encounter_id=arrived.pk)
+        transfer_of_care_confirm(user=user, encounter_id=arrived.pk)
 
 
 def test_crew_of_the_same_unit_on_its_next_call_sees_the_cleared_patient_no_more(
@@ -181,13 +182,13 @@ def test_the_report_shows_apot_median_and_90th_percentile(paramedic, dispatcher,
     offloads = [600, 900, 1200, 2400]
     for seconds in offloads:
         assignment = make_assignment(unit, dispatcher)
-        encounter = services.encounter_open(user=paramedic, assignment_id=assignment.pk)
-        services.destination_set(
+        encounter = encounter_open(user=paramedic, assignment_id=assignment.pk)
+        destination_set(
             user=paramedic, encounter_id=encounter.pk, hospital_id=hospital.pk, reason="closest"
         )
-        services.patient_arrived(user=paramedic, encounter_id=encounter.pk)
-        services.transfer_of_care_confirm(user=paramedic, encounter_id=encounter.pk)
-        services.transfer_of_care_confirm(user=nurse, encounter_id=encounter.pk)
+        patient_arrived(user=paramedic, encounter_id=encounter.pk)
+        transfer_of_care_confirm(user=paramedic, encounter_id=encounter.pk)
+        transfer_of_care_confirm(user=nurse, encounter_id=encounter.pk)
         arrived_at = timezone.now() - timedelta(seconds=seconds)
         Encounter.objects.filter(pk=encounter.pk).update(
             arrived_at=arrived_at, offload_seconds=seconds

@@ -7,7 +7,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from dispatch.models import AssignmentStatus
-from handoff import services
+from handoff.services.handover import transfer_of_care_confirm
 from tests.handoff.test_board_socket import connect
 from tests.sockets import next_of
 
@@ -40,7 +40,7 @@ async def test_arrival_and_crew_confirmation_after_clear_reach_the_board(
     row = await next_of(board, "handoff.encounter.updated")
     assert row["data"]["arrived_at"] is not None
 
-    await sync_to_async(services.transfer_of_care_confirm)(user=ed_nurse, encounter_id=routed.pk)
+    await sync_to_async(transfer_of_care_confirm)(user=ed_nurse, encounter_id=routed.pk)
     await next_of(board, "handoff.encounter.updated")
     await sync_to_async(_clear)(assignment)
     await tablet.send_json_to(

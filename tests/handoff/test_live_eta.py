@@ -6,11 +6,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from config.models import EventLog
 from dispatch import services as dispatch_services
 from dispatch.models import AssignmentStatus
-from handoff import eta, selectors, services
+from handoff import eta, selectors
 from handoff.models import Encounter
+from handoff.services.destination import destination_set, encounters_eta_refresh
+from handoff.services.encounters import encounter_open
+from handoff.services.handover import patient_arrived
+from realtime.models import EventLog
 from tests import factories
 from tests.handoff.conftest import make_assignment
 
@@ -44,8 +47,8 @@ def bound(road_map, unit, dispatcher, paramedic):
     """A patient of a transporting unit at Kamppi, bound for an ED at Hakaniemi."""
     hospital = factories.HospitalFactory(lat=HAKANIEMI[0], lon=HAKANIEMI[1])
     assignment = make_assignment(unit, dispatcher, status=AssignmentStatus.TRANSPORTING)
-    encounter = services.encounter_open(user=paramedic, assignment_id=assignment.pk)
-    services.destination_set(
+    encounter = encounter_open(user=paramedic, assignment_id=assignment.pk)
+    destination_set(
         user=paramedic, encounter_id=encounter.pk, hospital_id=hospital.pk, reason="closest"
     )
     # As if chosen with no route (offline tablet): only the fixes give the ETA.
@@ -97,7 +100,7 @@ def test_the_recompute_runs_at_most_once_per_window_per_unit(
     # Within the window nothing is routed or sent, even from another process's throttle.
     assert Encounter.objects.get(pk=encounter.pk).eta_drive_seconds == first.eta_drive_seconds
     assert EventLog.objects.filter(stream=stream).count() == count
-    assert services.encounters_eta_refresh(unit_ids=[unit.pk], min_interval_s=15) == 0
+    assert encounters_eta_refresh(unit_ids=[unit.pk], min_interval_s=15) == 0
 
 
 def test_units_without_a_patient_on_the_way_cost_no_recompute(
@@ -152,7 +155,7 @@ def test_leaving_the_scene_recomputes_at_once_and_starts_the_countdown(
 
 def test_the_eta_stops_with_the_arrival(django_capture_on_commit_callbacks, bound, unit, paramedic):
     encounter, _ = bound
-    services.patient_arrived(user=paramedic, encounter_id=encounter.pk)
+    patient_arrived(user=paramedic, encounter_id=encounter.pk)
     Encounter.objects.filter(pk=encounter.pk).update(eta_computed_at=None)
     with django_capture_on_commit_callbacks(execute=True):
         _fix(unit, KAMPPI, "f1")

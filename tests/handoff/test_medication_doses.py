@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from audit.models import AuditEvent
-from handoff import services
 from handoff.clinical.doses import dose_check
 from handoff.models import MedicationGiven
 from handoff.services import HandoffError
+from handoff.services.treatment import medication_record
 
 
 def _give(paramedic, encounter, client_id, name, dose, unit, route, **extra):
-    return services.medication_record(
+    return medication_record(
         user=paramedic,
         encounter_id=encounter.pk,
         client_id=client_id,

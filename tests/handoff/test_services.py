@@ -7,11 +7,22 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from config.models import EventLog
-from handoff import services
 from handoff.clinical import gcs, news2, qsofa, score_change, shock_index, vitals_trend
 from handoff.models import Admission, AdmissionStatus, Encounter, EncounterStatus, VitalsSet
 from handoff.services import HandoffError
+from handoff.services.board import (
+    crew_message_send,
+    ed_acknowledge,
+    ed_assign_bay,
+    ed_message_send,
+    ed_status_set,
+)
+from handoff.services.destination import destination_set
+from handoff.services.encounters import encounter_close, encounter_open, encounter_update
+from handoff.services.handover import admission_reconcile, patient_arrived, transfer_of_care_confirm
+from handoff.services.treatment import intervention_record, medication_record
+from handoff.services.vitals import vitals_record
+from realtime.models import EventLog
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +31,7 @@ NORMAL = {"heart_rate": 80, "respiratory_rate": 16, "systolic_bp": 130, "spo2": 
 
 
 def vitals(user, encounter, client_id="v1", **values):
-    return services.vitals_record(
+    return vitals_record(
         user=user, encounter_id=encounter.pk, data=values or NORMAL, client_id=client_id
     )
 
@@ -33,11 +44,9 @@ def test_open_gives_a_temporary_identifier_and_takes_the_complaint_from_the_inci
 
 
 def test_several_patients_per_assignment_and_a_repeated_public_id_opens_once(paramedic, assignment):
-    first = services.encounter_open(user=paramedic, assignment_id=assignment.pk)
-    second = services.encounter_open(user=paramedic, assignment_id=assignment.pk)
-    again = services.encounter_open(
-        user=paramedic, assignment_id=assignment.pk, public_id=first.public_id
-    )
+    first = encounter_open(user=paramedic, assignment_id=assignment.pk)
+    second = encounter_open(user=paramedic, assignment_id=assignment.pk)
+    again = encounter_open(user=paramedic, assignment_id=assignment.pk, public_id=first.public_id)
     assert first.pk != second.pk
     assert again.pk == first.pk
     assert Encounter.objects.filter(assignment=assignment).count() == 2
@@ -46,7 +55,7 @@ def test_several_patients_per_assignment_and_a_repeated_public_id_opens_once(par
 @pytest.mark.parametrize("who", ["other_crew", "dispatcher", "ed_nurse", "admin", "outsider"])
 def test_only_the_assigned_crew_opens_an_encounter(request, assignment, who):
     with pytest.raises(PermissionDenied):
-        services.encounter_open(user=request.getfixturevalue(who), assignment_id=assignment.pk)
+        encounter_open(user=request.getfixturevalue(who), assignment_id=assignment.pk)
 
 
 @pytest.mark.parametrize(
@@ -65,7 +74,7 @@ def test_only_the_assigned_crew_opens_an_encounter(request, assignment, who):
 )
 def test_update_refuses_bad_fields_by_name(paramedic, encounter, data, field):
     with pytest.raises(HandoffError) as refused:
-        services.encounter_update(user=paramedic, encounter_id=encounter.pk, data=data)
+        encounter_update(user=paramedic, encounter_id=encounter.pk, data=data)
     assert refused.value.field == field
 
 
@@ -100,9 +109,7 @@ def test_scores_stored_match_the_clinical_core_on_a_worked_example(paramedic, en
         "avpu": "A",
         "new_confusion": True,
     }
-    stored = services.vitals_record(
-        user=paramedic, encounter_id=encounter.pk, data=second, client_id="v2"
-    )
+    stored = vitals_record(user=paramedic, encounter_id=encounter.pk, data=second, client_id="v2")
     expected = news2(second)
     # RR 24 -> 2, SpO2 93 -> 2, oxygen -> 2, SBP 98 -> 2, HR 118 -> 2, confusion -> 3, 38.4 -> 1
     assert expected.total == 14
@@ -131,13 +138,24 @@ def test_spo2_scale_2_chosen_once_holds_for_later_sets(paramedic, encounter):
 
 def test_a_repeated_vitals_id_is_stored_once(paramedic, encounter):
     first = vitals(paramedic, encounter, "same")
-    again = vitals(paramedic, encounter, "same", heart_rate=130)
+    again = vitals(paramedic, encounter, "same")
     assert again.pk == first.pk
     assert VitalsSet.objects.count() == 1
 
 
+def test_a_repeated_vitals_id_with_other_values_is_a_conflict_naming_the_client_id(
+    paramedic, encounter
+):
+    vitals(paramedic, encounter, "same")
+    with pytest.raises(HandoffError) as refused:
+        vitals(paramedic, encounter, "same", heart_rate=130)
+    assert (refused.value.code, refused.value.field) == ("client_id_conflict", "client_id")
+    assert "heart_rate" in refused.value.message
+    assert VitalsSet.objects.count() == 1
+
+
 def test_closed_encounter_refuses_vitals(paramedic, encounter):
-    services.encounter_close(user=paramedic, encounter_id=encounter.pk)
+    encounter_close(user=paramedic, encounter_id=encounter.pk)
     with pytest.raises(HandoffError) as refused:
         vitals(paramedic, encounter)
     assert refused.value.code == "closed"
@@ -152,7 +170,7 @@ def test_only_the_crew_records_vitals(request, encounter, who):
 
 def test_unknown_destination_is_refused_naming_the_hospital(paramedic, encounter):
     with pytest.raises(HandoffError) as refused:
-        services.destination_set(
+        destination_set(
             user=paramedic, encounter_id=encounter.pk, hospital_id=99999, reason="closest"
         )
     assert refused.value.field == "hospital"
@@ -160,7 +178,7 @@ def test_unknown_destination_is_refused_naming_the_hospital(paramedic, encounter
 
 def test_destination_needs_an_edisposition_20_reason(paramedic, encounter, hospital):
     with pytest.raises(HandoffError) as refused:
-        services.destination_set(
+        destination_set(
             user=paramedic, encounter_id=encounter.pk, hospital_id=hospital.pk, reason="vibes"
         )
     assert refused.value.field == "reason"
@@ -176,7 +194,7 @@ def test_destination_pre_registers_and_a_new_choice_moves_the_admission(
     assignment.refresh_from_db()
     assert assignment.destination_id == hospital.pk
     other = factories.HospitalFactory()
-    services.destination_set(
+    destination_set(
         user=paramedic, encounter_id=routed.pk, hospital_id=other.pk, reason="diversion"
     )
     admission.refresh_from_db()
@@ -189,12 +207,12 @@ def test_destination_pre_registers_and_a_new_choice_moves_the_admission(
 
 def test_ed_of_another_hospital_cannot_acknowledge(routed, other_ed):
     with pytest.raises(PermissionDenied):
-        services.ed_acknowledge(user=other_ed, encounter_id=routed.pk)
+        ed_acknowledge(user=other_ed, encounter_id=routed.pk)
 
 
 def test_ed_acknowledgement_reaches_the_crew_tablet(routed, ed_nurse, unit):
-    services.ed_acknowledge(user=ed_nurse, encounter_id=routed.pk)
-    services.ed_acknowledge(user=ed_nurse, encounter_id=routed.pk)
+    ed_acknowledge(user=ed_nurse, encounter_id=routed.pk)
+    ed_acknowledge(user=ed_nurse, encounter_id=routed.pk)
     routed.refresh_from_db()
     assert routed.ed_acknowledged_by == ed_nurse
     acks = EventLog.objects.filter(
@@ -204,35 +222,35 @@ def test_ed_acknowledgement_reaches_the_crew_tablet(routed, ed_nurse, unit):
 
 
 def test_bay_and_messages_both_ways(paramedic, routed, ed_nurse, unit, hospital):
-    services.ed_assign_bay(user=ed_nurse, encounter_id=routed.pk, bay="Resus 2")
-    services.crew_message_send(user=paramedic, encounter_id=routed.pk, text="ETA 5", client_id="m1")
-    services.crew_message_send(user=paramedic, encounter_id=routed.pk, text="ETA 5", client_id="m1")
-    services.ed_message_send(user=ed_nurse, encounter_id=routed.pk, text="Resus 2 ready")
+    ed_assign_bay(user=ed_nurse, encounter_id=routed.pk, bay="Resus 2")
+    crew_message_send(user=paramedic, encounter_id=routed.pk, text="ETA 5", client_id="m1")
+    crew_message_send(user=paramedic, encounter_id=routed.pk, text="ETA 5", client_id="m1")
+    ed_message_send(user=ed_nurse, encounter_id=routed.pk, text="Resus 2 ready")
     assert routed.messages.count() == 2
     for stream in (f"handoff.ed.{hospital.pk}", f"dispatch.unit.{unit.pk}"):
         assert EventLog.objects.filter(stream=stream, type="handoff.message.created").count() == 2
     with pytest.raises(PermissionDenied):
-        services.ed_message_send(user=paramedic, encounter_id=routed.pk, text="x")
+        ed_message_send(user=paramedic, encounter_id=routed.pk, text="x")
 
 
 def test_a_message_needs_a_destination(paramedic, encounter):
     with pytest.raises(HandoffError) as refused:
-        services.crew_message_send(user=paramedic, encounter_id=encounter.pk, text="hello")
+        crew_message_send(user=paramedic, encounter_id=encounter.pk, text="hello")
     assert refused.value.field == "destination"
 
 
 def test_transfer_of_care_needs_arrival_then_both_confirmations(paramedic, routed, ed_nurse):
     with pytest.raises(HandoffError) as refused:
-        services.transfer_of_care_confirm(user=paramedic, encounter_id=routed.pk)
+        transfer_of_care_confirm(user=paramedic, encounter_id=routed.pk)
     assert refused.value.code == "invalid_transition"
-    services.patient_arrived(user=paramedic, encounter_id=routed.pk)
+    patient_arrived(user=paramedic, encounter_id=routed.pk)
     # Arrived 17 minutes ago: the offload time is measured from eTimes.11.
     arrived = timezone.now() - timedelta(minutes=17)
     Encounter.objects.filter(pk=routed.pk).update(arrived_at=arrived)
-    crew_side = services.transfer_of_care_confirm(user=paramedic, encounter_id=routed.pk)
+    crew_side = transfer_of_care_confirm(user=paramedic, encounter_id=routed.pk)
     assert crew_side.transfer_of_care_at is None
     assert crew_side.status == EncounterStatus.OPEN
-    done = services.transfer_of_care_confirm(user=ed_nurse, encounter_id=routed.pk)
+    done = transfer_of_care_confirm(user=ed_nurse, encounter_id=routed.pk)
     assert done.transfer_of_care_at is not None
     assert done.status == EncounterStatus.CLOSED
     expected = (done.transfer_of_care_at - arrived).total_seconds()
@@ -243,22 +261,22 @@ def test_transfer_of_care_needs_arrival_then_both_confirmations(paramedic, route
 
 def test_arrival_needs_a_destination(paramedic, encounter):
     with pytest.raises(HandoffError) as refused:
-        services.patient_arrived(user=paramedic, encounter_id=encounter.pk)
+        patient_arrived(user=paramedic, encounter_id=encounter.pk)
     assert refused.value.field == "destination"
 
 
 def test_reconcile_links_the_mrn_once(routed, ed_nurse, other_ed, paramedic):
     with pytest.raises(PermissionDenied):
-        services.admission_reconcile(user=paramedic, encounter_id=routed.pk, mrn="A-1")
+        admission_reconcile(user=paramedic, encounter_id=routed.pk, mrn="A-1")
     with pytest.raises(PermissionDenied):
-        services.admission_reconcile(user=other_ed, encounter_id=routed.pk, mrn="A-1")
+        admission_reconcile(user=other_ed, encounter_id=routed.pk, mrn="A-1")
     with pytest.raises(HandoffError) as bad:
-        services.admission_reconcile(user=ed_nurse, encounter_id=routed.pk, mrn="no spaces")
+        admission_reconcile(user=ed_nurse, encounter_id=routed.pk, mrn="no spaces")
     assert bad.value.field == "mrn"
-    services.admission_reconcile(user=ed_nurse, encounter_id=routed.pk, mrn="HUS-123")
-    services.admission_reconcile(user=ed_nurse, encounter_id=routed.pk, mrn="HUS-123")
+    admission_reconcile(user=ed_nurse, encounter_id=routed.pk, mrn="HUS-123")
+    admission_reconcile(user=ed_nurse, encounter_id=routed.pk, mrn="HUS-123")
     with pytest.raises(HandoffError) as conflict:
-        services.admission_reconcile(user=ed_nurse, encounter_id=routed.pk, mrn="HUS-999")
+        admission_reconcile(user=ed_nurse, encounter_id=routed.pk, mrn="HUS-999")
     assert conflict.value.code == "conflict"
     assert Admission.objects.get(encounter=routed).status == AdmissionStatus.RECONCILED
 
@@ -268,11 +286,9 @@ def test_ed_status_diversion_needs_a_reason_and_reaches_every_dispatch_centre(
 ):
     other_centre = factories.DispatchCentreFactory()
     with pytest.raises(HandoffError) as refused:
-        services.ed_status_set(user=ed_nurse, hospital_id=hospital.pk, status="diversion")
+        ed_status_set(user=ed_nurse, hospital_id=hospital.pk, status="diversion")
     assert refused.value.field == "reason"
-    services.ed_status_set(
-        user=ed_nurse, hospital_id=hospital.pk, status="diversion", reason="CT down"
-    )
+    ed_status_set(user=ed_nurse, hospital_id=hospital.pk, status="diversion", reason="CT down")
     hospital.refresh_from_db()
     assert (hospital.ed_status, hospital.diversion_reason) == ("diversion", "CT down")
     for c in (centre, other_centre):
@@ -280,31 +296,46 @@ def test_ed_status_diversion_needs_a_reason_and_reaches_every_dispatch_centre(
             stream=f"dispatch.center.{c.pk}", type="handoff.hospital.updated"
         )
         assert event.data["diversion_reason"] == "CT down"
-    services.ed_status_set(user=ed_nurse, hospital_id=hospital.pk, status="open")
+    ed_status_set(user=ed_nurse, hospital_id=hospital.pk, status="open")
     hospital.refresh_from_db()
     assert (hospital.ed_status, hospital.diversion_reason) == ("open", "")
+
+
+def test_ed_status_reaches_the_tablets_of_units_on_a_job_only(ed_nurse, hospital, assignment):
+    idle = factories.UnitFactory(centre=assignment.unit.centre)
+    ed_status_set(user=ed_nurse, hospital_id=hospital.pk, status="diversion", reason="CT down")
+    [event] = EventLog.objects.filter(
+        stream=f"dispatch.unit.{assignment.unit_id}", type="handoff.hospital.updated"
+    )
+    # The hospital's state only: nothing of any patient on the unit's job.
+    assert event.data == {
+        "id": hospital.pk,
+        "name": hospital.name,
+        "lat": hospital.lat,
+        "lon": hospital.lon,
+        "capabilities": hospital.capabilities,
+        "ed_status": "diversion",
+        "diversion_reason": "CT down",
+    }
+    assert not EventLog.objects.filter(stream=f"dispatch.unit.{idle.pk}").exists()
 
 
 @pytest.mark.parametrize("who", ["other_ed", "paramedic", "dispatcher", "admin", "outsider"])
 def test_only_the_hospitals_ed_staff_set_its_status(request, hospital, who):
     with pytest.raises(PermissionDenied):
-        services.ed_status_set(
-            user=request.getfixturevalue(who), hospital_id=hospital.pk, status="open"
-        )
+        ed_status_set(user=request.getfixturevalue(who), hospital_id=hospital.pk, status="open")
 
 
 def test_closing_after_arrival_is_refused(paramedic, routed):
-    services.patient_arrived(user=paramedic, encounter_id=routed.pk)
+    patient_arrived(user=paramedic, encounter_id=routed.pk)
     with pytest.raises(HandoffError) as refused:
-        services.encounter_close(user=paramedic, encounter_id=routed.pk)
+        encounter_close(user=paramedic, encounter_id=routed.pk)
     assert refused.value.code == "invalid_transition"
 
 
 def test_treatment_is_recorded_once_and_shown_on_the_board_row(paramedic, routed):
-    services.intervention_record(
-        user=paramedic, encounter_id=routed.pk, client_id="i1", text="IV access"
-    )
-    services.medication_record(
+    intervention_record(user=paramedic, encounter_id=routed.pk, client_id="i1", text="IV access")
+    medication_record(
         user=paramedic,
         encounter_id=routed.pk,
         client_id="m1",
@@ -313,7 +344,7 @@ def test_treatment_is_recorded_once_and_shown_on_the_board_row(paramedic, routed
         unit="mg",
         route="PO",
     )
-    services.medication_record(
+    medication_record(
         user=paramedic,
         encounter_id=routed.pk,
         client_id="m1",
@@ -323,7 +354,7 @@ def test_treatment_is_recorded_once_and_shown_on_the_board_row(paramedic, routed
         route="PO",
     )
     with pytest.raises(HandoffError) as refused:
-        services.medication_record(
+        medication_record(
             user=paramedic, encounter_id=routed.pk, client_id="m2", name="morphine", dose=5
         )
     assert refused.value.field == "unit"

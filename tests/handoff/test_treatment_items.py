@@ -5,11 +5,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from config.models import DeviceItem
+from audit.models import AuditEvent
 from dispatch.devices import CREW_ITEM_TYPES
-from handoff import services
 from handoff.models import Intervention, MedicationGiven
+from handoff.services import HandoffError
+from handoff.services.encounters import encounter_close
+from handoff.services.treatment import intervention_record, medication_record
 from realtime.devices import item_process
+from realtime.models import DeviceItem
 
 pytestmark = pytest.mark.django_db
 
@@ -149,7 +152,7 @@ def test_a_bad_item_is_rejected_naming_the_field_and_stores_nothing(
 
 @pytest.mark.parametrize("kind", ["intervention", "medication"])
 def test_a_closed_encounter_takes_no_treatment(paramedic, encounter, kind):
-    services.encounter_close(user=paramedic, encounter_id=encounter.pk)
+    encounter_close(user=paramedic, encounter_id=encounter.pk)
     data = _intervention(encounter) if kind == "intervention" else _medication(encounter)
     answer = _send(paramedic, kind, "late-1", data)
     assert answer["type"] == "reject"
@@ -166,3 +169,38 @@ def test_another_units_crew_cannot_record_treatment(other_crew, encounter, kind)
     assert answer["field"] == "encounter"
     assert not Intervention.objects.exists()
     assert not MedicationGiven.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("record", "first", "resend", "differs"),
+    [
+        (
+            intervention_record,
+            {"text": "IV access", "code": "392230005"},
+            {"text": "IO access", "code": "392230005"},
+            "text",
+        ),
+        (
+            medication_record,
+            {"name": "aspirin", "dose": 300, "unit": "mg", "route": "PO"},
+            {"name": "aspirin", "unit": "mg", "route": "PO"},
+            "dose",
+        ),
+    ],
+)
+def test_a_resend_returns_the_stored_row_and_a_changed_one_is_refused_naming_the_field(
+    paramedic, encounter, record, first, resend, differs
+):
+    stored = record(user=paramedic, encounter_id=encounter.pk, client_id="t-1", **first)
+    # No time sent again: the stored time stands (the first one defaulted to now).
+    again = record(user=paramedic, encounter_id=encounter.pk, client_id="t-1", **first)
+    assert again.pk == stored.pk
+    with pytest.raises(HandoffError) as refused:
+        record(user=paramedic, encounter_id=encounter.pk, client_id="t-1", **resend)
+    assert (refused.value.code, refused.value.field) == ("client_id_conflict", "client_id")
+    assert f"differs in {differs})" in refused.value.message
+    assert type(stored).objects.filter(encounter=encounter).count() == 1
+    assert (
+        AuditEvent.objects.filter(action=record.__name__, object_id=encounter.public_id).count()
+        == 1
+    )

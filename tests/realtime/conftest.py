@@ -102,13 +102,12 @@ def crew_of(centre):
 @pytest.fixture
 def second_encounter(crew_of, dispatcher, hospital):
     """Another unit's paramedic and their open encounter bound for `hospital`."""
-    from handoff import services
+    from handoff.services.destination import destination_set
+    from handoff.services.encounters import encounter_open
 
     crew = crew_of()
-    opened = services.encounter_open(
+    opened = encounter_open(
         user=crew, assignment_id=make_assignment(crew.unit, dispatcher).pk, data={}
     )
-    services.destination_set(
-        user=crew, encounter_id=opened.pk, hospital_id=hospital.pk, reason="closest"
-    )
+    destination_set(user=crew, encounter_id=opened.pk, hospital_id=hospital.pk, reason="closest")
     return crew, opened

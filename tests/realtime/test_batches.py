@@ -8,11 +8,11 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 
-from config.health import DegradedError, check_realtime
-from config.models import DeviceItem
 from dispatch.models import Unit, UnitPosition
 from handoff.models import VitalsSet
+from ops.health import DegradedError, check_realtime
 from realtime.ingest import get_ingestor, ingestors_status
+from realtime.models import DeviceItem
 from tests.realtime.conftest import ago, answers_frame, frames, position, tablet, vitals
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]

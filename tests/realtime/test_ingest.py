@@ -16,12 +16,12 @@ from django.utils.dateparse import parse_datetime
 
 from audit.context import SYSTEM
 from audit.models import AuditEvent
-from config.models import DeviceItem, EventLog
 from dispatch import events, services
 from dispatch.devices import CREW_ITEM_TYPES
 from dispatch.models import Unit, UnitPosition
 from handoff.models import VitalsSet
 from realtime.ingest import Submission, get_ingestor, tick_run
+from realtime.models import DeviceItem, EventLog
 from tests import factories
 from tests.realtime.conftest import (
     ago,

@@ -1,7 +1,7 @@
 """Two processes' ticks at once on PostgreSQL: a claim held by one tick makes the other wait
 and answer as it did; a unit's row locked by one tick is moved by the other only forward.
 
-SQLite has one writer at a time, so only PostgreSQL can show the waits (realtime.sql's
+SQLite has one writer at a time, so only PostgreSQL can show the waits (config.sql's
 PostgreSQL branch). CI runs the `services` tests with DATABASE_URL on PostgreSQL.
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from config.models import DeviceItem, EventLog
 from dispatch import events
 from dispatch.models import Unit, UnitPosition
 from realtime import ingest
 from realtime.ingest import TickResult, tick_run
+from realtime.models import DeviceItem, EventLog
 from tests.realtime.conftest import ago, position
 from tests.realtime.test_ingest import submission
 

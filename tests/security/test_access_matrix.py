@@ -25,17 +25,30 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from config.asgi import application, websocket_urlpatterns
-from dispatch.models import Call, Incident, UnitPosition
-from handoff import services
+from dispatch.models import (
+    Call,
+    Incident,
+    IncidentTransfer,
+    MutualAidAgreement,
+    MutualAidRequest,
+    QueuedCall,
+    UnitPosition,
+)
 from handoff.models import (
     Admission,
     EDMessage,
     Encounter,
+    HospitalOutcome,
+    InboundMessage,
     Intervention,
     MedicationGiven,
     TeamActivation,
     VitalsSet,
 )
+from handoff.services.board import crew_message_send
+from handoff.services.destination import destination_set
+from handoff.services.encounters import encounter_close, encounter_open
+from handoff.services.vitals import vitals_record
 from tests import factories
 from tests.handoff.conftest import make_assignment
 
@@ -66,7 +79,21 @@ API: dict[tuple[str, str], dict[str, str]] = {
     ("incident-assignments", "post"): {D: ALLOW},
     ("incident-upgrade", "post"): {D: ALLOW},
     ("incident-close", "post"): {D: ALLOW},
+    # Across centres: a transfer is proposed by the incident's centre and decided by the
+    # centre it is proposed to; both see it listed (what and where, never the callers).
+    ("incident-transfer", "post"): {D: ALLOW},
+    ("transfer-list", "get"): {D: ALLOW, OD: OWN},
+    ("transfer-accept", "post"): {OD: ALLOW},
+    ("transfer-refuse", "post"): {OD: ALLOW},
+    ("transfer-withdraw", "post"): {D: ALLOW},
     ("assignment-replace", "post"): {D: ALLOW},
+    # Mutual aid: the world's request asks D's centre (the lender) for one of its units for
+    # a partner's incident. The requesting centre asks and withdraws; only the lender decides.
+    # No subject here dispatches for the partner, so nobody may withdraw.
+    ("incident-mutual-aid", "post"): {D: ALLOW},
+    ("mutual-aid-accept", "post"): {D: ALLOW},
+    ("mutual-aid-refuse", "post"): {D: ALLOW},
+    ("mutual-aid-withdraw", "post"): {},
     ("assignment-transition", "post"): {D: ALLOW, C: ALLOW},
     ("assignment-acknowledge", "post"): {C: ALLOW},
     ("assignment-divert", "post"): {D: ALLOW, C: ALLOW},
@@ -74,12 +101,22 @@ API: dict[tuple[str, str], dict[str, str]] = {
     ("unit-status", "post"): {D: ALLOW, C: ALLOW},
     ("unit-positions", "post"): {C: ALLOW},
     ("unit-position", "post"): {D: ALLOW},
+    # The call queue: the telephony system rings and ends calls with its centre's token,
+    # never a session (every subject here is refused with 401); a dispatcher of the call's
+    # centre answers (another centre's only once the call is offered to it).
+    ("call-queue", "post"): {},
+    ("call-queue-end", "post"): {},
+    ("call-queue-answer", "post"): {D: ALLOW},
     # Handoff: crew of the unit while the encounter is open, staff of the destination ED.
     ("assignment-encounters", "get"): {C: ALLOW},
     ("assignment-encounters", "post"): {C: ALLOW},
     ("encounter-detail", "get"): {C: ALLOW, E: ALLOW},
     ("encounter-detail", "patch"): {C: ALLOW},
     ("encounter-close", "post"): {C: ALLOW},
+    # Break-glass: any ED clinician, with a reason (reported to the administrators).
+    ("encounter-break-glass", "post"): {E: ALLOW, OE: ALLOW},
+    # The same by the temporary id (own ED: 409, not needed; another hospital's: granted).
+    ("break-glass", "post"): {E: ALLOW, OE: ALLOW},
     ("encounter-vitals", "get"): {C: ALLOW, E: ALLOW},
     ("encounter-vitals", "post"): {C: ALLOW},
     ("encounter-interventions", "post"): {C: ALLOW},
@@ -96,10 +133,24 @@ API: dict[tuple[str, str], dict[str, str]] = {
     ("encounter-messages", "post"): {C: ALLOW, E: ALLOW},
     ("encounter-fhir", "get"): {C: ALLOW, E: ALLOW},
     ("encounter-hl7", "get"): {C: ALLOW, E: ALLOW},
+    # NEMSIS 3.5.1 EMSDataSet: the same readers as the FHIR and HL7 documents.
+    ("encounter-nemsis", "get"): {C: ALLOW, E: ALLOW},
     ("activation-acknowledge", "post"): {E: ALLOW},
+    # Outcome back to EMS: the receiving ED records it; its crew reads it (and, once closed,
+    # the crew that brought the patient, outcome fields only: "outcome feedback").
+    ("encounter-outcome", "get"): {C: ALLOW, E: ALLOW},
+    ("encounter-outcome", "put"): {E: ALLOW},
+    ("crew-outcomes", "get"): {C: ALLOW, OC: OWN},
+    # The hospital system's outcome messages: its inbound token only, never a session.
+    ("inbound-hl7", "post"): {},
+    ("inbound-fhir-encounter", "put"): {},
+    ("inbound-fhir-encounter", "post"): {},
     ("ed-incoming", "get"): {E: ALLOW, OE: OWN},
     ("ed-recent", "get"): {E: ALLOW, OE: OWN},
     ("hospital-ed-status", "post"): {E: ALLOW},
+    # Peer deployments: authenticated by a peer key's signature, never by a session, so
+    # every subject here (no signature) is refused with 401.
+    ("exchange-messages", "post"): {},
     # Routing and geocoding: the road network, no patient data; senders and drivers only.
     ("routing-snap", "get"): ROUTING,
     ("routing-rank", "post"): ROUTING,
@@ -196,7 +247,7 @@ def test_every_route_has_an_expectation():
 def test_the_admin_shows_patient_data_only_read_only_and_audited():
     """Administrators see operations (issue #18) but edit only reference data: every model
     with patient or caller data in the admin is view-only and audited; positions stay out."""
-    from config.admin import AuditedReadOnlyAdmin
+    from audit.admin_base import AuditedReadOnlyAdmin
 
     patient_models = {
         Incident,
@@ -208,6 +259,8 @@ def test_the_admin_shows_patient_data_only_read_only_and_audited():
         TeamActivation,
         EDMessage,
         Admission,
+        HospitalOutcome,
+        InboundMessage,
     }
     registry = django_admin.site._registry
     for model in patient_models & set(registry):
@@ -232,6 +285,9 @@ class World:
     other_hospital: Any
     encounter: Any
     activation: Any
+    transfer: Any
+    aid_request: Any
+    queued_call: Any
 
     @property
     def markers(self) -> list[str]:
@@ -266,23 +322,64 @@ def build_world() -> World:
         received_at=timezone.now(),
         taken_by=users[D],
     )
-    encounter = services.encounter_open(
+    encounter = encounter_open(
         user=users[C],
         assignment_id=assignment.pk,
         data={"family_name": "Virtanen", "findings": {"cardiac_arrest": True}},
     )
-    encounter = services.destination_set(
+    encounter = destination_set(
         user=users[C], encounter_id=encounter.pk, hospital_id=hospital.pk, reason="closest"
     )
-    services.vitals_record(
+    vitals_record(
         user=users[C],
         encounter_id=encounter.pk,
         data={"heart_rate": 120, "respiratory_rate": 24, "systolic_bp": 95, "spo2": 92},
         client_id="world-v1",
         device_id="world-tablet",
     )
-    services.crew_message_send(user=users[C], encounter_id=encounter.pk, text="ETA 5")
+    crew_message_send(user=users[C], encounter_id=encounter.pk, text="ETA 5")
     activation = TeamActivation.objects.filter(encounter=encounter).order_by("pk").first()
+    # A second call of the centre, proposed to the other dispatcher's centre.
+    waiting = Incident.objects.create(
+        **{
+            f: getattr(incident, f)
+            for f in (
+                *("determinant", "response_mode", "location_source", "lat", "lon"),
+                *("confidence", "road_lat", "road_lon", "road_distance_m", "created_by"),
+            )
+        },
+        centre=centre,
+        chief_complaint="fall at home",
+        call_received_at=timezone.now(),
+        created_at=timezone.now(),
+    )
+    transfer = IncidentTransfer.objects.create(
+        incident=waiting,
+        from_centre=centre,
+        to_centre=users[OD].dispatch_centre,
+        reason="in their area",
+        proposed_at=timezone.now(),
+        proposed_by=users[D],
+    )
+    partner = factories.DispatchCentreFactory()
+    MutualAidAgreement.objects.create(centre_a=centre, centre_b=partner)
+    spare = factories.UnitFactory(home_station=factories.StationFactory(centre=centre))
+    partner_dispatcher = factories.DispatcherFactory(dispatch_centre=partner)
+    partner_incident = make_assignment(
+        factories.UnitFactory(home_station=factories.StationFactory(centre=partner)),
+        partner_dispatcher,
+    ).incident
+    aid_request = MutualAidRequest.objects.create(
+        incident=partner_incident,
+        unit=spare,
+        requesting_centre=partner,
+        lending_centre=centre,
+        requested_at=timezone.now(),
+        requested_by=partner_dispatcher,
+    )
+    queued_call = QueuedCall.objects.create(
+        centre=centre, caller_phone="+358401112244", received_at=timezone.now()
+    )
     return World(
         users=users,
         incident=incident,
@@ -292,6 +389,9 @@ def build_world() -> World:
         other_hospital=factories.HospitalFactory(),
         encounter=encounter,
         activation=activation,
+        transfer=transfer,
+        aid_request=aid_request,
+        queued_call=queued_call,
     )
 
 
@@ -303,6 +403,9 @@ def _kwargs(route: str, world: World) -> dict[str, Any]:
         "hospital_id": world.hospital.pk,
         "activation_id": world.activation.pk,
         "public_id": world.encounter.public_id,
+        "transfer_id": world.transfer.pk,
+        "aid_request_id": world.aid_request.pk,
+        "call_id": world.queued_call.pk,
     }
     return {name: values[name] for name in re.findall(r"<(?:\w+:)?(\w+)>", route)}
 
@@ -319,7 +422,11 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
     ("assignment-transition", "post"): lambda w: {"status": "at_destination"},
     ("incident-upgrade", "post"): lambda w: {"accept": False},
     ("incident-close", "post"): lambda w: {"disposition": "cancelled"},
+    ("incident-transfer", "post"): lambda w: {"to_centre": w.users[OD].dispatch_centre.code},
+    ("transfer-refuse", "post"): lambda w: {"note": "not ours"},
     ("assignment-replace", "post"): lambda w: {"unit_id": w.unit.pk},
+    ("incident-mutual-aid", "post"): lambda w: {"unit_id": w.aid_request.unit_id},
+    ("mutual-aid-refuse", "post"): lambda w: {"note": "needed here"},
     ("assignment-divert", "post"): lambda w: {"destination": w.other_hospital.pk},
     ("unit-status", "post"): lambda w: {"status": "out_of_service", "reason": "test"},
     ("unit-position", "post"): lambda w: {"lat": 60.1699, "lon": 24.9384},
@@ -339,6 +446,16 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
     ("encounter-bay", "post"): lambda w: {"bay": "Resus 1"},
     ("encounter-reconcile", "post"): lambda w: {"mrn": "MRN-1"},
     ("encounter-ed-close", "post"): lambda w: {"reason": "went elsewhere"},
+    ("encounter-outcome", "put"): lambda w: {
+        "diagnosis_text": "NSTEMI",
+        "ed_disposition": "09",
+        "admitted_unit": "Cardiology",
+    },
+    ("encounter-break-glass", "post"): lambda w: {"reason": "unconscious, prior ED visit?"},
+    ("break-glass", "post"): lambda w: {
+        "temp_identifier": w.encounter.temp_identifier,
+        "reason": "unconscious, prior ED visit?",
+    },
     ("encounter-messages", "post"): lambda w: {"text": "hello"},
     ("hospital-ed-status", "post"): lambda w: {"status": "diversion", "reason": "full"},
     ("geocode", "get"): lambda w: {"q": ""},
@@ -463,10 +580,10 @@ async def test_socket_access(path, subject):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("export", ["fhir", "hl7"])
+@pytest.mark.parametrize("export", ["fhir", "hl7", "nemsis"])
 def test_crew_cannot_export_the_record_after_the_encounter_closes(client, export):
     world = build_world()
-    services.encounter_close(user=world.users[C], encounter_id=world.encounter.pk)
+    encounter_close(user=world.users[C], encounter_id=world.encounter.pk)
     client.force_login(world.users[C])
     response = client.get(f"/api/v1/encounters/{world.encounter.public_id}/{export}/")
     assert response.status_code == 403, response.content[:200]
@@ -483,9 +600,7 @@ async def _messages(communicator: Any) -> list[dict[str, Any]]:
 @pytest.mark.django_db(transaction=True)
 async def test_crew_socket_replay_does_not_resend_closed_encounters():
     world = await sync_to_async(build_world)()
-    await sync_to_async(services.encounter_close)(
-        user=world.users[C], encounter_id=world.encounter.pk
-    )
+    await sync_to_async(encounter_close)(user=world.users[C], encounter_id=world.encounter.pk)
     communicator, connected, _ = await _socket(world, C, "/ws/crew/?since=0")
     try:
         assert connected

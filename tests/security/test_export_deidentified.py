@@ -12,7 +12,6 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from dispatch.models import Call
-from handoff import services
 from handoff.deidentify import (
     CSV_COLUMNS,
     ENCOUNTER_COLUMNS,
@@ -21,6 +20,11 @@ from handoff.deidentify import (
     age_band,
     deidentify,
 )
+from handoff.services.board import crew_message_send
+from handoff.services.destination import destination_set
+from handoff.services.encounters import encounter_open
+from handoff.services.handover import admission_reconcile
+from handoff.services.vitals import vitals_record
 from tests import factories
 from tests.handoff.conftest import make_assignment
 
@@ -257,7 +261,7 @@ def exported_patient(db, dispatcher, paramedic, ed_nurse, hospital):
         received_at=timezone.now(),
         taken_by=dispatcher,
     )
-    encounter = services.encounter_open(
+    encounter = encounter_open(
         user=paramedic,
         assignment_id=assignment.pk,
         data={
@@ -267,18 +271,18 @@ def exported_patient(db, dispatcher, paramedic, ed_nurse, hospital):
             "chief_complaint": "collapsed at the Korhonen sauna",
         },
     )
-    services.vitals_record(
+    vitals_record(
         user=paramedic,
         encounter_id=encounter.pk,
         data={"heart_rate": 44, "respiratory_rate": 10, "systolic_bp": 82, "spo2": 90},
         client_id="vit-zulu-77-a",
         device_id="tablet-zulu-77",
     )
-    services.destination_set(
+    destination_set(
         user=paramedic, encounter_id=encounter.pk, hospital_id=hospital.pk, reason="closest"
     )
-    services.crew_message_send(user=paramedic, encounter_id=encounter.pk, text="Helmi is 93")
-    services.admission_reconcile(user=ed_nurse, encounter_id=encounter.pk, mrn="MRN-424242")
+    crew_message_send(user=paramedic, encounter_id=encounter.pk, text="Helmi is 93")
+    admission_reconcile(user=ed_nurse, encounter_id=encounter.pk, mrn="MRN-424242")
     encounter.refresh_from_db()
     return encounter
 
@@ -353,6 +357,6 @@ def test_command_filters_by_call_date(tmp_path, exported_patient):
 def test_unrelated_patients_are_exported_too(tmp_path, exported_patient, dispatcher):
     other = factories.CrewFactory(unit=factories.UnitFactory())
     assignment = make_assignment(other.unit, dispatcher)
-    services.encounter_open(user=other, assignment_id=assignment.pk, data={})
+    encounter_open(user=other, assignment_id=assignment.pk, data={})
     _, printed = _export(tmp_path, "all.csv")
     assert printed.strip() == "Exported 2 encounters and 1 vitals sets."

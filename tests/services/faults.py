@@ -40,7 +40,7 @@ def outbox_heartbeat(task: Any) -> dict[str, Any]:
     from django.db.models import F
     from django.utils import timezone
 
-    from config.models import Heartbeat
+    from ops.models import Heartbeat
 
     beat, created = Heartbeat.objects.get_or_create(
         name=task.key, defaults={"last_run_at": timezone.now(), "runs": 1, "runner": "outbox"}
@@ -51,7 +51,7 @@ def outbox_heartbeat(task: Any) -> dict[str, Any]:
 
 
 def register_test_outbox_handler(**_: Any) -> None:
-    from config.outbox import register_outbox_handler
+    from outbox.services import register_outbox_handler
 
     register_outbox_handler(
         TEST_OUTBOX_KIND, outbox_heartbeat, lease_seconds=TEST_OUTBOX_LEASE_S, max_attempts=50

@@ -68,7 +68,13 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 @contextlib.contextmanager
 def daphne(env: dict[str, str]) -> Iterator[int]:
     """A daphne process serving the project on a free port; yields the port."""
-    port = free_port()
+    with daphne_on(env, free_port()) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def daphne_on(env: dict[str, str], port: int) -> Iterator[int]:
+    """A daphne process serving the project on `port` (chosen before its peers start)."""
     # The server's own log, kept for the post-mortem of a failing test (CI keeps test-results/).
     LOG_DIR.mkdir(exist_ok=True)
     log = (LOG_DIR / f"daphne-{port}.log").open("wb")

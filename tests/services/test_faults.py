@@ -20,8 +20,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from config import outbox
-from config.models import DeviceItem, EventLog, Heartbeat, OutboxTask
+from ops.models import Heartbeat
+from outbox import services as outbox
+from outbox.models import OutboxTask
+from realtime.models import DeviceItem, EventLog
 from tests import factories
 from tests.conftest import require_service
 from tests.services import faults, processes
@@ -185,11 +187,11 @@ def private_redis(db):
 
 
 def _crew_with_token(centre, index: int):
-    from rest_framework.authtoken.models import Token
+    from tests.factories import device_token
 
     unit = factories.UnitFactory(home_station=factories.StationFactory(centre=centre))
     crew: Any = factories.CrewFactory(unit=unit)
-    return unit, Token.objects.create(user=crew).key
+    return unit, device_token(crew)
 
 
 # Enough tablets that each stays near DEVICE_RATE_PER_S (50/s) at the rate asked for
@@ -585,7 +587,7 @@ def test_outbox_side_effects_happen_once_while_workers_are_killed(
     sender = Celery(broker=broker)
 
     def publish(task_id: int, countdown: float | None = None) -> None:
-        sender.send_task("config.tasks.outbox_run", args=[task_id], countdown=countdown)
+        sender.send_task("outbox.tasks.outbox_run", args=[task_id], countdown=countdown)
 
     # This process is in eager mode (no broker in its settings): send to the test's broker.
     monkeypatch.setattr(outbox, "outbox_publish", publish)

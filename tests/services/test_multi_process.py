@@ -11,7 +11,7 @@ import pytest
 import websockets
 from celery import Celery
 
-from config.models import Heartbeat
+from ops.models import Heartbeat
 from tests.conftest import require_service
 from tests.services import processes
 
@@ -85,7 +85,7 @@ def test_a_celery_task_runs_in_a_real_worker_over_redis(redis_env):
     name = f"worker-test-{uuid.uuid4().hex[:8]}"
     sender = Celery(broker=broker)
     with processes.celery_worker(env, hostname=f"{name}@%h"):
-        sender.send_task("config.tasks.heartbeat", kwargs={"name": name})
+        sender.send_task("ops.tasks.heartbeat", kwargs={"name": name})
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not Heartbeat.objects.filter(name=name).exists():
             time.sleep(0.2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -212,7 +213,7 @@ def test_sepsis_needs_qsofa_2_and_suspected_infection() -> None:
         ActivationContext(vitals=SEPTIC, suspected_infection=True)
     )
     assert proposal.kind is ActivationKind.SEPSIS
-    assert proposal.reason.startswith("qSOFA 2 (respiratory_rate, systolic_bp)")
+    assert proposal.reason.startswith("qSOFA 2 (respiratory rate, systolic blood pressure)")
 
 
 def test_qsofa_2_without_suspected_infection_is_not_sepsis() -> None:
@@ -248,7 +249,22 @@ def test_incomplete_news2_of_7_still_proposes_and_names_what_was_not_scored() ->
     vitals = {"respiratory_rate": 25, "heart_rate": 131, "on_oxygen": True}
     [proposal] = team_activation_proposals(ActivationContext(vitals=vitals))
     assert proposal.kind is ActivationKind.DETERIORATION
-    assert "not scored: spo2, systolic_bp, consciousness, temperature" in proposal.reason
+    assert (
+        "not scored: oxygen saturation, systolic blood pressure, level of consciousness, "
+        "temperature" in proposal.reason
+    )
+
+
+def test_reasons_name_the_inputs_in_words_never_by_field_key() -> None:
+    vitals = {"respiratory_rate": 25, "heart_rate": 131, "spo2": 88, "new_confusion": True}
+    proposals = team_activation_proposals(
+        ActivationContext(vitals=vitals, suspected_infection=True)
+    )
+    assert {p.kind for p in proposals} == {ActivationKind.SEPSIS, ActivationKind.DETERIORATION}
+    for proposal in proposals:
+        assert not re.search(r"[a-z]+_[a-z_]+", proposal.reason), proposal.reason
+    deterioration = next(p for p in proposals if p.kind is ActivationKind.DETERIORATION)
+    assert "air or oxygen" in deterioration.reason
 
 
 def test_several_proposals_come_most_time_critical_first_one_per_kind() -> None:

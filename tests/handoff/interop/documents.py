@@ -8,6 +8,8 @@ from typing import Any
 
 from handoff.interop.document import (
     Activation,
+    CrewMember,
+    EmsOrganization,
     EncounterDocument,
     MedicationGiven,
     PatientInfo,
@@ -121,5 +123,26 @@ def encounter(**changes: Any) -> EncounterDocument:
         ],
         created_at=at(0),
         updated_at=at(12),
+        crew=(CrewMember("17", "Korhonen", "Aino"), CrewMember("23", "Nieminen", "Mikko")),
+        ems_organization=EmsOrganization("HEMS", "Helsinki EMS"),
     )
     return dataclasses.replace(doc, **changes)
+
+
+def empty_encounter(**changes: Any) -> EncounterDocument:
+    """The first document of a fresh encounter: nothing recorded yet, every section empty."""
+    nothing: dict[str, Any] = {
+        "vitals": [],
+        "procedures": [],
+        "medications_given": [],
+        "activations": [],
+        "allergies": [],
+        "medications": [],
+        "history": [],
+        "working_impression": "",
+        "working_impression_code": None,
+        "chief_complaint": "",
+        "eta": None,
+        "last_known_well": None,
+    }
+    return encounter(**(nothing | changes))

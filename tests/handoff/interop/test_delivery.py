@@ -28,6 +28,9 @@ class Receiver:
     """What a test receiver answers, and what it saw."""
 
     answer: Any = None
+    # An ERR segment's diagnostic text (MLLP), or a reply body (HTTP), sent with the answer.
+    error_text: str = ""
+    body: bytes = b""
     received: list[Any] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -48,8 +51,9 @@ def http_receiver() -> Iterator[tuple[str, Receiver]]:
                 self.send_header("Location", "/fhir/Bundle/42/_history/1")
             if state.answer in (301, 302):
                 self.send_header("Location", "/elsewhere")
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(state.body)))
             self.end_headers()
+            self.wfile.write(state.body)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output clean
@@ -87,13 +91,18 @@ def mllp_receiver() -> Iterator[tuple[int, Receiver]]:
                 return
             if state.answer == "close":
                 return
+            if state.answer == "garbage":
+                self.request.sendall(b"\x0bHELLO, NOT HL7\x1c\x0d")
+                return
             control_id = message.split("\r", 1)[0].split("|")[9]
             if state.answer == "other-id":
                 control_id = "SOMETHING-ELSE"
             ack = (
                 f"MSH|^~\\&|ED|STMARY|GOLDEN_HOUR|NORTH EMS|20250314094000+0000||ACK^A05^ACK|"
-                f"A{control_id}|P|2.5\rMSA|{state.answer}|{control_id}\r"
+                f"A{control_id}|P|2.5\rMSA|{state.answer}|{control_id}|Message rejected\r"
             )
+            if state.error_text:
+                ack += f"ERR||PID^1^3|103^Table value not found^HL70357|E||||{state.error_text}\r"
             self.request.sendall(b"\x0b" + ack.encode("utf-8") + b"\x1c\x0d")
 
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
@@ -135,8 +144,9 @@ def test_fhir_post_sends_fhir_json_and_returns_the_location(http_receiver):
     assert receipt.status == 201
     assert receipt.location == "/fhir/Bundle/42/_history/1"
     ((path, headers, body),) = state.received
-    assert path == "/fhir"
+    assert path == "/fhir/Bundle"  # [base]/Bundle, not the base URL
     assert headers["Content-Type"].startswith("application/fhir+json")
+    assert headers["Accept"] == "application/fhir+json"
     assert headers["Authorization"] == "Bearer t0ken"
     assert json.loads(body) == bundle
 
@@ -196,7 +206,14 @@ def test_mllp_aa_is_delivered(mllp_receiver):
 
 @pytest.mark.parametrize(
     ("answer", "retryable"),
-    [("AE", True), ("AR", False), ("CR", False), ("close", True), ("other-id", True)],
+    [
+        ("AE", False),
+        ("AR", False),
+        ("CE", False),
+        ("CR", False),
+        ("close", True),
+        ("other-id", True),
+    ],
 )
 def test_mllp_negative_or_missing_ack(mllp_receiver, answer, retryable):
     port, state = mllp_receiver
@@ -237,3 +254,60 @@ def test_delivery_errors_never_echo_patient_data(mllp_receiver):
 
     assert "weakness" not in str(caught.value)
     assert "GH-7F3K2Q" not in str(caught.value)
+
+
+def test_mllp_error_ack_keeps_the_err_text_out_of_the_message(mllp_receiver):
+    port, state = mllp_receiver
+    state.answer = "AE"
+    state.error_text = "Unknown assigning authority \\T\\ GOLDEN_HOUR \\F\\ PID-3\\X0D\\"
+
+    with pytest.raises(DeliveryError) as caught:
+        send_mllp("127.0.0.1", port, message(), timeout=2)
+
+    assert caught.value.retryable is False
+    assert caught.value.reason == "Unknown assigning authority & GOLDEN_HOUR | PID-3"
+    # The message is what logs get: codes only.
+    assert str(caught.value) == "MLLP receiver answered AE"
+
+
+def test_mllp_reject_without_err_gives_msa_3_as_the_reason(mllp_receiver):
+    port, state = mllp_receiver
+    state.answer = "AR"
+
+    with pytest.raises(DeliveryError) as caught:
+        send_mllp("127.0.0.1", port, message(), timeout=2)
+
+    assert (caught.value.retryable, caught.value.reason) == (False, "Message rejected")
+
+
+def test_mllp_garbage_reply_is_a_retryable_transport_failure(mllp_receiver):
+    port, state = mllp_receiver
+    state.answer = "garbage"
+
+    with pytest.raises(DeliveryError) as caught:
+        send_mllp("127.0.0.1", port, message(), timeout=2)
+
+    assert caught.value.retryable is True
+    assert caught.value.reason == ""
+    assert "not an HL7 message" in str(caught.value)
+
+
+def test_fhir_4xx_reason_is_the_operation_outcome_diagnostics(http_receiver):
+    url, state = http_receiver
+    state.answer = 422
+    state.body = json.dumps(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {"severity": "error", "code": "invalid", "diagnostics": "Bundle.entry[3]: bad"},
+                {"severity": "error", "code": "required", "details": {"text": "No\nsubject"}},
+            ],
+        }
+    ).encode()
+
+    with pytest.raises(DeliveryError) as caught:
+        send_fhir(url, {"resourceType": "Bundle"}, timeout=2)
+
+    assert caught.value.retryable is False
+    assert caught.value.reason == "Bundle.entry[3]: bad; No subject"
+    assert str(caught.value) == "FHIR endpoint answered HTTP 422"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import pytest
@@ -9,6 +10,8 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
 from handoff.clinical.vocabulary import VITALS
+from handoff.interop.document import identifier_systems
+from handoff.interop.fhir import encounter_bundle
 from handoff.interop.hl7 import adt_message, escape, validate
 from tests.handoff.interop.documents import at, encounter, full_vitals, reconciled_patient
 
@@ -137,7 +140,7 @@ def test_team_activation_obx_only_for_edisposition_24_kinds():
 def test_allergies_and_working_impression():
     message = build()
 
-    assert [a[3] for a in segments(message, "AL1")] == ["^Penicillin", "^Latex"]
+    assert [a[3] for a in segments(message, "AL1")] == ["^Penicillin", "^Latex", "^Apixaban"]
     (dg1,) = segments(message, "DG1")
     assert dg1[3] == "I63.9^Acute ischaemic stroke^I10C"
     assert dg1[6] == "W"
@@ -158,7 +161,7 @@ def test_special_characters_in_free_text_are_escaped():
 
 def test_escape_order_and_line_breaks():
     assert escape("a\\F\\b") == "a\\E\\F\\E\\b"
-    assert escape("line one\r\nline two") == "line one line two"
+    assert escape("line one\r\nline two") == "line one\\X0D\\\\X0A\\line two"
     with pytest.raises(ValueError, match="invalid HL7"):
         validate("MSH|^~\\&|X\rPID|1||a|b")
 
@@ -174,9 +177,30 @@ def test_a04_event_is_the_arrival_time():
 
 def test_rejects_unknown_trigger_and_naive_time():
     with pytest.raises(ValueError, match="trigger"):
-        build(trigger="A01")
+        build(trigger="A02")
     with pytest.raises(ValueError, match="now"):
         adt_message(
             encounter(), "A05", sending_facility="N", receiving_facility="S", control_id="1",
             now=datetime(2025, 3, 14, 9, 39),  # noqa: DTZ001
         )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("base", "authority"),
+    [
+        ("https://ems.example.org/id", "GOLDEN_HOUR&https://ems.example.org/id/temp-id&URI"),
+        ("urn:oid:1.2.246.10.99", "GOLDEN_HOUR&1.2.246.10.99.1&ISO"),
+    ],
+)
+def test_temporary_id_authority_is_the_deployments_system(base, authority):
+    # PID-3 names the same system as the FHIR Patient.identifier (FHIR_IDENTIFIER_BASE).
+    doc = dataclasses.replace(encounter(), systems=identifier_systems(base))
+    (pid,) = segments(build(doc), "PID")
+
+    assert pid[3] == f"GH-7F3K2Q^^^{authority}^PT"
+    bundle = encounter_bundle(doc)
+    (patient,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    ]
+    (temp,) = [ident for ident in patient["identifier"] if ident["use"] == "temp"]
+    assert temp["system"].removeprefix("urn:oid:") == authority.split("&")[1]

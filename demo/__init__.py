@@ -1,0 +1,1 @@
+"""The Helsinki demo region (demo/data.py) and `seed_demo`, which loads it."""

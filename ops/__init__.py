@@ -1,0 +1,1 @@
+"""Operations: the scheduler heartbeat, /healthz, the embedded scheduler and `serve`."""

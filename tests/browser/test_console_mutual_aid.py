@@ -1,0 +1,81 @@
+"""Mutual aid on two consoles: the requesting dispatcher asks a partner centre for its unit
+from the ranking, the partner's console shows the request and accepts it, and the first
+console shows the unit assigned; the partner never sees who called."""
+
+from __future__ import annotations
+
+import pytest
+
+from dispatch.models import MutualAidAgreement
+from tests import factories
+from tests.browser.conftest import console_page
+from tests.dispatch.conftest import HAKANIEMI, KAMPPI
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TIMEOUT_MS = 15_000
+CALLER_NAME = "Aino Soittaja"
+CALLER_PHONE = "+358409998877"
+
+
+def test_a_partner_unit_is_requested_accepted_and_shown_assigned(
+    browser_context, second_context, browser_login, road_map, centre, dispatcher, make_incident
+):
+    partner = factories.DispatchCentreFactory(name="Vantaa Dispatch", code="vantaa")
+    low, high = sorted((centre, partner), key=lambda c: c.pk)
+    MutualAidAgreement.objects.create(centre_a=low, centre_b=high)
+    partner_dispatcher = factories.DispatcherFactory(dispatch_centre=partner)
+    factories.UnitFactory(
+        home_station=factories.StationFactory(centre=centre, lat=HAKANIEMI[0], lon=HAKANIEMI[1]),
+        call_sign="HEL-21",
+        unit_type="ALS",
+    )
+    lent = factories.UnitFactory(
+        home_station=factories.StationFactory(centre=partner, lat=KAMPPI[0], lon=KAMPPI[1]),
+        call_sign="VAN-11",
+        unit_type="ALS",
+    )
+    incident = make_incident(
+        determinant="DELTA",
+        chief_complaint="Chest pain, 67-year-old male",
+        caller_name=CALLER_NAME,
+        caller_phone=CALLER_PHONE,
+    )
+
+    asking = console_page(browser_context, browser_login, dispatcher)
+    lending = console_page(second_context, browser_login, partner_dispatcher)
+    lending.locator("#aid-empty").wait_for(timeout=TIMEOUT_MS)
+
+    asking.click(f"#incident-list li[data-incident-id='{incident.pk}']")
+    row = asking.locator(f"#recommendations li.rec[data-unit-id='{lent.pk}']")
+    row.locator(".rec-aid", has_text="Mutual aid · Vantaa Dispatch").wait_for(timeout=TIMEOUT_MS)
+    assert row.locator("button.dispatch").count() == 0
+    row.locator("button", has_text="Request from Vantaa Dispatch").click()
+    asking.wait_for_selector("#intake-result:has-text('requested from Vantaa Dispatch')")
+    asking.locator("#aid-out li[data-status='requested']", has_text="VAN-11").wait_for(
+        timeout=TIMEOUT_MS
+    )
+
+    incoming = lending.locator("#aid-in li[data-status='requested']", has_text="VAN-11")
+    incoming.wait_for(timeout=TIMEOUT_MS)
+    assert "Chest pain, 67-year-old male" in incoming.inner_text()
+    incoming.locator("button", has_text="Accept").click()
+    lending.locator("#aid-in li[data-status='accepted']", has_text="VAN-11").wait_for(
+        timeout=TIMEOUT_MS
+    )
+    # Its own unit, now dispatched, is still on the lender's board.
+    lending.locator(f"#unit-list li[data-unit-id='{lent.pk}'][data-status='dispatched']").wait_for(
+        timeout=TIMEOUT_MS
+    )
+
+    asking.locator(
+        f"#incident-list li[data-incident-id='{incident.pk}'] .incident-units", has_text="VAN-11"
+    ).wait_for(timeout=TIMEOUT_MS)
+    asking.locator("#aid-out li[data-status='accepted']", has_text="Accepted by Vantaa").wait_for(
+        timeout=TIMEOUT_MS
+    )
+
+    html = lending.content()
+    assert CALLER_NAME not in html
+    assert CALLER_PHONE not in html
+    assert lending.locator(f"#incident-list li[data-incident-id='{incident.pk}']").count() == 0
