@@ -114,6 +114,28 @@ def console_page(context, browser_login, user, timeout_ms: int = 15_000):
     return page
 
 
+_MAP_VIEW = """(() => {
+  const m = window.GoldenHour.console.map;
+  const moving = Boolean((m._panAnim && m._panAnim._inProgress) || m._animatingZoom);
+  return [m.getCenter().lat, m.getCenter().lng, m.getZoom(), moving];
+})()"""
+
+
+def map_at_rest(page, *, still_polls: int = 3) -> None:
+    """Wait until the console map has ended every move (a selection's pan, a popup's auto-pan,
+    a zoom animation) and stayed still for `still_polls` reads 150 ms apart. A click sent while
+    a popup still slides lands where its button was, not where it is."""
+    last, still = None, 0
+    for _ in range(80):
+        now = page.evaluate(_MAP_VIEW)
+        still = still + 1 if (now == last and not now[3]) else 0
+        if still >= still_polls:
+            return
+        last = now
+        page.wait_for_timeout(150)
+    raise AssertionError("the map never came to rest")
+
+
 def _server_password(user) -> None:
     # The test process hashes with MD5 for speed; the server keeps the production hashers.
     from django.contrib.auth.hashers import PBKDF2PasswordHasher

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dispatch.models import Call, Incident
+from tests.browser.conftest import map_at_rest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -77,6 +78,8 @@ def test_duplicate_call_is_attached_with_its_complaint_and_upgrade_accepted(
     row.filter(has_text="upgrade to Echo proposed").wait_for(timeout=10000)
     row.click()
     popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=10000)
+    map_at_rest(page)
     assert "collapsed, not breathing?" in popup.inner_text()
     popup.locator("button[data-incident-action=upgrade]").click()
     _until(page, f"(window.GoldenHour.console.incident({first.pk}) || {{}}).determinant === 'ECHO'")
@@ -97,9 +100,12 @@ def test_dispatch_then_replace_and_close_from_the_popup(
     row = page.locator(f"#incident-list li[data-incident-id='{incident.pk}']")
     row.click()
     popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=10000)
+    map_at_rest(page)
     popup.locator("button[data-incident-action=units]").click()
     page.locator("#recommendations li.rec").first.wait_for(timeout=15000)
     row.click()
+    map_at_rest(page)
     popup.locator("button[data-incident-action=replace]").first.click()
     _until(
         page,
@@ -112,6 +118,7 @@ def test_dispatch_then_replace_and_close_from_the_popup(
     assert first.status == "cancelled"
 
     row.click()
+    map_at_rest(page)
     popup.locator("select.disposition").select_option("no_patient_found")
     popup.locator("button[data-incident-action=close]").click()
     row.wait_for(state="detached", timeout=15000)
@@ -138,6 +145,8 @@ def test_popup_controls_are_not_rebuilt_under_the_dispatchers_hand(
     row = page.locator(f"#incident-list li[data-incident-id='{incident.pk}']")
     row.click()
     popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=10000)
+    map_at_rest(page)
     menu = popup.locator("select.replace-unit")
     menu.wait_for(timeout=15000)
     popup.locator("select.disposition").select_option("no_patient_found")

@@ -10,6 +10,7 @@ import pytest
 from dispatch import services
 from dispatch.models import Assignment
 from handoff.models import Hospital
+from tests.browser.conftest import map_at_rest
 from tests.browser.test_ed_board import _call
 from tests.factories import device_token
 
@@ -119,6 +120,8 @@ def test_a_position_answer_held_back_past_clear_does_not_bring_the_old_status_ba
     # was then, transporting) is held back while the crew reaches the ED and clears.
     row.click()
     popup = page.locator(f".unit-popup[data-unit-id='{crew.unit_id}']")
+    popup.wait_for(timeout=TIMEOUT_MS)
+    map_at_rest(page)
     popup.locator(".unit-position-text").fill("60.17000, 24.94000")
     held = []
     page.route("**/position/", lambda route: held.append((route, route.fetch())))

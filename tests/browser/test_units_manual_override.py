@@ -6,24 +6,9 @@ from __future__ import annotations
 import pytest
 
 from dispatch.models import Unit
+from tests.browser.conftest import map_at_rest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _map_at_rest(page) -> None:
-    """Wait until the map has ended the move that selecting the unit started (a click during a
-    zoom animation is the animation's, not the map's)."""
-    view = (
-        "(m => [m.getCenter().lat, m.getCenter().lng, m.getZoom()])(window.GoldenHour.console.map)"
-    )
-    last = None
-    for _ in range(40):
-        now = page.evaluate(view)
-        if now == last:
-            return
-        last = now
-        page.wait_for_timeout(250)
-    raise AssertionError("the map never came to rest")
 
 
 def test_position_by_map_click_and_status_from_the_popup(
@@ -37,8 +22,10 @@ def test_position_by_map_click_and_status_from_the_popup(
     popup = page.locator(f".unit-popup[data-unit-id='{unit.pk}']")
     popup.wait_for(timeout=5000)
     before = page.evaluate(f"window.GoldenHour.console.unit({unit.pk})")
-    _map_at_rest(page)
+    map_at_rest(page)
     popup.locator("button[data-action=pick-position]").click()
+    # The button's click put the map in picking mode; only then is a map click a position.
+    page.wait_for_selector("#map.picking-unit", timeout=5000)
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3)
     page.wait_for_function(
@@ -64,6 +51,7 @@ def test_position_by_map_click_and_status_from_the_popup(
 
     row.click()
     popup.wait_for(timeout=5000)
+    map_at_rest(page)
     popup.locator(".unit-status-choice").select_option("out_of_service")
     popup.locator("button[data-action=set-status]").click()
     page.wait_for_selector(
