@@ -26,8 +26,24 @@ def test_position_by_map_click_and_status_from_the_popup(
     popup.locator("button[data-action=pick-position]").click()
     # The button's click put the map in picking mode; only then is a map click a position.
     page.wait_for_selector("#map.picking-unit", timeout=5000)
+    # The dispatcher clicks where another unit's marker (or its call-sign label) stands: while
+    # picking, that click is still the position, not the other unit's popup.
+    other = demo_units[1]
+    page.evaluate(
+        f"""(() => {{ const m = window.GoldenHour.console.map;
+        const u = window.GoldenHour.console.unit({other.pk});
+        m.setView([u.lat, u.lon], m.getZoom(), {{animate: false}}); }})()"""
+    )
+    map_at_rest(page)
+    icon = page.locator(f".leaflet-marker-icon[title='{other.call_sign}']").bounding_box()
+    assert icon is not None, "the other unit's marker is not on the map"
+    x, y = icon["x"] + icon["width"] / 2, icon["y"] + icon["height"] / 2
     box = page.locator("#map").bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3)
+    aimed = page.evaluate(
+        f"""(() => {{ const p = window.GoldenHour.console.map.containerPointToLatLng(
+        [{x - box["x"]}, {y - box["y"]}]); return [p.lat, p.lng]; }})()"""
+    )
+    page.mouse.click(x, y)
     page.wait_for_function(
         "id => window.GoldenHour.console.unit(id).position_source === 'manual'",
         arg=unit.pk,
@@ -35,6 +51,8 @@ def test_position_by_map_click_and_status_from_the_popup(
     )
     after = page.evaluate(f"window.GoldenHour.console.unit({unit.pk})")
     assert (after["lat"], after["lon"]) != (before["lat"], before["lon"])
+    assert [after["lat"], after["lon"]] == pytest.approx(aimed, abs=5e-5)  # a pixel or two
+    assert page.locator(f".unit-popup[data-unit-id='{other.pk}']").count() == 0
     row.locator(".badge.position-manual").wait_for(timeout=5000)
     assert " by " in row.locator(".badge.position-manual").text_content()
     stored = Unit.objects.get(pk=unit.pk)
