@@ -16,7 +16,43 @@ from tests import factories
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 
+# Tests whose database use is the ORM's plain reads and writes, the same on SQLite and
+# PostgreSQL: the engine, the clinical scores, message building, the access rules, the
+# fuzzers, the device client. `make test` runs them on SQLite; the PostgreSQL pass of .ci/run
+# skips them (marker `database_neutral`) and runs everything that locks rows (FOR UPDATE,
+# SKIP LOCKED), uses SQL of its own (the event log's sequences, the audit chain's triggers
+# and grants), migrates data, or races two writers, i.e. every other test.
+DATABASE_NEUTRAL = (
+    "tests/fuzz/",
+    "tests/device_client/",
+    "tests/routing/",
+    "tests/handoff/clinical/",
+    "tests/handoff/interop/test_fhir",
+    "tests/handoff/interop/test_hl7",
+    "tests/handoff/interop/test_nemsis",
+    "tests/handoff/interop/test_document",
+    "tests/handoff/test_fhir_r4_records.py",
+    "tests/security/test_access_matrix.py",
+    "tests/security/test_error_disclosure.py",
+    "tests/security/test_exports_and_admin.py",
+    "tests/security/test_socket_ids.py",
+    "tests/security/test_access_ended.py",
+    "tests/dispatch/test_simulation.py",
+    "tests/dispatch/test_tablet_record_page.py",
+    "tests/config/test_env.py",
+    "tests/config/test_frontend_modules.py",
+    "tests/config/test_openapi_schema.py",
+    "tests/config/test_architecture.py",
+    "tests/config/test_error_pages.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by the markers added here
 def pytest_collection_modifyitems(config, items):
+    neutral = pytest.mark.database_neutral
+    for item in items:
+        if item.nodeid.startswith(DATABASE_NEUTRAL):
+            item.add_marker(neutral)
     # Playwright's sync API keeps an event loop running in the main thread while it is open;
     # asyncio tests after it would find that loop. Browser tests therefore run last.
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -15,6 +15,7 @@ the tests are skipped, or fail when REQUIRE_SERVICES=1 (as in CI).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -136,12 +137,18 @@ def map_at_rest(page, *, still_polls: int = 3) -> None:
     raise AssertionError("the map never came to rest")
 
 
-def _server_password(user) -> None:
-    # The test process hashes with MD5 for speed; the server keeps the production hashers.
+@functools.cache
+def _production_hash() -> str:
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
     hasher = PBKDF2PasswordHasher()
-    user.password = hasher.encode(TEST_PASSWORD, hasher.salt())
+    return hasher.encode(TEST_PASSWORD, hasher.salt())
+
+
+def _server_password(user) -> None:
+    # The test process hashes with MD5 for speed; the server keeps the production hashers, so
+    # the login form checks a real PBKDF2 hash (made once per process: it takes half a second).
+    user.password = _production_hash()
     user.save(update_fields=["password"])
 
 
