@@ -32,8 +32,11 @@ run: setup
 # The suite in parallel workers, one per core up to four (pytest-xdist).
 PYTEST_WORKERS := -n auto --maxprocesses 4
 
+# PYTEST_ARGS: more options for that run (.ci/run asks for the slowest tests' durations).
+PYTEST_ARGS ?=
+
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_WORKERS)
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # The tests that need PostgreSQL, Redis and several processes (run by .ci/run).
 services-test: setup
