@@ -18,9 +18,9 @@ CALLER_NAME = "Aino Soittaja"
 CALLER_PHONE = "+358409998877"
 
 
-def test_a_partner_unit_is_requested_accepted_and_shown_assigned(
-    browser_context, second_context, browser_login, road_map, centre, dispatcher, make_incident
-):
+def _two_centres(centre, make_incident):
+    """The asking centre with its own unit far off, a partner with VAN-11 near the patient,
+    and an open incident of the asking centre. Returns (partner dispatcher, lent, incident)."""
     partner = factories.DispatchCentreFactory(name="Vantaa Dispatch", code="vantaa")
     low, high = sorted((centre, partner), key=lambda c: c.pk)
     MutualAidAgreement.objects.create(centre_a=low, centre_b=high)
@@ -41,7 +41,13 @@ def test_a_partner_unit_is_requested_accepted_and_shown_assigned(
         caller_name=CALLER_NAME,
         caller_phone=CALLER_PHONE,
     )
+    return partner_dispatcher, lent, incident
 
+
+def test_a_partner_unit_is_requested_accepted_and_shown_assigned(
+    browser_context, second_context, browser_login, road_map, centre, dispatcher, make_incident
+):
+    partner_dispatcher, lent, incident = _two_centres(centre, make_incident)
     asking = console_page(browser_context, browser_login, dispatcher)
     lending = console_page(second_context, browser_login, partner_dispatcher)
     lending.locator("#aid-empty").wait_for(timeout=TIMEOUT_MS)
@@ -79,3 +85,57 @@ def test_a_partner_unit_is_requested_accepted_and_shown_assigned(
     assert CALLER_NAME not in html
     assert CALLER_PHONE not in html
     assert lending.locator(f"#incident-list li[data-incident-id='{incident.pk}']").count() == 0
+
+
+def _request(asking, incident, lent):
+    asking.click(f"#incident-list li[data-incident-id='{incident.pk}']")
+    row = asking.locator(f"#recommendations li.rec[data-unit-id='{lent.pk}']")
+    row.locator("button", has_text="Request from Vantaa Dispatch").click()
+    asking.wait_for_selector("#intake-result:has-text('requested from Vantaa Dispatch')")
+
+
+def test_a_request_refused_with_its_reason_and_one_withdrawn_reach_the_other_console(
+    browser_context, second_context, browser_login, road_map, centre, dispatcher, make_incident
+):
+    partner_dispatcher, lent, incident = _two_centres(centre, make_incident)
+    asking = console_page(browser_context, browser_login, dispatcher)
+    lending = console_page(second_context, browser_login, partner_dispatcher)
+    lending.locator("#aid-empty").wait_for(timeout=TIMEOUT_MS)
+
+    # Refused: the partner must say why; the asking console shows the reason.
+    _request(asking, incident, lent)
+    incoming = lending.locator("#aid-in li[data-status='requested']", has_text="VAN-11")
+    incoming.wait_for(timeout=TIMEOUT_MS)
+    incoming.locator("button", has_text="Refuse").click()
+    incoming.locator(".aid-result", has_text="Say why the unit cannot be lent.").wait_for(
+        timeout=TIMEOUT_MS
+    )
+    incoming.locator(".aid-reason").fill("Crew on a meal break")
+    incoming.locator("button", has_text="Refuse").click()
+    asking.locator(
+        "#aid-out li[data-status='refused']", has_text="Refused by Vantaa Dispatch"
+    ).filter(has_text="Crew on a meal break").wait_for(timeout=TIMEOUT_MS)
+    lending.locator("#aid-in li[data-status='refused']", has_text="VAN-11").wait_for(
+        timeout=TIMEOUT_MS
+    )
+    assert lending.locator("#aid-in li[data-status='refused'] button").count() == 0
+
+    # Withdrawn by the asking centre before the partner answers: the partner can no longer
+    # accept it, and the unit was never sent.
+    _request(asking, incident, lent)
+    outgoing = asking.locator("#aid-out li[data-status='requested']", has_text="VAN-11")
+    outgoing.wait_for(timeout=TIMEOUT_MS)
+    lending.locator("#aid-in li[data-status='requested']", has_text="VAN-11").wait_for(
+        timeout=TIMEOUT_MS
+    )
+    outgoing.locator("button", has_text="Withdraw").click()
+    asking.locator("#aid-out li[data-status='withdrawn']", has_text="VAN-11").wait_for(
+        timeout=TIMEOUT_MS
+    )
+    withdrawn = lending.locator("#aid-in li[data-status='withdrawn']", has_text="VAN-11")
+    withdrawn.filter(has_text="Withdrawn by").wait_for(timeout=TIMEOUT_MS)
+    assert withdrawn.locator("button").count() == 0
+    assert lending.locator("#aid-in li[data-status='requested']").count() == 0
+    lent.refresh_from_db()
+    assert lent.status == "available"
+    assert not incident.assignments.exists()
