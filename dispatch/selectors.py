@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
 from dispatch import hooks
@@ -305,10 +306,47 @@ def crew_snapshot(unit: Unit) -> dict[str, Any]:
     }
 
 
+def units_borrowed_by(unit_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Per unit, the other centres it is working for now (mutual aid: an active assignment on
+    an open incident of a centre that is not its own); units lent to nobody are left out."""
+    ids = list(unit_ids)
+    if not ids:
+        return {}
+    pairs = (
+        Assignment.objects.filter(
+            unit_id__in=ids,
+            status__in=ACTIVE_ASSIGNMENT_STATUSES,
+            incident__status__in=OPEN_INCIDENT_STATUSES,
+        )
+        .exclude(incident__centre_id=F("unit__centre_id"))
+        .values_list("unit_id", "incident__centre_id")
+    )
+    borrowed: dict[int, set[int]] = {}
+    for unit_id, centre_id in pairs:
+        borrowed.setdefault(unit_id, set()).add(centre_id)
+    return borrowed
+
+
+def lent_unit_summary(unit: Unit) -> dict[str, Any]:
+    """A partner's unit as the centre it works for sees it: the unit, and whose it is."""
+    return {**unit_summary(unit), "lent_by": centre_summary(unit.centre)}
+
+
 def dispatch_board_snapshot(*, centre_id: int) -> dict[str, Any]:
-    """Everything a dispatcher screen of one centre shows: units, open incidents, hospitals."""
+    """Everything a dispatcher screen of one centre shows: units (its own, and partners' units
+    working its incidents), open incidents, hospitals."""
     units = Unit.objects.filter(centre_id=centre_id).select_related(
         "home_station", "position_set_by", "status_set_by"
+    )
+    lent = (
+        Unit.objects.filter(
+            assignments__status__in=ACTIVE_ASSIGNMENT_STATUSES,
+            assignments__incident__centre_id=centre_id,
+            assignments__incident__status__in=OPEN_INCIDENT_STATUSES,
+        )
+        .exclude(centre_id=centre_id)
+        .select_related("home_station", "position_set_by", "status_set_by", "centre")
+        .distinct()
     )
     incidents = Incident.objects.filter(
         centre_id=centre_id, status__in=OPEN_INCIDENT_STATUSES
@@ -326,7 +364,8 @@ def dispatch_board_snapshot(*, centre_id: int) -> dict[str, Any]:
     from dispatch.selectors_aid import aid_requests_open
 
     return {
-        "units": [unit_summary(unit) for unit in units],
+        "units": [unit_summary(unit) for unit in units]
+        + [lent_unit_summary(unit) for unit in lent.order_by("pk")],
         # Tablets online now: a console opened after they connected shows them so.
         "presence": units_presence(centre_id=centre_id),
         "incidents": [incident_summary(i) for i in incidents.order_by("pk")],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -216,12 +217,25 @@ def _emit_incident(incident: Incident, verb: str) -> None:
     )
 
 
-def _emit_unit(unit: Unit) -> None:
+def _emit_unit(unit: Unit, *, released_to: Iterable[int] = ()) -> None:
+    """The unit to its centre's screens, and to the centres it works for on mutual aid; to a
+    centre in `released_to` (its assignment there just ended) once more, marked released."""
+    data = selectors.unit_summary(unit)
     event_record(
-        stream=events.centre_group(unit.centre_id),
-        event_type="dispatch.unit.updated",
-        data=selectors.unit_summary(unit),
+        stream=events.centre_group(unit.centre_id), event_type="dispatch.unit.updated", data=data
     )
+    working = selectors.units_borrowed_by([unit.pk]).get(unit.pk, set())
+    released = set(released_to) - working - {unit.centre_id}
+    for centre_id in sorted(working | released):
+        event_record(
+            stream=events.centre_group(centre_id),
+            event_type="dispatch.unit.updated",
+            data={
+                **data,
+                "lent_by": selectors.centre_summary(unit.centre),
+                "released": centre_id in released,
+            },
+        )
 
 
 def _check_determinant(determinant: str) -> None:
@@ -760,7 +774,8 @@ def assignment_transition(
         unit.save(update_fields=["status", "status_source"])
         _incident_status_follow(incident)
         _emit_assignment(assignment, "updated")
-        _emit_unit(unit)
+        ended = to_status not in ACTIVE_ASSIGNMENT_STATUSES
+        _emit_unit(unit, released_to=[incident.centre_id] if ended else [])
         _emit_incident(incident, "updated")
         if to_status == AssignmentStatus.TRANSPORTING:
             # Leaving the scene starts the ED board's countdown now, not at the next fix.
@@ -1350,8 +1365,12 @@ def units_positions_record(*, batches: list[tuple[int, str, list[Fix]]]) -> list
             returning=["id", "centre_id"],
         )
         by_centre: dict[int, list[dict[str, Any]]] = {}
+        # A unit lent on mutual aid moves on the map of the centre it works for too.
+        borrowed = selectors.units_borrowed_by(unit_id for unit_id, _ in moved)
         for unit_id, centre_id in sorted(moved):
-            by_centre.setdefault(centre_id, []).append(moved_unit(unit_id, newest[unit_id]))
+            position = moved_unit(unit_id, newest[unit_id])
+            for stream_centre in (centre_id, *sorted(borrowed.get(unit_id, ()))):
+                by_centre.setdefault(stream_centre, []).append(position)
         for centre_id, units in by_centre.items():
             event_record(
                 stream=events.centre_group(centre_id),

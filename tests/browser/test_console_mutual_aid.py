@@ -8,7 +8,7 @@ import pytest
 
 from dispatch.models import MutualAidAgreement
 from tests import factories
-from tests.browser.conftest import console_page
+from tests.browser.conftest import console_page, map_at_rest
 from tests.dispatch.conftest import HAKANIEMI, KAMPPI
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -81,10 +81,35 @@ def test_a_partner_unit_is_requested_accepted_and_shown_assigned(
         timeout=TIMEOUT_MS
     )
 
+    # The lent unit is on the asking centre's list and map while it works the incident,
+    # marked as the partner's and not counted among the centre's own units.
+    lent_row = asking.locator(f"#unit-list li[data-unit-id='{lent.pk}']")
+    lent_row.locator(".badge.lent", has_text="Mutual aid · Vantaa Dispatch").wait_for(
+        timeout=TIMEOUT_MS
+    )
+    assert asking.locator("#unit-count").inner_text() == "1"
+    asking.locator(".leaflet-marker-icon[title='VAN-11']").wait_for(timeout=TIMEOUT_MS)
+
     html = lending.content()
     assert CALLER_NAME not in html
     assert CALLER_PHONE not in html
     assert lending.locator(f"#incident-list li[data-incident-id='{incident.pk}']").count() == 0
+
+    # Its assignment ends (the asking dispatcher cancels it): the unit leaves the asking
+    # console and stays, available, on its own centre's.
+    assignment = incident.assignments.get(unit=lent)
+    asking.click(f"#incident-list li[data-incident-id='{incident.pk}']")
+    popup = asking.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=TIMEOUT_MS)
+    map_at_rest(asking)
+    popup.locator(
+        f"button[data-incident-action=cancel][data-assignment-id='{assignment.pk}']"
+    ).click()
+    lent_row.wait_for(state="detached", timeout=TIMEOUT_MS)
+    assert asking.locator(".leaflet-marker-icon[title='VAN-11']").count() == 0
+    lending.locator(f"#unit-list li[data-unit-id='{lent.pk}'][data-status='available']").wait_for(
+        timeout=TIMEOUT_MS
+    )
 
 
 def _request(asking, incident, lent):

@@ -6,6 +6,7 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from config.asgi import application
@@ -410,3 +411,101 @@ async def test_a_received_request_in_the_lenders_snapshot_is_an_audited_read(
         )
     )()
     assert reads == [str(incident.pk)]
+
+
+# --- The lent unit on the requesting centre's board ----------------------------------------
+
+
+def _unit_events(centre, unit):
+    return [
+        e.data
+        for e in EventLog.objects.filter(stream=events.centre_group(centre.pk)).order_by("seq")
+        if e.type == "dispatch.unit.updated" and e.data["id"] == unit.pk
+    ]
+
+
+def _moved(centre, unit):
+    return [
+        u
+        for e in EventLog.objects.filter(
+            stream=events.centre_group(centre.pk), type="dispatch.units.moved"
+        )
+        for u in e.data["units"]
+        if u["id"] == unit.pk
+    ]
+
+
+def _board_unit(centre, unit):
+    board = selectors.dispatch_board_snapshot(centre_id=centre.pk)
+    return next((u for u in board["units"] if u["id"] == unit.pk), None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lent_unit_is_on_the_requesting_board_while_it_works_there_and_leaves_after(
+    dispatcher, partner_dispatcher, incident, partner_unit, partner, centre
+):
+    assert _board_unit(centre, partner_unit) is None
+    request = ask(dispatcher, incident, partner_unit)
+    assert _board_unit(centre, partner_unit) is None  # asked for, not lent yet
+    assert _unit_events(centre, partner_unit) == []
+    services.mutual_aid_decide(user=partner_dispatcher, request_id=request.pk, accept=True)
+
+    shown = _board_unit(centre, partner_unit)
+    assert shown is not None
+    assert (shown["status"], shown["lent_by"]["name"]) == ("dispatched", "Vantaa Dispatch")
+    assert "lent_by" not in _board_unit(partner, partner_unit)  # its own centre: as ever
+    [dispatched] = _unit_events(centre, partner_unit)
+    assert dispatched["status"] == "dispatched"
+    assert dispatched["lent_by"]["code"] == "vantaa"
+    assert dispatched["released"] is False
+
+    # A device fix moves it on both centres' maps.
+    fix = services.Fix(
+        client_id="van-11-fix-1",
+        lat=KAMPPI[0] + 0.001,
+        lon=KAMPPI[1] + 0.001,
+        recorded_at=timezone.now(),
+    )
+    services.unit_positions_record(unit_id=partner_unit.pk, device_id="tablet", fixes=[fix])
+    assert [u["lat"] for u in _moved(centre, partner_unit)] == [fix.lat]
+    assert [u["lat"] for u in _moved(partner, partner_unit)] == [fix.lat]
+
+    # The assignment ends: the requester is told once that the unit went back, then no more.
+    assignment = Assignment.objects.get(incident=incident, unit=partner_unit)
+    services.assignment_transition(
+        user=dispatcher, assignment_id=assignment.pk, to_status="cancelled", note="not needed"
+    )
+    released = _unit_events(centre, partner_unit)[-1]
+    assert (released["status"], released["released"]) == ("available", True)
+    assert _board_unit(centre, partner_unit) is None
+    assert _board_unit(partner, partner_unit)["status"] == "available"
+    before = len(_unit_events(centre, partner_unit))
+    services.unit_set_status(
+        user=partner_dispatcher, unit_id=partner_unit.pk, status="out_of_service"
+    )
+    services.unit_positions_record(
+        unit_id=partner_unit.pk,
+        device_id="tablet",
+        fixes=[
+            services.Fix(
+                client_id="van-11-fix-2", lat=KAMPPI[0], lon=KAMPPI[1], recorded_at=timezone.now()
+            )
+        ],
+    )
+    assert len(_unit_events(centre, partner_unit)) == before
+    assert len(_moved(centre, partner_unit)) == 1
+    assert len(_moved(partner, partner_unit)) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lent_unit_comes_back_to_its_centre_when_the_incident_closes(
+    dispatcher, partner_dispatcher, incident, partner_unit, centre
+):
+    request = ask(dispatcher, incident, partner_unit)
+    services.mutual_aid_decide(user=partner_dispatcher, request_id=request.pk, accept=True)
+    services.incident_close(
+        user=dispatcher, incident_id=incident.pk, disposition="no_patient_found"
+    )
+    released = _unit_events(centre, partner_unit)[-1]
+    assert released["released"] is True
+    assert _board_unit(centre, partner_unit) is None

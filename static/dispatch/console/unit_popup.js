@@ -48,6 +48,8 @@ function unitPopup(entry) {
     "<p>Tablet: " + (device ? "online (" + escapeHtml(device) + ")" : "offline") + "</p>" +
     '<p class="position-note">' + escapeHtml(position) + "</p>" +
     (u.position_stale ? '<p class="stale-note">Position stale: no fix received recently</p>' : "") +
+    // A partner's unit on mutual aid: by hand as ever, while it works this centre's incident.
+    (u.lent_by ? '<p class="lent-note">Mutual aid from ' + escapeHtml(u.lent_by.name) + "</p>" : "") +
     '<div class="by-hand"><p class="by-hand-title">By hand (radio report)</p>' +
     (options
       ? '<p><select class="unit-status-choice" aria-label="New status">' + options + "</select> " +

@@ -20,6 +20,10 @@ function renderUnitItem(entry) {
   li.appendChild(el("span", "unit-type", u.unit_type));
   li.appendChild(el("span", "badge status-" + cssToken(u.status), statusLabel(u.status)));
   li.appendChild(el("span", "unit-station", u.station || ""));
+  if (u.lent_by) {
+    li.dataset.lentBy = String(u.lent_by.id);
+    li.appendChild(el("span", "badge lent", "Mutual aid · " + u.lent_by.name));
+  }
   if (u.position_stale) li.appendChild(el("span", "badge stale", "position stale"));
   if (u.status_source === "manual") {
     li.appendChild(el("span", "badge manual status-manual", "status " + manualText(u.status_set_at, u.status_set_by)));
@@ -39,9 +43,14 @@ function updateUnitCounts() {
   const count = document.getElementById("unit-count");
   const empty = document.getElementById("unit-empty");
   let available = 0;
-  state.units.forEach(function (entry) { if (entry.data.status === "available") available += 1; });
+  let own = 0;
+  state.units.forEach(function (entry) {
+    if (entry.data.lent_by) return; // a partner's unit on mutual aid is counted by its centre
+    own += 1;
+    if (entry.data.status === "available") available += 1;
+  });
   if (count) {
-    count.textContent = String(state.units.size);
+    count.textContent = String(own);
     count.title = available + " available";
   }
   if (empty) empty.hidden = state.units.size > 0;
@@ -126,6 +135,11 @@ function refreshPopup(entry) {
 function upsertUnit(unit) {
   if (!unit || unit.id == null) return;
   const id = String(unit.id);
+  // A partner's unit whose mutual-aid assignment here ended goes back to its own centre.
+  if (unit.released) {
+    removeUnit(id);
+    return;
+  }
   let entry = state.units.get(id);
   const previous = entry ? entry.data : null;
   if (!entry) {
