@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -160,6 +161,13 @@ def browser_login():
         _server_password(user)
         page = context.new_page()
         page.goto(f"/login/?next={next_path}")
+        landed = re.compile(re.escape(next_path) + "$")
+        if landed.search(urlsplit(page.url).path):
+            # This browser profile is signed in already (the login page sends it on): as the
+            # user asked for, or the test is wrong.
+            me = page.evaluate("fetch('/api/v1/me/').then(r => r.json())")
+            assert me.get("username") == user.username, f"signed in as {me}, not {user}"
+            return page
         page.fill("#id_username", user.username)
         page.fill("#id_password", TEST_PASSWORD)
         page.click("button[type=submit]")
