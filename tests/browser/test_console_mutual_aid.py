@@ -44,13 +44,20 @@ def _two_centres(centre, make_incident):
     return partner_dispatcher, lent, incident
 
 
-def test_a_partner_unit_is_requested_accepted_and_shown_assigned(
+@pytest.fixture
+def consoles(
     browser_context, second_context, browser_login, road_map, centre, dispatcher, make_incident
 ):
+    """Both centres' consoles, live: (asking page, lending page, the partner's unit, incident)."""
     partner_dispatcher, lent, incident = _two_centres(centre, make_incident)
     asking = console_page(browser_context, browser_login, dispatcher)
     lending = console_page(second_context, browser_login, partner_dispatcher)
     lending.locator("#aid-empty").wait_for(timeout=TIMEOUT_MS)
+    return asking, lending, lent, incident
+
+
+def test_a_partner_unit_is_requested_accepted_and_shown_assigned(consoles):
+    asking, lending, lent, incident = consoles
 
     asking.click(f"#incident-list li[data-incident-id='{incident.pk}']")
     row = asking.locator(f"#recommendations li.rec[data-unit-id='{lent.pk}']")
@@ -119,13 +126,8 @@ def _request(asking, incident, lent):
     asking.wait_for_selector("#intake-result:has-text('requested from Vantaa Dispatch')")
 
 
-def test_a_request_refused_with_its_reason_and_one_withdrawn_reach_the_other_console(
-    browser_context, second_context, browser_login, road_map, centre, dispatcher, make_incident
-):
-    partner_dispatcher, lent, incident = _two_centres(centre, make_incident)
-    asking = console_page(browser_context, browser_login, dispatcher)
-    lending = console_page(second_context, browser_login, partner_dispatcher)
-    lending.locator("#aid-empty").wait_for(timeout=TIMEOUT_MS)
+def test_a_request_refused_with_its_reason_and_one_withdrawn_reach_the_other_console(consoles):
+    asking, lending, lent, incident = consoles
 
     # Refused: the partner must say why; the asking console shows the reason.
     _request(asking, incident, lent)
