@@ -139,6 +139,29 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_listed_once():
+    # Django's test Client builds the middleware chain for every client it makes, and
+    # WhiteNoise (WHITENOISE_USE_FINDERS) then walks and stats every static file again: a
+    # quarter of an access-matrix test's time. A server builds the chain once; the tests list
+    # the files once per process and give each later chain the same entries.
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    listed: dict = {}
+    scan = WhiteNoiseMiddleware.add_files_from_finders
+
+    def add_files_from_finders(self):  # type: ignore[no-untyped-def]
+        if not listed:
+            before = set(self.files)
+            scan(self)
+            listed.update({url: f for url, f in self.files.items() if url not in before})
+        self.files.update(listed)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WhiteNoiseMiddleware, "add_files_from_finders", add_files_from_finders)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2 at production strength costs ~0.3 s per login; tests only need it to work.
