@@ -40,7 +40,7 @@ test: setup
 
 # The tests that need PostgreSQL, Redis and several processes (run by .ci/run).
 services-test: setup
-	REQUIRE_SERVICES=1 $(BIN)/python -m pytest -m services
+	REQUIRE_SERVICES=1 $(BIN)/python -m pytest -m services -n 2
 
 # N daphne behind one address, a Celery worker and beat, on PostgreSQL and Redis
 # (docs/operations.md, "At scale"); DATABASE_URL and REDIS_URL override the local defaults.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import sys
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -32,8 +33,9 @@ Status = OutboxTask.Status
 
 
 def _say(capsys, text: str) -> None:
+    # To stderr: a pytest-xdist worker's stdout is not shown, its stderr is.
     with capsys.disabled():
-        print(text, flush=True)
+        print(text, file=sys.stderr, flush=True)
 
 
 # --- the outbox, in-process -------------------------------------------------------------
