@@ -7,6 +7,7 @@ are in docs/reports.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -15,7 +16,15 @@ from typing import Any
 from django.db.models import Prefetch
 
 from dispatch import hooks
-from dispatch.models import Assignment, AssignmentStatus, Determinant, Incident, UnitType
+from dispatch.models import (
+    Assignment,
+    AssignmentStatus,
+    Determinant,
+    Incident,
+    QueuedCall,
+    QueuedCallStatus,
+    UnitType,
+)
 
 # How many incidents the per-incident table lists (most recent first); statistics use all.
 INCIDENT_ROWS_LIMIT = 200
@@ -389,8 +398,43 @@ class Report:
         return [label for _, label, *_ in INTERVALS]
 
 
-def build_report(incidents: Sequence[IncidentTimes], *, since: datetime, until: datetime) -> Report:
-    """The report over `incidents` (already chosen for the period), computed without the DB."""
+# China 120: an emergency call is answered within 10 s, for 95% of calls.
+CALL_ANSWER_LIMIT_S = 10
+CALL_ANSWER_NOTE = (
+    "from the first ring (the telephony queue) to a call-taker's answer; a call that rang and "
+    "was never answered is a miss; calls typed in without the queue have no ring time"
+)
+SATISFACTION_NOTE = "incidents with at least one unit alerted, of all incidents of the period"
+
+
+def call_answer_seconds(
+    calls: Iterable[tuple[datetime, datetime | None]],
+) -> list[float]:
+    """Ring-to-answer seconds of ended queued calls, given as (rang, answered); a call never
+    answered (the caller hung up) counts as infinitely late."""
+    return [
+        math.inf if answered is None else max(0.0, (answered - rang).total_seconds())
+        for rang, answered in calls
+    ]
+
+
+def share_of(standard: str, measure: str, hits: int, n: int, note: str) -> Compliance:
+    """A share reported with no target to judge it by (none is set for this measure)."""
+    achieved = f"{100 * hits / n:.1f}% ({hits}/{n})" if n else "no data"
+    return Compliance(standard, measure, "no target set", achieved, None, n, note)
+
+
+def build_report(
+    incidents: Sequence[IncidentTimes],
+    *,
+    since: datetime,
+    until: datetime,
+    call_answers_s: Sequence[float] = (),
+) -> Report:
+    """The report over `incidents` (already chosen for the period), computed without the DB.
+
+    `call_answers_s`: ring-to-answer seconds of the period's queued calls
+    (`call_answer_seconds`)."""
     computed = [(i, incident_intervals(i)) for i in incidents]
     columns: dict[str, list[float]] = {f.name: [] for f in fields(Intervals)}
     for _, intervals in computed:
@@ -446,8 +490,25 @@ def build_report(incidents: Sequence[IncidentTimes], *, since: datetime, until: 
         at_most(
             "NHS England", "Category 1 (Echo) response, 90th centile", cat1.p90_s, 15 * 60, cat1.n
         ),
+        replace(
+            share_within(
+                "China 120",
+                "Call answered (first ring \u2192 answered)",
+                call_answers_s,
+                CALL_ANSWER_LIMIT_S,
+                95,
+            ),
+            note=CALL_ANSWER_NOTE,
+        ),
         share_within(
             "China 120", "Ambulance leaves (alerted \u2192 en route), per unit", turnouts, 180, 95
+        ),
+        share_of(
+            "China 120",
+            "Call satisfaction (calls that got a unit)",
+            sum(1 for i in incidents if i.assignments),
+            len(incidents),
+            SATISFACTION_NOTE,
         ),
         at_most(
             "California EMSA",
@@ -498,7 +559,13 @@ def response_report(*, centre_id: int, since: datetime, until: datetime) -> Repo
         IncidentTimes.from_incident(incident, offloads.get(incident.pk, ()))
         for incident in incidents
     ]
-    report = build_report(times, since=since, until=until)
+    rang = QueuedCall.objects.filter(
+        centre_id=centre_id,
+        received_at__gte=since,
+        received_at__lt=until,
+        status__in=[QueuedCallStatus.ANSWERED, QueuedCallStatus.ABANDONED],
+    ).values_list("received_at", "answered_at")
+    report = build_report(times, since=since, until=until, call_answers_s=call_answer_seconds(rang))
     outcomes = hooks.provided().outcomes
     if outcomes is None:
         return report

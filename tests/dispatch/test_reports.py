@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from dispatch.models import Assignment, AssignmentStatus, Incident
+from dispatch.models import Assignment, AssignmentStatus, Incident, QueuedCall, QueuedCallStatus
 from dispatch.reports import (
     AssignmentTimes,
     IncidentTimes,
     Intervals,
     build_report,
+    call_answer_seconds,
     format_m_ss,
     incident_intervals,
     nearest_rank,
@@ -203,6 +204,71 @@ def test_report_statistics_per_interval_and_no_apot_without_handovers():
     assert (travel.n, travel.met, travel.achieved) == (0, None, "no data")
 
 
+ANSWERED = "Call answered (first ring \u2192 answered)"
+SATISFACTION = "Call satisfaction (calls that got a unit)"
+
+
+def test_a_call_answered_at_10_s_is_within_and_one_never_answered_is_a_miss():
+    rang = [(at(0), at(4)), (at(0), at(10)), (at(0), at(10.5)), (at(0), None)]
+    seconds = call_answer_seconds(rang)
+    assert seconds[:3] == [4, 10, 10.5]
+    report = build_report([], since=T0, until=at(86400), call_answers_s=seconds)
+    answered = next(c for c in report.compliance if c.measure == ANSWERED)
+    assert (answered.standard, answered.target) == ("China 120", "\u2264 0:10 for \u2265 95%")
+    assert (answered.n, answered.met, answered.achieved) == (4, False, "50.0% (2/4)")
+    assert "never answered is a miss" in answered.note
+
+
+@pytest.mark.parametrize(("late", "met"), [(1, True), (2, False)])
+def test_call_answering_meets_the_120_target_at_exactly_95_percent(late, met):
+    seconds = [3.0] * (20 - late) + [11.0] * late  # 19 of 20 within is exactly 95%
+    report = build_report([], since=T0, until=at(86400), call_answers_s=seconds)
+    answered = next(c for c in report.compliance if c.measure == ANSWERED)
+    assert (answered.n, answered.met) == (20, met)
+
+
+def test_call_satisfaction_is_the_share_of_incidents_that_got_a_unit():
+    incidents = [
+        incident_times(unit_times(notified_at=30), pk=1),
+        incident_times(unit_times(notified_at=20, cancelled=True), pk=2),  # a unit was sent
+        incident_times(pk=3),  # closed without any unit
+    ]
+    report = build_report(incidents, since=T0, until=at(86400))
+    satisfaction = next(c for c in report.compliance if c.measure == SATISFACTION)
+    assert (satisfaction.n, satisfaction.achieved) == (3, "66.7% (2/3)")
+    assert (satisfaction.target, satisfaction.met) == ("no target set", None)
+    empty = build_report([], since=T0, until=at(86400))
+    nothing = next(c for c in empty.compliance if c.measure == SATISFACTION)
+    assert (nothing.n, nothing.achieved, nothing.met) == (0, "no data", None)
+    answered = next(c for c in empty.compliance if c.measure == ANSWERED)
+    assert (answered.n, answered.achieved, answered.met) == (0, "no data", None)
+
+
+def test_the_report_counts_the_centres_ended_queued_calls_of_the_period(centre):
+    now = timezone.now().replace(microsecond=0)
+    since, until = now - timedelta(days=1), now
+
+    def queued(where, rang, answered_after=None, status=QueuedCallStatus.ANSWERED):
+        QueuedCall.objects.create(
+            centre=where,
+            status=status,
+            received_at=rang,
+            answered_at=None
+            if answered_after is None
+            else rang + timedelta(seconds=answered_after),
+        )
+
+    queued(centre, now - timedelta(hours=2), 6)
+    queued(centre, now - timedelta(hours=1), 25)  # answered, late (by the neighbour, say)
+    queued(centre, now - timedelta(minutes=30), status=QueuedCallStatus.ABANDONED)
+    queued(centre, now - timedelta(minutes=1), status=QueuedCallStatus.RINGING)  # not ended
+    queued(centre, now - timedelta(days=2), 1)  # before the period
+    queued(factories.DispatchCentreFactory(), now - timedelta(hours=1), 1)  # another centre
+    report = response_report(centre_id=centre.pk, since=since, until=until)
+    answered = next(c for c in report.compliance if c.measure == ANSWERED)
+    assert (answered.n, answered.achieved, answered.met) == (3, "33.3% (1/3)", False)
+
+
 def test_report_lists_at_most_200_incidents_most_recent_first():
     incidents = [
         IncidentTimes(id=n, determinant="ALPHA", call_received_at=at(n)) for n in range(250)
@@ -275,8 +341,8 @@ def test_response_report_reads_one_centre_and_the_range(
     recorded, centre, django_assert_max_num_queries
 ):
     echo, delta, _ = recorded
-    # Incidents, their assignments, the offloads and the hospitals' outcomes (issue 19).
-    with django_assert_max_num_queries(4):
+    # Incidents, their assignments, the queued calls, the offloads and the hospitals' outcomes.
+    with django_assert_max_num_queries(5):
         report = response_report(
             centre_id=centre.pk, since=echo.call_received_at, until=delta.call_received_at
         )
