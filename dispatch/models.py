@@ -19,6 +19,16 @@ class DispatchCentre(models.Model):
         blank=True,
         help_text="GeoJSON Polygon or MultiPolygon geometry of the centre's jurisdiction",
     )
+    # Where the centre's towns are: the report gives response times inside it (urban) and
+    # outside it (rural) apart, as the 120 targets are set per kind of area.
+    urban_area = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=(
+            "GeoJSON Polygon or MultiPolygon geometry of the centre's urban area; the report "
+            "splits response times into urban (inside) and rural (outside)"
+        ),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -29,11 +39,15 @@ class DispatchCentre(models.Model):
     def clean(self) -> None:
         from dispatch.region import area_problem
 
-        problem = area_problem(self.area)
-        if problem:
+        problems = {
+            name: problem
+            for name in ("area", "urban_area")
+            if (problem := area_problem(getattr(self, name)))
+        }
+        if problems:
             from django.core.exceptions import ValidationError
 
-            raise ValidationError({"area": problem})
+            raise ValidationError(problems)
 
 
 class Station(models.Model):

@@ -20,11 +20,13 @@ from dispatch.models import (
     Assignment,
     AssignmentStatus,
     Determinant,
+    DispatchCentre,
     Incident,
     QueuedCall,
     QueuedCallStatus,
     UnitType,
 )
+from dispatch.region import area_contains
 
 # How many incidents the per-incident table lists (most recent first); statistics use all.
 INCIDENT_ROWS_LIMIT = 200
@@ -73,9 +75,13 @@ class IncidentTimes:
     assignments: tuple[AssignmentTimes, ...] = ()
     # APOT of each patient handed over (eTimes.11 -> .12, handoff's Encounter.offload_seconds).
     offloads_s: tuple[float, ...] = ()
+    # Inside the centre's urban area (True), outside it (False); None when it has none.
+    urban: bool | None = None
 
     @classmethod
-    def from_incident(cls, incident: Incident, offloads_s: Iterable[float] = ()) -> IncidentTimes:
+    def from_incident(
+        cls, incident: Incident, offloads_s: Iterable[float] = (), urban: bool | None = None
+    ) -> IncidentTimes:
         """Uses the prefetched assignments (with their units) when the caller prefetched them."""
         return cls(
             id=incident.pk,
@@ -85,6 +91,7 @@ class IncidentTimes:
                 AssignmentTimes.from_assignment(a) for a in incident.assignments.all()
             ),
             offloads_s=tuple(offloads_s),
+            urban=urban,
         )
 
 
@@ -404,6 +411,7 @@ CALL_ANSWER_NOTE = (
     "from the first ring (the telephony queue) to a call-taker's answer; a call that rang and "
     "was never answered is a miss; calls typed in without the queue have no ring time"
 )
+AREA_SPLIT_NOTE = "the centre has no urban area set (administration: dispatch centre)"
 SATISFACTION_NOTE = "incidents with at least one unit alerted, of all incidents of the period"
 
 
@@ -456,6 +464,25 @@ def build_report(
         codes=".11 \u2192 .12",
     )
     stats.append(apot)
+
+    for urban, key, label, where in (
+        (True, "response_urban_s", "Response, urban area", "inside"),
+        (False, "response_rural_s", "Response, rural area", "outside"),
+    ):
+        stats.append(
+            interval_stats(
+                key,
+                label,
+                f"call received \u2192 first unit on scene, {where} the centre's urban area",
+                [
+                    iv.response_s
+                    for i, iv in computed
+                    if i.urban is urban and iv.response_s is not None
+                ],
+                "" if any(i.urban is not None for i in incidents) else AREA_SPLIT_NOTE,
+                codes=".01 \u2192 first .06",
+            )
+        )
 
     category_1 = [
         iv.response_s
@@ -549,14 +576,21 @@ def response_report(*, centre_id: int, since: datetime, until: datetime) -> Repo
         Incident.objects.filter(
             centre_id=centre_id, call_received_at__gte=since, call_received_at__lt=until
         )
-        .only("id", "determinant", "call_received_at")
+        .only("id", "determinant", "call_received_at", "lat", "lon")
         .order_by()
         .prefetch_related(Prefetch("assignments", queryset=assignments))
     )
     # The offload times are handoff's records (dispatch.hooks).
     offloads = hooks.provided().offloads(centre_id, since, until)
+    urban_area = (
+        DispatchCentre.objects.filter(pk=centre_id).values_list("urban_area", flat=True).first()
+    )
     times = [
-        IncidentTimes.from_incident(incident, offloads.get(incident.pk, ()))
+        IncidentTimes.from_incident(
+            incident,
+            offloads.get(incident.pk, ()),
+            urban=area_contains(urban_area, incident.lat, incident.lon) if urban_area else None,
+        )
         for incident in incidents
     ]
     rang = QueuedCall.objects.filter(

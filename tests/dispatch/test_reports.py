@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -269,6 +270,56 @@ def test_the_report_counts_the_centres_ended_queued_calls_of_the_period(centre):
     assert (answered.n, answered.achieved, answered.met) == (3, "33.3% (1/3)", False)
 
 
+def test_response_times_are_split_by_the_centres_urban_area():
+    town = incident_times(unit_times(notified_at=30, en_route_at=40, on_scene_at=600), pk=1)
+    village = incident_times(unit_times(notified_at=30, en_route_at=40, on_scene_at=1500), pk=2)
+    report = build_report(
+        [replace(town, urban=True), replace(village, urban=False)], since=T0, until=at(86400)
+    )
+    stats = {s.key: s for s in report.intervals}
+    assert (stats["response_urban_s"].n, stats["response_urban_s"].median) == (1, "10:00")
+    assert (stats["response_rural_s"].n, stats["response_rural_s"].median) == (1, "25:00")
+    assert stats["response_s"].n == 2
+    assert stats["response_urban_s"].note == ""
+    unsplit = {s.key: s for s in build_report([town], since=T0, until=at(86400)).intervals}
+    assert (unsplit["response_urban_s"].n, unsplit["response_rural_s"].n) == (0, 0)
+    assert "no urban area set" in unsplit["response_urban_s"].note
+
+
+URBAN = {  # a square around 60.17 N 24.94 E (central Helsinki)
+    "type": "Polygon",
+    "coordinates": [
+        [[24.93, 60.16], [24.95, 60.16], [24.95, 60.18], [24.93, 60.18], [24.93, 60.16]]
+    ],
+}
+
+
+def test_the_report_places_each_incident_by_the_urban_area_of_its_centre(centre):
+    centre.urban_area = URBAN
+    centre.save()
+    now = timezone.now().replace(microsecond=0)
+    inside = make_incident(centre, call_at=now - timedelta(hours=2))
+    Incident.objects.filter(pk=inside.pk).update(lat=60.17, lon=24.94)
+    outside = make_incident(centre, call_at=now - timedelta(hours=1))
+    Incident.objects.filter(pk=outside.pk).update(lat=60.30, lon=25.20)
+    make_assignment(inside, notified_at=20, en_route_at=40, on_scene_at=400)
+    make_assignment(outside, notified_at=20, en_route_at=40, on_scene_at=1300)
+    report = response_report(centre_id=centre.pk, since=now - timedelta(days=1), until=now)
+    stats = {s.key: s for s in report.intervals}
+    assert (stats["response_urban_s"].n, stats["response_urban_s"].median) == (1, "6:40")
+    assert (stats["response_rural_s"].n, stats["response_rural_s"].median) == (1, "21:40")
+
+
+def test_an_urban_area_that_is_not_a_polygon_is_refused_naming_the_field(centre):
+    from django.core.exceptions import ValidationError
+
+    centre.urban_area = {"type": "Point", "coordinates": [24.94, 60.17]}
+    with pytest.raises(ValidationError) as refused:
+        centre.full_clean()
+    assert list(refused.value.message_dict) == ["urban_area"]
+    assert "Polygon or MultiPolygon" in refused.value.message_dict["urban_area"][0]
+
+
 def test_report_lists_at_most_200_incidents_most_recent_first():
     incidents = [
         IncidentTimes(id=n, determinant="ALPHA", call_received_at=at(n)) for n in range(250)
@@ -341,8 +392,9 @@ def test_response_report_reads_one_centre_and_the_range(
     recorded, centre, django_assert_max_num_queries
 ):
     echo, delta, _ = recorded
-    # Incidents, their assignments, the queued calls, the offloads and the hospitals' outcomes.
-    with django_assert_max_num_queries(5):
+    # The centre's urban area, incidents, their assignments, the queued calls, the offloads
+    # and the hospitals' outcomes.
+    with django_assert_max_num_queries(6):
         report = response_report(
             centre_id=centre.pk, since=echo.call_received_at, until=delta.call_received_at
         )
