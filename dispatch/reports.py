@@ -272,9 +272,14 @@ def share_within(
     target = f"\u2264 {format_m_ss(limit_s)} for \u2265 {target_percent}%"
     if n == 0:
         return Compliance(standard, measure, target, "no data", None, 0)
-    achieved = f"{100 * within / n:.1f}% ({within}/{n})"
     # Compared in integers so that exactly the target share (9 of 10) is met.
-    return Compliance(standard, measure, target, achieved, within * 100 >= target_percent * n, n)
+    met = within * 100 >= target_percent * n
+    return Compliance(standard, measure, target, share_text(within, n), met, n)
+
+
+def share_text(hits: int, n: int) -> str:
+    """A share as the report shows it ("66.7% (2/3)"), or "no data" with nothing to count."""
+    return f"{100 * hits / n:.1f}% ({hits}/{n})" if n else "no data"
 
 
 def at_most(standard: str, measure: str, value_s: float | None, limit_s: int, n: int) -> Compliance:
@@ -428,8 +433,7 @@ def call_answer_seconds(
 
 def share_of(standard: str, measure: str, hits: int, n: int, note: str) -> Compliance:
     """A share reported with no target to judge it by (none is set for this measure)."""
-    achieved = f"{100 * hits / n:.1f}% ({hits}/{n})" if n else "no data"
-    return Compliance(standard, measure, "no target set", achieved, None, n, note)
+    return Compliance(standard, measure, "no target set", share_text(hits, n), None, n, note)
 
 
 def build_report(

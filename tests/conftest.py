@@ -143,7 +143,7 @@ def _fresh_cache():
 def _static_files_listed_once():
     # Django's test Client builds the middleware chain for every client it makes, and
     # WhiteNoise (WHITENOISE_USE_FINDERS) then walks and stats every static file again: a
-    # quarter of an access-matrix test's time. A server builds the chain once; the tests list
+    # third of an access-matrix test's time. A server builds the chain once; the tests list
     # the files once per process and give each later chain the same entries.
     from whitenoise.middleware import WhiteNoiseMiddleware
 
