@@ -42,15 +42,20 @@ function stationary() {
   if (last.speed !== null) return last.speed < STILL_MPS;
   return !gps.previous || metresBetween(gps.previous, last) < STILL_METRES;
 }
-// The heartbeat (HEARTBEAT_MS without a fix sent): first ask for a fresh fix. Chrome
+// The heartbeat: a fix goes out at least every HEARTBEAT_MS. The fresh fix is asked for
+// ASK_TIMEOUT_MS before that is due, so the fallback below still goes out in time; the timer
+// checks every second (checking every 5 s and asking only once HEARTBEAT_MS had passed let a
+// parked unit go up to HEARTBEAT_MS + 10 s between fixes). First ask for a fresh fix. Chrome
 // answers getCurrentPosition only with a position that is new to it, so a parked tablet's
 // request times out; then a unit that was standing still is reported where it stands, at
 // the current time (the old fix's own time would not make the unit current: the server
 // keeps the newest fix's time). A unit that was moving is not re-reported: its GPS is lost
 // (a tunnel) and the centre should see the position go stale.
+const ASK_TIMEOUT_MS = Math.min(10000, HEARTBEAT_MS / 2);
+const HEARTBEAT_TICK_MS = 1000;
 function heartbeat() {
   if (gps.watch === null || gps.asking || !navigator.geolocation) return;
-  if (Date.now() - gps.lastPush < HEARTBEAT_MS) return;
+  if (Date.now() - gps.lastPush < HEARTBEAT_MS - ASK_TIMEOUT_MS) return;
   gps.asking = true;
   navigator.geolocation.getCurrentPosition(function (position) {
     gps.asking = false;
@@ -67,7 +72,7 @@ function heartbeat() {
       gps.error = "no fix";
       renderGps();
     }
-  }, { enableHighAccuracy: true, maximumAge: 0, timeout: Math.min(10000, HEARTBEAT_MS / 2) });
+  }, { enableHighAccuracy: true, maximumAge: 0, timeout: ASK_TIMEOUT_MS });
 }
 function onFixError(error) {
   if (error.code === 1) {
@@ -92,7 +97,7 @@ function startGps() {
 }
 // The heartbeat timer and the crew's GPS switch (remembered per unit on this tablet).
 function wireGps() {
-  setInterval(heartbeat, Math.min(HEARTBEAT_MS, 5000));
+  setInterval(heartbeat, HEARTBEAT_TICK_MS);
   el.gpsToggle.checked = recall(KEY + ".gps", true) !== false;
   el.gpsToggle.addEventListener("change", function () {
     store(KEY + ".gps", el.gpsToggle.checked);
